@@ -1,0 +1,421 @@
+r"""Descriptive statistics of a ratings table: degrees, heavy tails, sparsity, time.
+
+The fits follow Clauset, Shalizi and Newman (2009), *Power-law distributions in
+empirical data*, SIAM Review 51(4): a discrete power law
+
+.. math:: p(x) = \frac{x^{-\alpha}}{\zeta(\alpha, x_{\min})}, \qquad x \ge x_{\min},
+
+with :math:`\zeta(\alpha, x_{\min}) = \sum_{n=0}^{\infty} (n + x_{\min})^{-\alpha}` the
+Hurwitz zeta function, fitted by maximum likelihood, and :math:`x_{\min}` chosen to
+minimise the Kolmogorov-Smirnov distance between the data above it and the fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from recsys_helpers.errors import DataError
+
+__all__ = [
+    "PowerLawFit",
+    "ZipfFit",
+    "ccdf",
+    "dataset_summary",
+    "degrees",
+    "fit_power_law",
+    "fit_zipf",
+    "power_law_ccdf",
+    "power_law_log_likelihood",
+    "ratings_per_period",
+]
+
+logger = logging.getLogger(__name__)
+
+_ALPHA_BOUNDS = (1.0 + 1e-6, 10.0)
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """A discrete power law fitted by maximum likelihood (see :func:`fit_power_law`).
+
+    Attributes
+    ----------
+    alpha : float
+        Exponent :math:`\\alpha` of :math:`p(x) \\propto x^{-\\alpha}`.
+    xmin : int
+        Smallest value the power law describes.
+    n_tail : int
+        Number of observations :math:`x \\ge x_{\\min}` used in the fit.
+    n_total : int
+        Number of observations given.
+    alpha_stderr : float
+        Asymptotic standard error :math:`(\\alpha - 1) / \\sqrt{n_{tail}}`.
+    ks_distance : float
+        Largest gap between the empirical and fitted CCDF over the tail.
+    """
+
+    alpha: float
+    xmin: int
+    n_tail: int
+    n_total: int
+    alpha_stderr: float
+    ks_distance: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain-dict copy (JSON-serialisable)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ZipfFit:
+    """A rank-frequency line :math:`f(r) = C r^{-s}` fitted in log-log space (:func:`fit_zipf`).
+
+    Attributes
+    ----------
+    exponent : float
+        Zipf exponent :math:`s` (minus the slope of :math:`\\log f` against :math:`\\log r`).
+    constant : float
+        :math:`C`, the fitted frequency at rank 1.
+    r_squared : float
+        Coefficient of determination of the log-log least-squares line.
+    min_rank, max_rank : int
+        Range of ranks (1-based, inclusive) the line was fitted on.
+    """
+
+    exponent: float
+    constant: float
+    r_squared: float
+    min_rank: int
+    max_rank: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain-dict copy (JSON-serialisable)."""
+        return asdict(self)
+
+
+def _positive_integers(values, parameter: str) -> np.ndarray:
+    """Validate a 1-D array of integers >= 1 and return it as int64."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise DataError(f"{parameter}: expected a 1-D array, got shape {array.shape}")
+    if array.size == 0:
+        raise DataError(f"{parameter}: empty array")
+    if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+        raise DataError(f"{parameter}: values must be finite numbers")
+    if np.any(array != np.round(array)):
+        raise DataError(f"{parameter}: values must be whole numbers (counts)")
+    if array.min() < 1:
+        raise DataError(f"{parameter}: values must be >= 1, found {array.min()}")
+    return array.astype(np.int64)
+
+
+def degrees(ratings: pd.DataFrame, by: str) -> np.ndarray:
+    """Number of ratings per user or per movie.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        One row per rating with at least the column ``by``.
+    by : {"userId", "movieId"}
+        Column whose values are counted.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_distinct,)
+        :math:`|\\Omega_u|` for each user (``by="userId"``) or :math:`|\\Omega_i|` for each
+        movie, in descending order.
+    """
+    if by not in ratings.columns:
+        raise DataError(f"degrees: ratings has no column {by!r} (columns: {list(ratings.columns)})")
+    counts = ratings[by].value_counts(sort=True).to_numpy(dtype=np.int64)
+    return counts
+
+
+def ccdf(values) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical complementary CDF :math:`\\hat P(X \\ge x)` at each distinct value.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        Observations (any real numbers).
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (k,)
+        The ``k`` distinct values, ascending.
+    p : numpy.ndarray of float64, shape (k,)
+        Fraction of observations greater than or equal to each ``x``; ``p[0] == 1``.
+    """
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size == 0:
+        raise DataError("ccdf: values is empty")
+    x, counts = np.unique(array, return_counts=True)
+    at_least = np.cumsum(counts[::-1])[::-1]
+    return x, at_least / array.size
+
+
+def power_law_log_likelihood(alpha: float, tail: np.ndarray, xmin: int) -> float:
+    r"""Log-likelihood of a discrete power law, Clauset et al. (2009) eq. (3.5).
+
+    .. math:: \ell(\alpha) = -n \ln \zeta(\alpha, x_{\min}) - \alpha \sum_{i=1}^{n} \ln x_i
+
+    Parameters
+    ----------
+    alpha : float
+        Exponent, > 1.
+    tail : numpy.ndarray, shape (n,)
+        Observations, all ``>= xmin``.
+    xmin : int
+        Lower cut-off.
+    """
+    tail = np.asarray(tail, dtype=np.float64)
+    return float(-tail.size * np.log(special.zeta(alpha, xmin)) - alpha * np.log(tail).sum())
+
+
+def power_law_ccdf(x, alpha: float, xmin: int) -> np.ndarray:
+    r"""CCDF of the discrete power law.
+
+    .. math:: P(X \ge x) = \zeta(\alpha, x) / \zeta(\alpha, x_{\min})
+
+    Parameters
+    ----------
+    x : array-like of int, values ``>= xmin``
+    alpha : float
+    xmin : int
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``x``
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return special.zeta(alpha, x) / special.zeta(alpha, xmin)
+
+
+def _mle_alpha(tail: np.ndarray, xmin: int) -> float:
+    """Maximise :func:`power_law_log_likelihood` over alpha (bounded scalar search)."""
+    sum_log = float(np.log(tail).sum())
+    n = tail.size
+
+    def negative_log_likelihood(alpha: float) -> float:
+        return n * np.log(special.zeta(alpha, xmin)) + alpha * sum_log
+
+    result = optimize.minimize_scalar(
+        negative_log_likelihood, bounds=_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-6}
+    )
+    return float(result.x)
+
+
+def _ks_distance(tail: np.ndarray, alpha: float, xmin: int) -> float:
+    """Largest absolute gap between empirical and fitted CCDF over the tail's values."""
+    x, empirical = ccdf(tail)
+    fitted = power_law_ccdf(x, alpha, xmin)
+    return float(np.max(np.abs(empirical - fitted)))
+
+
+def fit_power_law(
+    values, *, xmin: int | None = None, min_tail: int = 50, max_candidates: int = 200
+) -> PowerLawFit:
+    r"""Fit a discrete power law :math:`p(x) \propto x^{-\alpha}, x \ge x_{\min}` by MLE.
+
+    For a given :math:`x_{\min}`, :math:`\hat\alpha` maximises
+    :func:`power_law_log_likelihood`. When ``xmin`` is None it is chosen as in
+    Clauset et al. (2009): among candidate values, the one whose fit minimises the
+    Kolmogorov-Smirnov distance :math:`\max_x |\hat S(x) - S_{\hat\alpha}(x)|` between the
+    empirical CCDF of the tail and :func:`power_law_ccdf`.
+
+    Parameters
+    ----------
+    values : array-like of int, shape (n,)
+        Observations, whole numbers >= 1 (e.g. ratings per user, from :func:`degrees`).
+    xmin : int, optional
+        Fixed lower cut-off; chosen by the KS criterion when omitted.
+    min_tail : int, default 50
+        Candidates for ``xmin`` must leave at least this many observations in the tail.
+    max_candidates : int, default 200
+        At most this many candidate ``xmin`` values (the smallest distinct values, then a
+        geometric grid over the rest) are tried.
+
+    Returns
+    -------
+    PowerLawFit
+
+    Raises
+    ------
+    DataError
+        If ``values`` is empty, not whole numbers >= 1, or the tail above ``xmin`` holds
+        fewer than two distinct values.
+    """
+    data = _positive_integers(values, "fit_power_law: values")
+    if xmin is not None:
+        if int(xmin) < 1:
+            raise DataError(f"fit_power_law: xmin must be >= 1, got {xmin}")
+        xmin = int(xmin)
+        tail = data[data >= xmin]
+        if np.unique(tail).size < 2:
+            raise DataError(
+                f"fit_power_law: fewer than two distinct values >= xmin={xmin} "
+                f"({tail.size} observations)"
+            )
+        alpha = _mle_alpha(tail, xmin)
+        ks = _ks_distance(tail, alpha, xmin)
+    else:
+        distinct = np.unique(data)
+        tail_sizes = data.size - np.searchsorted(np.sort(data), distinct, side="left")
+        enough = distinct[(tail_sizes >= min_tail) & (distinct < distinct.max())]
+        if enough.size == 0:
+            raise DataError(
+                f"fit_power_law: no xmin leaves {min_tail} observations and two distinct "
+                f"values in the tail (n={data.size}); pass xmin or a smaller min_tail"
+            )
+        candidates = _candidate_xmins(enough, max_candidates)
+        best = None
+        for candidate in candidates:
+            tail = data[data >= candidate]
+            alpha_c = _mle_alpha(tail, int(candidate))
+            ks_c = _ks_distance(tail, alpha_c, int(candidate))
+            if best is None or ks_c < best[2]:
+                best = (int(candidate), alpha_c, ks_c)
+        xmin, alpha, ks = best
+        tail = data[data >= xmin]
+    fit = PowerLawFit(
+        alpha=alpha,
+        xmin=xmin,
+        n_tail=int(tail.size),
+        n_total=int(data.size),
+        alpha_stderr=float((alpha - 1.0) / np.sqrt(tail.size)),
+        ks_distance=ks,
+    )
+    logger.debug("power-law fit: %s", fit)
+    return fit
+
+
+def _candidate_xmins(distinct: np.ndarray, max_candidates: int) -> np.ndarray:
+    """All distinct values if few, else the smallest ones plus a geometric grid."""
+    if distinct.size <= max_candidates:
+        return distinct
+    half = max_candidates // 2
+    grid = np.geomspace(distinct[half], distinct[-1], max_candidates - half)
+    picked = distinct[np.searchsorted(distinct, grid, side="left").clip(0, distinct.size - 1)]
+    return np.unique(np.concatenate([distinct[:half], picked]))
+
+
+def fit_zipf(counts, *, min_rank: int = 1, max_rank: int | None = None) -> ZipfFit:
+    r"""Fit Zipf's law :math:`f(r) = C r^{-s}` to counts ranked in descending order.
+
+    Least squares on :math:`\log f(r) = \log C - s \log r` over ranks
+    ``min_rank..max_rank``. Ranks deep in the tail, where many items share the
+    count 1 or 2, form flat steps that bend the line; ``max_rank`` excludes them.
+
+    Parameters
+    ----------
+    counts : array-like of int, shape (n,)
+        Frequencies (e.g. ratings per movie), any order, all >= 1.
+    min_rank : int, default 1
+        First rank used (1 is the most frequent item).
+    max_rank : int, optional
+        Last rank used; defaults to ``n``.
+
+    Returns
+    -------
+    ZipfFit
+    """
+    data = np.sort(_positive_integers(counts, "fit_zipf: counts"))[::-1]
+    max_rank = data.size if max_rank is None else int(max_rank)
+    if not 1 <= min_rank < max_rank <= data.size:
+        raise DataError(
+            f"fit_zipf: need 1 <= min_rank < max_rank <= {data.size}, "
+            f"got min_rank={min_rank}, max_rank={max_rank}"
+        )
+    ranks = np.arange(min_rank, max_rank + 1, dtype=np.float64)
+    log_r = np.log(ranks)
+    log_f = np.log(data[min_rank - 1 : max_rank].astype(np.float64))
+    slope, intercept = np.polyfit(log_r, log_f, deg=1)
+    residual = log_f - (intercept + slope * log_r)
+    total = log_f - log_f.mean()
+    total_ss = float(total @ total)
+    r_squared = 1.0 - float(residual @ residual) / total_ss if total_ss > 0 else 1.0
+    return ZipfFit(
+        exponent=float(-slope),
+        constant=float(np.exp(intercept)),
+        r_squared=r_squared,
+        min_rank=int(min_rank),
+        max_rank=int(max_rank),
+    )
+
+
+def dataset_summary(ratings: pd.DataFrame) -> dict[str, float | int | str]:
+    r"""Headline counts of a ratings table.
+
+    Density is :math:`|\Omega| / (m n)` for ``m`` users, ``n`` movies and
+    :math:`|\Omega|` observed ratings; sparsity is ``1 - density``.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Columns ``userId``, ``movieId``, ``rating`` and ``timestamp`` (Unix seconds, UTC).
+
+    Returns
+    -------
+    dict
+        ``n_ratings``, ``n_users``, ``n_movies``, ``density``, ``sparsity``,
+        ``mean_rating``, ``median_ratings_per_user``, ``median_ratings_per_movie``,
+        ``first_rating`` and ``last_rating`` (ISO dates).
+    """
+    missing = {"userId", "movieId", "rating", "timestamp"} - set(ratings.columns)
+    if missing:
+        raise DataError(f"dataset_summary: ratings lacks columns {sorted(missing)}")
+    if ratings.empty:
+        raise DataError("dataset_summary: ratings is empty")
+    n_users = int(ratings["userId"].nunique())
+    n_movies = int(ratings["movieId"].nunique())
+    density = len(ratings) / (n_users * n_movies)
+    times = pd.to_datetime(ratings["timestamp"], unit="s", utc=True)
+    return {
+        "n_ratings": len(ratings),
+        "n_users": n_users,
+        "n_movies": n_movies,
+        "density": density,
+        "sparsity": 1.0 - density,
+        "mean_rating": float(ratings["rating"].mean()),
+        "median_ratings_per_user": float(np.median(degrees(ratings, "userId"))),
+        "median_ratings_per_movie": float(np.median(degrees(ratings, "movieId"))),
+        "first_rating": times.min().date().isoformat(),
+        "last_rating": times.max().date().isoformat(),
+    }
+
+
+def ratings_per_period(ratings: pd.DataFrame, freq: str = "YS") -> pd.DataFrame:
+    """Number of ratings, distinct active users and mean rating per calendar period.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Columns ``userId``, ``rating`` and ``timestamp`` (Unix seconds, UTC).
+    freq : str, default "YS"
+        A pandas period alias: ``"YS"`` years, ``"QS"`` quarters, ``"MS"`` months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by period start (UTC), columns ``n_ratings`` (int), ``n_users`` (int) and
+        ``mean_rating`` (float; NaN for a period without ratings).
+    """
+    missing = {"userId", "rating", "timestamp"} - set(ratings.columns)
+    if missing:
+        raise DataError(f"ratings_per_period: ratings lacks columns {sorted(missing)}")
+    frame = ratings.assign(when=pd.to_datetime(ratings["timestamp"], unit="s", utc=True))
+    grouped = frame.groupby(pd.Grouper(key="when", freq=freq))
+    table = pd.DataFrame(
+        {
+            "n_ratings": grouped.size().astype(np.int64),
+            "n_users": grouped["userId"].nunique().astype(np.int64),
+            "mean_rating": grouped["rating"].mean().astype(np.float64),
+        }
+    )
+    table.index.name = "period"
+    return table

@@ -1,0 +1,162 @@
+"""Tests for recsys_helpers.analysis: CCDF, power-law and Zipf fits, summaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+from recsys_helpers import analysis
+from recsys_helpers.errors import DataError
+
+
+def _zipf_sample(alpha: float, xmin: int, size: int, seed: int) -> np.ndarray:
+    """Exact draws from p(x) ∝ x^-alpha on x >= xmin (rejection from scipy's zipf)."""
+    rng = np.random.default_rng(seed)
+    kept = np.empty(0, dtype=np.int64)
+    while kept.size < size:
+        draws = stats.zipf(alpha).rvs(size * 4, random_state=rng)
+        kept = np.concatenate([kept, draws[draws >= xmin]])
+    return kept[:size]
+
+
+def test_ccdf_counts_values_at_least_x():
+    x, p = analysis.ccdf([3, 1, 2, 2, 5])
+    np.testing.assert_array_equal(x, [1, 2, 3, 5])
+    np.testing.assert_allclose(p, [5 / 5, 4 / 5, 2 / 5, 1 / 5])
+
+
+def test_ccdf_matches_brute_force_on_random_data():
+    values = np.random.default_rng(3).integers(1, 30, size=400)
+    x, p = analysis.ccdf(values)
+    expected = np.array([(values >= v).mean() for v in x])
+    np.testing.assert_allclose(p, expected)
+
+
+def test_ccdf_rejects_empty_input():
+    with pytest.raises(DataError, match="ccdf: values is empty"):
+        analysis.ccdf([])
+
+
+@pytest.mark.parametrize("alpha", [1.8, 2.5, 3.2])
+def test_power_law_mle_recovers_planted_exponent_with_known_xmin(alpha):
+    sample = _zipf_sample(alpha, xmin=1, size=20_000, seed=1)
+    fit = analysis.fit_power_law(sample, xmin=1)
+    assert fit.xmin == 1 and fit.n_tail == sample.size
+    assert abs(fit.alpha - alpha) < 3 * fit.alpha_stderr + 0.01
+
+
+def test_power_law_mle_is_the_maximum_of_the_log_likelihood():
+    sample = _zipf_sample(2.3, xmin=3, size=3_000, seed=7)
+    fit = analysis.fit_power_law(sample, xmin=3)
+    tail = sample[sample >= 3]
+    grid = np.linspace(1.5, 3.5, 2001)
+    brute = grid[np.argmax([analysis.power_law_log_likelihood(a, tail, 3) for a in grid])]
+    assert abs(fit.alpha - brute) < 2e-3
+
+
+def test_power_law_xmin_found_above_a_non_power_law_body():
+    rng = np.random.default_rng(11)
+    body = rng.integers(1, 10, size=5_000)  # flat body below the planted xmin = 10
+    tail = _zipf_sample(2.2, xmin=10, size=5_000, seed=12)
+    fit = analysis.fit_power_law(np.concatenate([body, tail]))
+    assert 8 <= fit.xmin <= 14
+    assert abs(fit.alpha - 2.2) < 0.1
+    assert fit.ks_distance < 0.02
+    assert fit.n_total == 10_000
+
+
+def test_power_law_ccdf_is_normalised_and_matches_the_pmf_sum():
+    alpha, xmin = 2.5, 4
+    assert analysis.power_law_ccdf([xmin], alpha, xmin)[0] == pytest.approx(1.0)
+    pmf = np.arange(xmin, 200_000, dtype=float) ** -alpha / special.zeta(alpha, xmin)
+    assert analysis.power_law_ccdf([10], alpha, xmin)[0] == pytest.approx(
+        pmf[10 - xmin :].sum(), rel=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([], "fit_power_law: values: empty array"),
+        ([1, 2, 0], r"fit_power_law: values: values must be >= 1, found 0"),
+        ([1.5, 2.0], "fit_power_law: values: values must be whole numbers"),
+        ([[1, 2]], r"fit_power_law: values: expected a 1-D array, got shape \(1, 2\)"),
+    ],
+)
+def test_power_law_rejects_bad_values(values, message):
+    with pytest.raises(DataError, match=message):
+        analysis.fit_power_law(values, xmin=1)
+
+
+def test_power_law_needs_two_distinct_values_in_the_tail():
+    with pytest.raises(DataError, match="fewer than two distinct values >= xmin=5"):
+        analysis.fit_power_law([1, 2, 5, 5], xmin=5)
+    with pytest.raises(DataError, match="no xmin leaves 50 observations"):
+        analysis.fit_power_law([1, 2, 3])
+
+
+@pytest.mark.parametrize("exponent", [0.7, 1.0, 1.6])
+def test_zipf_slope_recovered_on_exact_zipf_counts(exponent):
+    ranks = np.arange(1, 2_001)
+    counts = np.round(1e7 * ranks**-exponent).astype(np.int64)
+    shuffled = np.random.default_rng(0).permutation(counts)
+    fit = analysis.fit_zipf(shuffled)
+    assert fit.exponent == pytest.approx(exponent, abs=1e-3)
+    assert fit.constant == pytest.approx(1e7, rel=1e-2)
+    assert fit.r_squared > 0.9999
+
+
+def test_zipf_rank_range_restricts_the_fit():
+    ranks = np.arange(1, 1_001)
+    counts = np.where(ranks <= 100, 1e6 * ranks**-1.0, 1e6 * 100**-1.0 * (ranks / 100) ** -2.0)
+    fit = analysis.fit_zipf(np.round(counts).astype(int), max_rank=100)
+    assert (fit.min_rank, fit.max_rank) == (1, 100)
+    assert fit.exponent == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(DataError, match=r"need 1 <= min_rank < max_rank <= 1000"):
+        analysis.fit_zipf(np.round(counts).astype(int), max_rank=2_000)
+
+
+@pytest.fixture
+def toy_ratings() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "userId": np.array([1, 1, 1, 2, 2, 3], dtype=np.int32),
+            "movieId": np.array([10, 20, 30, 10, 20, 10], dtype=np.int32),
+            "rating": np.array([4.0, 3.0, 5.0, 2.0, 4.5, 1.5], dtype=np.float32),
+            # 2000-01-01, 2000-06-01, 2001-01-01, 2001-01-01, 2003-05-05, 2003-05-05 (UTC)
+            "timestamp": np.array(
+                [946684800, 959817600, 978307200, 978307200, 1052092800, 1052092800],
+                dtype=np.int64,
+            ),
+        }
+    )
+
+
+def test_degrees_counts_ratings_per_user_and_movie(toy_ratings):
+    np.testing.assert_array_equal(analysis.degrees(toy_ratings, "userId"), [3, 2, 1])
+    np.testing.assert_array_equal(analysis.degrees(toy_ratings, "movieId"), [3, 2, 1])
+    with pytest.raises(DataError, match="degrees: ratings has no column 'itemId'"):
+        analysis.degrees(toy_ratings, "itemId")
+
+
+def test_dataset_summary_on_toy_table(toy_ratings):
+    summary = analysis.dataset_summary(toy_ratings)
+    assert summary["n_ratings"] == 6 and summary["n_users"] == 3 and summary["n_movies"] == 3
+    assert summary["density"] == pytest.approx(6 / 9)
+    assert summary["sparsity"] == pytest.approx(3 / 9)
+    assert summary["mean_rating"] == pytest.approx(20.0 / 6)
+    assert summary["median_ratings_per_user"] == 2.0
+    assert (summary["first_rating"], summary["last_rating"]) == ("2000-01-01", "2003-05-05")
+    with pytest.raises(DataError, match=r"dataset_summary: ratings lacks columns \['timestamp'\]"):
+        analysis.dataset_summary(toy_ratings.drop(columns="timestamp"))
+
+
+def test_ratings_per_period_by_year(toy_ratings):
+    table = analysis.ratings_per_period(toy_ratings, freq="YS")
+    assert [t.year for t in table.index] == [2000, 2001, 2002, 2003]
+    assert table["n_ratings"].tolist() == [2, 2, 0, 2]
+    assert table["n_users"].tolist() == [1, 2, 0, 2]
+    assert table["mean_rating"].iloc[0] == pytest.approx(3.5)
+    assert np.isnan(table["mean_rating"].iloc[2])
