@@ -78,7 +78,8 @@ def save_figure(
 
     Each file is first written under a temporary name in the same folder and then
     renamed over the target, so a reader never sees a half-written figure and an
-    interrupted run leaves the previous version in place.
+    interrupted run leaves the previous version in place. Dates and random ids are left
+    out, so saving the same figure twice gives byte-identical files.
 
     Parameters
     ----------
@@ -128,7 +129,9 @@ def save_figure(
         handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}.tmp", dir=out_dir)
         os.close(handle)
         try:
-            fig.savefig(tmp_name, format=fmt, metadata=_STABLE_METADATA.get(fmt))
+            # SVG element ids are random unless salted; fix the salt so reruns match.
+            with mpl.rc_context({"svg.hashsalt": STYLE["svg.hashsalt"]}):
+                fig.savefig(tmp_name, format=fmt, metadata=_STABLE_METADATA.get(fmt))
             os.chmod(tmp_name, _FILE_MODE)
             os.replace(tmp_name, target)
         except BaseException:
