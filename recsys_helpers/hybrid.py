@@ -1,0 +1,409 @@
+r"""Genre-informed hybrid ALS: biased matrix factorisation with feature priors on movies.
+
+Model (symbols as in the plain model, plus movie features)::
+
+    r̂_ui = μ + b_u + b_i + U_u · V_i
+    V_i ~ N(Φ_i W, I/τ),   b_i ~ N(Φ_i w, 1/γ),   U_u ~ N(0, I/τ),   b_u ~ N(0, 1/γ)
+
+``Φ_i`` is movie ``i``'s row of :func:`recsys_helpers.content.item_features` scaled by
+``1/sqrt(|F(i)|)`` (``|F(i)|`` = number of features of the movie), so ``Φ_i W =
+Σ_{f∈F(i)} W_f / sqrt(|F(i)|)``. ``W`` (n_features × K) and ``w`` (n_features) are learned.
+The MAP estimate minimises
+
+.. math::
+
+    J = \sum_{(u,i)\in\Omega} (r_{ui} - \hat r_{ui})^2
+        + \lambda \sum_u \|U_u\|^2 + \lambda_b \sum_u b_u^2
+        + \lambda \sum_i \|V_i - \Phi_i W\|^2 + \lambda_b \sum_i (b_i - \Phi_i w)^2
+        + \lambda_W (\|W\|^2 + \|w\|^2)
+
+with ``λ = reg``, ``λ_b = reg_bias``, ``λ_W = feature_reg``. One sweep is three exact
+block minimisations, so ``J`` never increases:
+
+1. user step: the plain ridge half-step with targets ``r_ui − μ − b_i``;
+2. item step with prior mean ``m_i = Φ_i W``, ``m^b_i = Φ_i w``: writing ``V_i = m_i +
+   δ_i``, ``b_i = m^b_i + δ^b_i`` turns it into the plain ridge half-step for
+   ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i`` (same kernel);
+3. W-step (closed-form ridge over the rated movies):
+   ``(ΦᵀΦ + (λ_W/λ) I) W = Φᵀ V`` and ``(ΦᵀΦ + (λ_W/λ_b) I) w = Φᵀ b``.
+
+A movie with no training ratings but known features gets its prior mean, ``V_i = Φ_i W``
+and ``b_i = Φ_i w``, instead of zero; with no features at all (``kinds=()``) the model is
+exactly the plain biased MF.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from recsys_helpers.content import FEATURE_KINDS, _lookup, item_features
+from recsys_helpers.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+
+def ridge_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other_factors: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    *,
+    max_batch_ratings: int = 50_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Solve every row's joint bias-and-vector ridge problem given the other side.
+
+    Row ``r`` (a user, or a movie) with observed columns ``Ω_r = indices[indptr[r]:
+    indptr[r+1]]`` and per-rating targets ``t_rj`` solves
+
+    .. math:: \min_{b, x} \sum_{j\in\Omega_r} (t_{rj} - b - Y_j \cdot x)^2
+              + \lambda_b b^2 + \lambda \|x\|^2 ,
+
+    i.e. the normal equations ``(Zᵀ Z + diag(λ_b, λ, …, λ)) [b, x] = Zᵀ t`` with design
+    rows ``Z_j = [1, Y_j]``. Rows with no ratings get ``b = 0`` and ``x = 0``.
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (n_rows + 1,)
+    indices : ndarray of int, shape (nnz,)
+        CSR structure of the ratings, columns index the other side.
+    targets : ndarray of float, shape (nnz,)
+        ``t_rj`` aligned with ``indices``.
+    other_factors : ndarray of float, shape (n_other, K)
+        ``Y``; ``K = 0`` gives the bias-only closed form ``b = Σ t / (|Ω_r| + λ_b)``.
+    reg, reg_bias : float
+        ``λ`` and ``λ_b``.
+    max_batch_ratings : int
+        Ratings per batch, bounding the ``(batch, K+1, K+1)`` stack of outer products.
+
+    Returns
+    -------
+    bias : ndarray, shape (n_rows,)
+    factors : ndarray, shape (n_rows, K)
+        In ``other_factors``' dtype.
+    """
+    n_rows = len(indptr) - 1
+    dtype = other_factors.dtype
+    k = other_factors.shape[1]
+    solution = np.zeros((n_rows, k + 1), dtype=dtype)
+    penalty = np.diag(np.r_[reg_bias, np.full(k, reg)]).astype(dtype)
+    counts = np.diff(indptr)
+    nonempty = np.flatnonzero(counts)
+    design_all = np.hstack([np.ones((len(other_factors), 1), dtype=dtype), other_factors])
+    start = 0
+    while start < len(nonempty):
+        # Take rows until the batch holds about max_batch_ratings ratings (at least one row).
+        limit = indptr[nonempty[start]] + max_batch_ratings
+        stop = max(start + 1, int(np.searchsorted(indptr[nonempty + 1], limit, side="right")))
+        rows = nonempty[start:stop]
+        lo, hi = indptr[rows[0]], indptr[rows[-1] + 1]
+        design = design_all[indices[lo:hi]]  # (m, K+1)
+        t = targets[lo:hi].astype(dtype, copy=False)
+        # Empty rows inside [lo, hi) own no ratings, so segments starting at each
+        # non-empty row's indptr sum exactly that row's ratings.
+        seg = indptr[rows] - lo
+        gram = np.add.reduceat(design[:, :, None] * design[:, None, :], seg, axis=0)
+        rhs = np.add.reduceat(design * t[:, None], seg, axis=0)
+        solution[rows] = np.linalg.solve(gram + penalty, rhs[:, :, None])[:, :, 0]
+        start = stop
+    return solution[:, 0], solution[:, 1:]
+
+
+def feature_ridge(features: sp.csr_matrix, targets: np.ndarray, ratio: float) -> np.ndarray:
+    r"""Closed-form ridge regression of per-movie parameters on their features (the W-step).
+
+    .. math:: \min_W \|V - \Phi W\|^2 + \rho \|W\|^2
+              \;\Rightarrow\; (\Phi^T \Phi + \rho I)\, W = \Phi^T V ,
+
+    with ``ρ = λ_W/λ`` for the vectors and ``λ_W/λ_b`` for the biases.
+
+    Parameters
+    ----------
+    features : csr_matrix, shape (n_movies, n_features)
+        ``Φ`` (already scaled).
+    targets : ndarray, shape (n_movies, K) or (n_movies,)
+    ratio : float
+        ``ρ > 0``.
+
+    Returns
+    -------
+    ndarray, shape (n_features, K) or (n_features,)
+    """
+    gram = (features.T @ features).toarray() + ratio * np.eye(features.shape[1])
+    rhs = features.T @ targets
+    return np.linalg.solve(gram, rhs).astype(targets.dtype, copy=False)
+
+
+def normalised_features(features: sp.csr_matrix) -> sp.csr_matrix:
+    """Scale each movie's feature row by ``1/sqrt(|F(i)|)`` (rows with none stay zero)."""
+    per_row = np.diff(features.indptr)
+    scale = np.zeros(len(per_row))
+    scale[per_row > 0] = 1.0 / np.sqrt(per_row[per_row > 0])
+    return sp.csr_matrix(sp.diags(scale) @ features)
+
+
+class HybridMF:
+    """Biased MF by ALS with genre/year/tag priors on every movie's vector and bias.
+
+    See the module docstring for the model and the sweep. Keyword-only parameters are
+    stored as given; :meth:`fit` does the work.
+
+    Parameters
+    ----------
+    n_factors : int, default 32
+        ``K``.
+    reg : float, default 10.0
+        ``λ``, penalty on ``‖U_u‖²`` and ``‖V_i − Φ_i W‖²`` (not scaled by counts).
+    reg_bias : float, default 5.0
+        ``λ_b``, penalty on ``b_u²`` and ``(b_i − Φ_i w)²``.
+    feature_reg : float, default 1.0
+        ``λ_W``, penalty on ``‖W‖²`` and ``‖w‖²``.
+    n_iter : int, default 15
+        Sweeps.
+    kinds : sequence of str, default ("genres", "year", "tags")
+        Feature families (:func:`~recsys_helpers.content.item_features`); ``()`` gives
+        the plain biased MF.
+    year_bucket, min_tag_movies, max_tags
+        Passed to :func:`~recsys_helpers.content.item_features`.
+    init_std : float, default 0.1
+        Movie vectors start at ``N(0, init_std²)``; biases and ``W`` at zero.
+    dtype : numpy dtype, default float64
+    random_state : int, default 0
+    verbose : bool, default False
+        Progress bar over sweeps.
+
+    Attributes
+    ----------
+    global_mean_ : float
+    user_bias_ : ndarray (n_users,);  item_bias_ : ndarray (n_items,)
+    user_factors_ : ndarray (n_users, K);  item_factors_ : ndarray (n_items, K)
+    users_, items_ : ndarray of raw ids, sorted. ``items_`` holds every rated movie and
+        every movie of the movies table (cold movies included).
+    item_rated_ : ndarray of bool (n_items,), whether the movie had training ratings
+    feature_weights_ : ndarray (n_features, K) ``W``;  feature_bias_weights_ : ``w``
+    item_features_ : csr_matrix (n_items, n_features), ``Φ`` (scaled)
+    feature_names_ : list of str
+    history_ : DataFrame with ``iteration``, ``objective``, ``train_rmse``, ``seconds``
+    n_iter_ : int
+    """
+
+    def __init__(
+        self,
+        *,
+        n_factors: int = 32,
+        reg: float = 10.0,
+        reg_bias: float = 5.0,
+        feature_reg: float = 1.0,
+        n_iter: int = 15,
+        kinds: Sequence[str] = FEATURE_KINDS,
+        year_bucket: int = 10,
+        min_tag_movies: int = 5,
+        max_tags: int = 100,
+        init_std: float = 0.1,
+        dtype=np.float64,
+        random_state: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.n_factors = n_factors
+        self.reg = reg
+        self.reg_bias = reg_bias
+        self.feature_reg = feature_reg
+        self.n_iter = n_iter
+        self.kinds = kinds
+        self.year_bucket = year_bucket
+        self.min_tag_movies = min_tag_movies
+        self.max_tags = max_tags
+        self.init_std = init_std
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate(self) -> None:
+        for name in ("reg", "reg_bias", "feature_reg"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.n_factors < 0:
+            raise ValueError(f"n_factors must be >= 0, got {self.n_factors}")
+        if self.n_iter < 1:
+            raise ValueError(f"n_iter must be >= 1, got {self.n_iter}")
+
+    def fit(
+        self,
+        ratings: pd.DataFrame,
+        movies: pd.DataFrame | None = None,
+        tags: pd.DataFrame | None = None,
+    ) -> HybridMF:
+        """Fit by alternating the user step, the prior-mean item step and the W-step.
+
+        Parameters
+        ----------
+        ratings : DataFrame with ``userId``, ``movieId``, ``rating``
+        movies : DataFrame accepted by :func:`~recsys_helpers.content.item_features`,
+            optional. Its movies without ratings become cold items predicted from their
+            features. Needed unless ``kinds=()``.
+        tags : DataFrame with ``movieId``, ``tag``, optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate()
+        missing = {"userId", "movieId", "rating"} - set(ratings.columns)
+        if missing:
+            raise DataError(f"ratings: missing column(s) {sorted(missing)}")
+        if len(ratings) == 0:
+            raise DataError("ratings: no rows to fit")
+        if movies is None and len(self.kinds):
+            raise DataError(f"HybridMF.fit: kinds={tuple(self.kinds)} needs the movies table")
+        dtype = np.dtype(self.dtype)
+        rated_ids = ratings["movieId"].to_numpy()
+        movie_ids = np.asarray([], dtype=rated_ids.dtype) if movies is None else movies["movieId"]
+        items = np.unique(np.concatenate([np.unique(rated_ids), np.asarray(movie_ids)]))
+        users = np.unique(ratings["userId"].to_numpy())
+        uidx = np.searchsorted(users, ratings["userId"].to_numpy())
+        iidx = np.searchsorted(items, rated_ids)
+        values = ratings["rating"].to_numpy(dtype=np.float64)
+        n_users, n_items, k = len(users), len(items), int(self.n_factors)
+
+        phi, names = self._features(items, movies, tags)
+        by_user = sp.csr_matrix((np.arange(len(values)), (uidx, iidx)), shape=(n_users, n_items))
+        by_item = by_user.T.tocsr()
+        # data holds each rating's row position in `ratings`: permutations to each CSR order.
+        user_order, item_order = by_user.data.copy(), by_item.data.copy()
+        if len(np.unique(user_order)) != len(user_order) or by_user.nnz != len(values):
+            raise DataError("ratings: duplicate (userId, movieId) pairs")
+        rated = np.diff(by_item.indptr) > 0
+        mu = float(values.mean())
+        residual = values - mu
+
+        rng = np.random.default_rng(self.random_state)
+        user_bias = np.zeros(n_users, dtype=dtype)
+        user_factors = np.zeros((n_users, k), dtype=dtype)
+        item_bias = np.zeros(n_items, dtype=dtype)
+        item_factors = rng.normal(0.0, self.init_std, size=(n_items, k)).astype(dtype)
+        weights = np.zeros((phi.shape[1], k), dtype=dtype)
+        bias_weights = np.zeros(phi.shape[1], dtype=dtype)
+        phi_rated = phi[rated]
+        history = []
+        started = time.perf_counter()
+        for sweep in tqdm(range(1, self.n_iter + 1), disable=not self.verbose, desc="HybridMF"):
+            # 1. users given movies
+            t_user = residual[user_order] - item_bias[by_user.indices]
+            user_bias, user_factors = ridge_half_step(
+                by_user.indptr, by_user.indices, t_user, item_factors, self.reg, self.reg_bias
+            )
+            # 2. movies given users, around the prior means m_i = Φ_i W, m^b_i = Φ_i w
+            prior = np.asarray(phi @ weights, dtype=dtype).reshape(n_items, k)
+            prior_bias = np.asarray(phi @ bias_weights, dtype=dtype)
+            item_of = np.repeat(np.arange(n_items), np.diff(by_item.indptr))
+            u_of = by_item.indices
+            t_item = (
+                residual[item_order]
+                - user_bias[u_of]
+                - np.einsum("jk,jk->j", user_factors[u_of], prior[item_of])
+                - prior_bias[item_of]
+            )
+            delta_bias, delta = ridge_half_step(
+                by_item.indptr, by_item.indices, t_item, user_factors, self.reg, self.reg_bias
+            )
+            item_bias = prior_bias + delta_bias
+            item_factors = prior + delta
+            # 3. W-step over rated movies; unrated movies then sit at their new prior mean
+            if phi.shape[1]:
+                weights = feature_ridge(phi_rated, item_factors[rated], self.feature_reg / self.reg)
+                bias_weights = feature_ridge(
+                    phi_rated, item_bias[rated], self.feature_reg / self.reg_bias
+                )
+                item_factors[~rated] = phi[~rated] @ weights
+                item_bias[~rated] = phi[~rated] @ bias_weights
+            predicted = (
+                mu
+                + user_bias[uidx]
+                + item_bias[iidx]
+                + np.einsum("jk,jk->j", user_factors[uidx], item_factors[iidx])
+            )
+            sq_error = float(np.sum((values - predicted) ** 2))
+            objective = (
+                sq_error
+                + self.reg * float(np.sum(user_factors**2))
+                + self.reg_bias * float(np.sum(user_bias**2))
+                + self.reg * float(np.sum((item_factors - phi @ weights) ** 2))
+                + self.reg_bias * float(np.sum((item_bias - phi @ bias_weights) ** 2))
+                + self.feature_reg * float(np.sum(weights**2) + np.sum(bias_weights**2))
+            )
+            if not np.isfinite(objective):
+                raise FloatingPointError(
+                    f"HybridMF: objective is not finite at sweep {sweep}; raise reg/reg_bias "
+                    "or use dtype=float64"
+                )
+            history.append(
+                {
+                    "iteration": sweep,
+                    "objective": objective,
+                    "train_rmse": float(np.sqrt(sq_error / len(values))),
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+            logger.debug("HybridMF sweep %d: objective %.6g", sweep, objective)
+
+        self.global_mean_ = mu
+        self.rating_range_ = (float(values.min()), float(values.max()))
+        self.users_, self.items_ = users, items
+        self.user_bias_, self.user_factors_ = user_bias, user_factors
+        self.item_bias_, self.item_factors_ = item_bias, item_factors
+        self.item_rated_ = rated
+        self.feature_weights_, self.feature_bias_weights_ = weights, bias_weights
+        self.item_features_, self.feature_names_ = phi, names
+        self.history_ = pd.DataFrame(history)
+        self.n_iter_ = len(history)
+        return self
+
+    def _features(self, items, movies, tags) -> tuple[sp.csr_matrix, list[str]]:
+        """``Φ`` for ``items`` (zero rows for movies missing from the movies table)."""
+        if movies is None or not len(self.kinds):
+            return sp.csr_matrix((len(items), 0), dtype=np.float64), []
+        table = movies.drop_duplicates("movieId")
+        raw, names = item_features(
+            table,
+            tags,
+            self.kinds,
+            year_bucket=self.year_bucket,
+            min_tag_movies=self.min_tag_movies,
+            max_tags=self.max_tags,
+        )
+        rows = _lookup(items, table["movieId"].to_numpy())
+        placement = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(items), len(rows))
+        )
+        return normalised_features(sp.csr_matrix(placement @ raw)), names
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Predicted ratings ``μ + b_u + b_i + U_u·V_i`` for the rows of ``X``.
+
+        Unknown users contribute ``b_u = 0, U_u = 0``; movies unknown at fit time (neither
+        rated nor in the movies table) contribute ``b_i = 0, V_i = 0``, so the prediction
+        falls back to ``μ + b_u``; never NaN. Clipped to the training rating range.
+
+        Returns
+        -------
+        ndarray, float64, shape (len(X),)
+        """
+        if not hasattr(self, "history_"):
+            raise RuntimeError("HybridMF is not fitted yet: call fit() first")
+        u = _lookup(self.users_, X["userId"].to_numpy())
+        i = _lookup(self.items_, X["movieId"].to_numpy())
+        out = np.full(len(X), self.global_mean_)
+        ku, ki = u >= 0, i >= 0
+        out[ku] += self.user_bias_[u[ku]]
+        out[ki] += self.item_bias_[i[ki]]
+        both = ku & ki
+        out[both] += np.einsum("jk,jk->j", self.user_factors_[u[both]], self.item_factors_[i[both]])
+        return np.clip(out, *self.rating_range_)
