@@ -1,0 +1,555 @@
+"""The report pipeline: run notebooks, collect their headline metrics, render HTML and PDF.
+
+``make report`` drives this module through its command line::
+
+    python -m recsys_helpers.report run notebooks/01_x.ipynb report/01_x.ipynb -p smoke True
+    python -m recsys_helpers.report metrics
+    python -m recsys_helpers.report html report/index.html report/01_x.ipynb ...
+    python -m recsys_helpers.report pdf report/report.pdf report/01_x.ipynb ...
+
+Notebooks call :func:`record_metrics` in their last cell; :func:`write_metrics_summary`
+gathers those files into ``report/metrics.json`` and the Markdown table
+``report/headline.md``. Every file is written under a temporary name in its folder and
+then renamed, so an interrupted build never leaves a half-written output behind.
+
+Environment variables
+---------------------
+``RECSYS_REPORT_DIR``
+    Where executed notebooks, metrics and the rendered report go (default:
+    :func:`recsys_helpers.config.report_dir`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys_helpers import config
+from recsys_helpers.errors import RecsysError
+
+__all__ = [
+    "NOTEBOOK_NAME",
+    "ReportError",
+    "execute_notebook",
+    "headline_table",
+    "load_metrics",
+    "markdown_table",
+    "record_metrics",
+    "render_html",
+    "render_pdf",
+    "report_dir",
+    "write_metrics_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+REPORT_DIR_ENV = "RECSYS_REPORT_DIR"
+NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_(?P<slug>[a-z0-9_]+)$")
+"""Stem of a report notebook: two digits, an underscore, a lower-case slug."""
+
+DEFAULT_TITLE = "Biased matrix factorisation of MovieLens ratings by alternating least squares"
+DEFAULT_KERNEL = "python3"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+
+# A LaTeX book layout (title page, table of contents, one chapter per notebook) whose
+# section numbers come from the notebooks' own headings ("## 2. Degrees").
+_LATEX_TEMPLATE = r"""((*- extends 'report.tex.j2' -*))
+((* block docclass *))\documentclass[11pt,a4paper]{report}((* endblock docclass *))
+((* block commands *))
+((( super() )))
+\setcounter{secnumdepth}{-1}
+\setcounter{tocdepth}{1}
+((* endblock commands *))
+"""
+
+
+class ReportError(RecsysError):
+    """A notebook failed to run, or the report could not be rendered."""
+
+
+def report_dir() -> Path:
+    """Folder for executed notebooks, metrics and the rendered report."""
+    value = os.environ.get(REPORT_DIR_ENV)
+    return Path(value) if value else config.report_dir()
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_notebook_name(name: str) -> str:
+    if not isinstance(name, str) or not NOTEBOOK_NAME.match(name):
+        raise ValueError(
+            f"notebook={name!r} must be a notebook stem like '01_data_and_eda' "
+            f"(pattern {NOTEBOOK_NAME.pattern})"
+        )
+    return name
+
+
+def _json_scalar(key: str, value: Any) -> float | int | str | bool | None:
+    """A JSON-ready copy of one metric value (numpy scalars unwrapped, NaN as null)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise ValueError(
+        f"metric {key!r}: value {value!r} of type {type(value).__name__} is not a number, "
+        "string, bool or None"
+    )
+
+
+def record_metrics(
+    notebook: str,
+    metrics: Mapping[str, Any],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    folder: str | os.PathLike | None = None,
+) -> Path:
+    """Save a notebook's headline metrics as ``<folder>/metrics/<notebook>.json``.
+
+    Call it in the last cell of every report notebook. The file holds
+    ``{"notebook": ..., "parameters": {...}, "metrics": {...}}``, keys in the order given.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's stem, e.g. ``"01_data_and_eda"``.
+    metrics : mapping of str to scalar
+        Headline numbers (int, float, str, bool or None; numpy scalars are accepted).
+        Non-finite floats are stored as ``null``.
+    parameters : mapping of str to scalar, optional
+        The notebook's parameters (dataset, seed, smoke ...), recorded for provenance.
+    folder : path-like, optional
+        Report folder; defaults to :func:`report_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        The JSON file written.
+    """
+    _check_notebook_name(notebook)
+    record = {
+        "notebook": notebook,
+        "parameters": {str(k): _json_scalar(k, v) for k, v in (parameters or {}).items()},
+        "metrics": {str(k): _json_scalar(k, v) for k, v in metrics.items()},
+    }
+    if not record["metrics"]:
+        raise ValueError(f"record_metrics: no metrics given for {notebook!r}")
+    out_dir = Path(folder) if folder is not None else report_dir()
+    path = out_dir / "metrics" / f"{notebook}.json"
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    _atomic_write(path, text.encode("utf-8"))
+    logger.info("recorded %d metrics of %s in %s", len(record["metrics"]), notebook, path)
+    return path
+
+
+def load_metrics(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Every ``metrics/NN_name.json`` under the report folder, by notebook, in name order.
+
+    Raises
+    ------
+    ReportError
+        If a file is not valid JSON or lacks the ``metrics`` mapping (the message names it).
+    """
+    out_dir = Path(folder) if folder is not None else report_dir()
+    records = {}
+    for path in sorted((out_dir / "metrics").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ReportError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
+            raise ReportError(f"{path}: expected an object with a 'metrics' object")
+        records[path.stem] = record
+    return records
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3e}"
+    return f"{value:.4g}"
+
+
+def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A GitHub-flavoured Markdown table (numbers formatted to 4 significant digits).
+
+    Notebooks display tables through this so that HTML and PDF both typeset them.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        Cell values, one inner sequence per row, as long as ``header``.
+    header : sequence of str
+        Column titles.
+    """
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise ValueError(
+                f"markdown_table: row {number} has {len(row)} cells, header {len(header)}"
+            )
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in rows:
+        cells = [_format_value(v).replace("|", r"\|") for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def headline_table(records: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table of every notebook's metrics: ``notebook | metric | value``.
+
+    Parameters
+    ----------
+    records : mapping
+        As returned by :func:`load_metrics`.
+    """
+    rows = []
+    for notebook, record in records.items():
+        dataset = record.get("parameters", {}).get("dataset")
+        label = f"{notebook} ({dataset})" if dataset else notebook
+        for metric, value in record["metrics"].items():
+            rows.append((label, metric, value))
+    return markdown_table(rows, header=("notebook", "metric", "value"))
+
+
+def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Aggregate the notebooks' metrics into ``metrics.json`` and ``headline.md``.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        The JSON file (``{notebook: record}``) and the Markdown table.
+    """
+    out_dir = Path(folder) if folder is not None else report_dir()
+    records = load_metrics(out_dir)
+    if not records:
+        raise ReportError(f"{out_dir / 'metrics'}: no notebook recorded metrics")
+    json_path = _atomic_write(
+        out_dir / "metrics.json", (json.dumps(records, indent=2) + "\n").encode("utf-8")
+    )
+    text = "# Headline metrics\n\n" + headline_table(records)
+    md_path = _atomic_write(out_dir / "headline.md", text.encode("utf-8"))
+    return json_path, md_path
+
+
+def execute_notebook(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str = DEFAULT_KERNEL,
+    progress: bool = True,
+    cwd: str | os.PathLike | None = None,
+) -> Path:
+    """Run a notebook with papermill and write the executed copy to ``output``.
+
+    The executed notebook is written under a temporary name next to ``output`` and
+    renamed only on success. On failure it is kept as ``<output stem>.failed.ipynb`` (to
+    open and inspect) and :class:`ReportError` names the failing cell and the error.
+
+    Parameters
+    ----------
+    source, output : path-like
+        Notebook to run and where the executed copy goes.
+    parameters : mapping, optional
+        Values injected after the ``parameters``-tagged cell (papermill).
+    kernel_name : str, default "python3"
+        Jupyter kernel; ``"python3"`` is the interpreter running this function.
+    progress : bool, default True
+        Show a progress bar over cells.
+    cwd : path-like, optional
+        Working directory of the kernel; defaults to the notebook's folder.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source, output = Path(source), Path(output)
+    if not source.is_file():
+        raise ReportError(f"{source}: notebook not found")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(
+        prefix=f".{output.stem}.", suffix=".tmp.ipynb", dir=output.parent
+    )
+    os.close(handle)
+    failed = output.with_name(f"{output.stem}.failed.ipynb")
+    try:
+        papermill.execute_notebook(
+            os.fspath(source),
+            tmp_name,
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            cwd=os.fspath(cwd if cwd is not None else source.parent),
+        )
+    except PapermillExecutionError as exc:
+        os.replace(tmp_name, failed)
+        raise ReportError(
+            f"{source}: cell {exc.cell_index} (execution count {exc.exec_count}) failed with "
+            f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback[-3:])}\n"
+            f"executed copy kept in {failed}"
+        ) from exc
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    os.chmod(tmp_name, 0o644)
+    os.replace(tmp_name, output)
+    failed.unlink(missing_ok=True)
+    logger.info("executed %s -> %s", source, output)
+    return output
+
+
+def _read_notebooks(paths: Sequence[str | os.PathLike]) -> list[tuple[str, Any]]:
+    import nbformat
+
+    if not paths:
+        raise ReportError("no executed notebooks to render")
+    notebooks = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise ReportError(f"{path}: executed notebook not found (run it first)")
+        notebooks.append((path.stem, nbformat.read(path, as_version=4)))
+    return notebooks
+
+
+def _notebook_title(name: str, notebook: Any) -> str:
+    """The first Markdown heading of a notebook, or its file stem."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return name
+
+
+def _combined_notebook(
+    notebooks: Sequence[tuple[str, Any]], title: str, *, html_contents: bool
+) -> Any:
+    """One notebook holding every notebook's cells, in order (papermill parameter cells out).
+
+    With ``html_contents`` a linked list of the notebooks opens the document and each
+    notebook starts with an HTML anchor (the PDF gets LaTeX's own table of contents).
+    """
+    import nbformat
+
+    combined = nbformat.v4.new_notebook()
+    combined.metadata = copy.deepcopy(notebooks[0][1].metadata)
+    combined.metadata["title"] = title
+    if html_contents:
+        items = "\n".join(
+            f"{number}. [{_notebook_title(name, nb)}](#{name})"
+            for number, (name, nb) in enumerate(notebooks, start=1)
+        )
+        combined.cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n\n## Contents\n\n{items}"))
+    for name, notebook in notebooks:
+        for index, cell in enumerate(notebook.cells):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "injected-parameters" in tags:
+                continue
+            cell = copy.deepcopy(cell)
+            if html_contents and index == 0 and cell.cell_type == "markdown":
+                cell.source = f'<a id="{name}"></a>\n\n{cell.source}'
+            combined.cells.append(cell)
+    return combined
+
+
+def _copy_mathjax(target: Path) -> str:
+    """Copy MathJax 2 (from the jupyter-server-mathjax package) beside the HTML page.
+
+    Returns the script URL relative to the page, so that math renders from disk.
+    """
+    try:
+        import jupyter_server_mathjax
+    except ImportError as exc:
+        raise ReportError(
+            "offline math needs MathJax: pip install jupyter-server-mathjax (make report-deps)"
+        ) from exc
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    if not (target / "MathJax.js").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=".mathjax.", dir=target.parent))
+        shutil.copytree(static, tmp, dirs_exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    return f"{target.name}/MathJax.js?config={MATHJAX_CONFIG}"
+
+
+def render_html(
+    notebooks: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    title: str = DEFAULT_TITLE,
+) -> Path:
+    """Render executed notebooks into one self-contained HTML page, readable offline.
+
+    Figures are embedded (base64), code cells are kept, and math is typeset by a local
+    copy of MathJax placed in ``<output folder>/mathjax/``.
+
+    Parameters
+    ----------
+    notebooks : sequence of path-like
+        Executed notebooks, in reading order.
+    output : path-like
+        The HTML file to write (e.g. ``report/index.html``).
+    title : str
+        Page title and top heading.
+    """
+    from nbconvert import HTMLExporter
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    mathjax_url = _copy_mathjax(output.parent / "mathjax")
+    combined = _combined_notebook(_read_notebooks(notebooks), title, html_contents=True)
+    exporter = HTMLExporter(
+        template_name="lab", embed_images=True, mathjax_url=mathjax_url, exclude_input_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
+    _atomic_write(output, body.encode("utf-8"))
+    logger.info("wrote %s", output)
+    return output
+
+
+def render_pdf(
+    notebooks: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    title: str = DEFAULT_TITLE,
+    include_code: bool = False,
+) -> Path:
+    """Typeset executed notebooks as one PDF: title page, contents, a chapter per notebook.
+
+    Uses nbconvert's LaTeX route (pandoc for Markdown, xelatex for typesetting). Code
+    cells are left out unless ``include_code``; their outputs (figures, tables, prose)
+    stay.
+
+    Raises
+    ------
+    ReportError
+        If pandoc or xelatex is missing (``make report-deps`` installs them) or LaTeX fails.
+    """
+    from nbconvert import PDFExporter
+    from nbconvert.exporters.pdf import LatexFailed
+
+    missing = [tool for tool in ("pandoc", "xelatex") if shutil.which(tool) is None]
+    if missing:
+        raise ReportError(f"PDF needs {' and '.join(missing)} on PATH: run `make report-deps`")
+    from jinja2 import DictLoader
+
+    output = Path(output)
+    combined = _combined_notebook(_read_notebooks(notebooks), title, html_contents=False)
+    exporter = PDFExporter(
+        extra_loaders=[DictLoader({"movielens_report.tex.j2": _LATEX_TEMPLATE})],
+        template_file="movielens_report.tex.j2",
+        exclude_input=not include_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    try:
+        pdf, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
+    except LatexFailed as exc:
+        log = output.with_suffix(".latex.log")
+        _atomic_write(log, str(exc.output).encode("utf-8"))
+        raise ReportError(f"xelatex failed while building {output}; its log is in {log}") from exc
+    _atomic_write(output, pdf)
+    logger.info("wrote %s", output)
+    return output
+
+
+def _parse_value(text: str) -> Any:
+    """A command-line parameter as a Python literal where it is one (``True``, ``3``, ``0.1``)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line parser of ``python -m recsys_helpers.report``."""
+    parser = argparse.ArgumentParser(prog="python -m recsys_helpers.report", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="execute one notebook with papermill")
+    run.add_argument("source", type=Path)
+    run.add_argument("output", type=Path)
+    run.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
+    )
+    run.add_argument("-k", "--kernel", default=DEFAULT_KERNEL)
+    run.add_argument("--no-progress", action="store_true")
+
+    metrics = commands.add_parser("metrics", help="write metrics.json and headline.md")
+    metrics.add_argument("--folder", type=Path, default=None)
+
+    for name, what in (("html", "HTML page"), ("pdf", "PDF")):
+        render = commands.add_parser(name, help=f"render executed notebooks as one {what}")
+        render.add_argument("output", type=Path)
+        render.add_argument("notebooks", type=Path, nargs="+")
+        render.add_argument("--title", default=DEFAULT_TITLE)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (1 with a one-line message on a handled error)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "run":
+            parameters = {name: _parse_value(value) for name, value in args.parameter}
+            execute_notebook(
+                args.source,
+                args.output,
+                parameters=parameters,
+                kernel_name=args.kernel,
+                progress=not args.no_progress,
+            )
+        elif args.command == "metrics":
+            for path in write_metrics_summary(args.folder):
+                print(path)
+        elif args.command == "html":
+            print(render_html(args.notebooks, args.output, title=args.title))
+        else:
+            print(render_pdf(args.notebooks, args.output, title=args.title))
+    except RecsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
