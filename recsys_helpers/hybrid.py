@@ -43,7 +43,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from recsys_helpers.content import FEATURE_KINDS, _lookup, item_features
+from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, _lookup, item_features
 from recsys_helpers.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,56 @@ def ridge_half_step(
         solution[rows] = np.linalg.solve(gram + penalty, rhs[:, :, None])[:, :, 0]
         start = stop
     return solution[:, 0], solution[:, 1:]
+
+
+def prior_item_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    centred_ratings: np.ndarray,
+    user_bias: np.ndarray,
+    user_factors: np.ndarray,
+    prior: np.ndarray,
+    prior_bias: np.ndarray,
+    reg: float,
+    reg_bias: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Movie half-step around prior means, by the plain ridge half-step.
+
+    Movie ``i`` minimises
+
+    .. math:: \sum_{u\in\Omega_i} (r_{ui} - \mu - b_u - b_i - U_u \cdot V_i)^2
+              + \lambda \|V_i - m_i\|^2 + \lambda_b (b_i - m^b_i)^2 .
+
+    With ``V_i = m_i + δ_i`` and ``b_i = m^b_i + δ^b_i`` this is :func:`ridge_half_step`
+    for ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i``; a movie
+    without ratings gets ``δ = 0``, i.e. its prior mean.
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int
+        CSR of the ratings by movie, ``indices`` are user rows; shapes (n_items + 1,),
+        (nnz,).
+    centred_ratings : ndarray, shape (nnz,)
+        ``r_ui − μ`` aligned with ``indices``.
+    user_bias : ndarray (n_users,);  user_factors : ndarray (n_users, K)
+    prior : ndarray (n_items, K);  prior_bias : ndarray (n_items,)
+        ``m_i`` and ``m^b_i``.
+    reg, reg_bias : float
+        ``λ`` and ``λ_b``.
+
+    Returns
+    -------
+    item_bias : ndarray (n_items,);  item_factors : ndarray (n_items, K)
+    """
+    item_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    targets = (
+        centred_ratings
+        - user_bias[indices]
+        - np.einsum("jk,jk->j", user_factors[indices], prior[item_of])
+        - prior_bias[item_of]
+    )
+    delta_bias, delta = ridge_half_step(indptr, indices, targets, user_factors, reg, reg_bias)
+    return prior_bias + delta_bias, prior + delta
 
 
 def feature_ridge(features: sp.csr_matrix, targets: np.ndarray, ratio: float) -> np.ndarray:
@@ -303,19 +353,17 @@ class HybridMF:
             # 2. movies given users, around the prior means m_i = Φ_i W, m^b_i = Φ_i w
             prior = np.asarray(phi @ weights, dtype=dtype).reshape(n_items, k)
             prior_bias = np.asarray(phi @ bias_weights, dtype=dtype)
-            item_of = np.repeat(np.arange(n_items), np.diff(by_item.indptr))
-            u_of = by_item.indices
-            t_item = (
-                residual[item_order]
-                - user_bias[u_of]
-                - np.einsum("jk,jk->j", user_factors[u_of], prior[item_of])
-                - prior_bias[item_of]
+            item_bias, item_factors = prior_item_step(
+                by_item.indptr,
+                by_item.indices,
+                residual[item_order],
+                user_bias,
+                user_factors,
+                prior,
+                prior_bias,
+                self.reg,
+                self.reg_bias,
             )
-            delta_bias, delta = ridge_half_step(
-                by_item.indptr, by_item.indices, t_item, user_factors, self.reg, self.reg_bias
-            )
-            item_bias = prior_bias + delta_bias
-            item_factors = prior + delta
             # 3. W-step over rated movies; unrated movies then sit at their new prior mean
             if phi.shape[1]:
                 weights = feature_ridge(phi_rated, item_factors[rated], self.feature_reg / self.reg)
@@ -407,3 +455,138 @@ class HybridMF:
         both = ku & ki
         out[both] += np.einsum("jk,jk->j", self.user_factors_[u[both]], self.item_factors_[i[both]])
         return np.clip(out, *self.rating_range_)
+
+
+def ndcg_within_users(
+    user_ids: np.ndarray, relevance: np.ndarray, scores: np.ndarray, k: int = 10
+) -> float:
+    """Mean NDCG@k of each user's test items ranked by score, gain = true rating.
+
+    For user ``u`` with test items sorted by descending score (ties by input order),
+    ``DCG@k = Σ_{p≤k} rel_p / log2(p + 1)`` and ``NDCG@k = DCG@k / IDCG@k`` (IDCG: the same
+    sum over the items sorted by relevance). Users with fewer than two test items carry no
+    ranking information and are left out.
+
+    Parameters
+    ----------
+    user_ids, relevance, scores : ndarray, shape (n,)
+        Aligned rows; ``relevance`` non-negative (ratings).
+    k : int
+
+    Returns
+    -------
+    float
+        Mean over users with at least two test items; NaN when there are none.
+    """
+    user_ids, relevance, scores = (np.asarray(a) for a in (user_ids, relevance, scores))
+    if not len(user_ids) == len(relevance) == len(scores):
+        raise ValueError("user_ids, relevance and scores must have the same length")
+    if np.isnan(scores).any() or np.isnan(relevance).any():
+        raise ValueError("relevance and scores must not contain NaN")
+    frame = pd.DataFrame({"user": user_ids, "rel": relevance, "score": scores})
+    frame["pos"] = frame.groupby("user").cumcount()
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+
+    def dcg(order_by: str) -> pd.Series:
+        ranked = frame.sort_values(["user", order_by, "pos"], ascending=[True, False, True])
+        rank = ranked.groupby("user").cumcount().to_numpy()
+        keep = rank < k
+        gains = ranked["rel"].to_numpy()[keep] * discount[rank[keep]]
+        return pd.Series(gains).groupby(ranked["user"].to_numpy()[keep]).sum()
+
+    sizes = frame.groupby("user").size()
+    users = sizes.index[sizes >= 2]
+    ideal = dcg("rel").reindex(users)
+    actual = dcg("score").reindex(users)
+    valid = ideal > 0
+    if not valid.any():
+        return float("nan")
+    return float((actual[valid] / ideal[valid]).mean())
+
+
+def item_holdout(ratings: pd.DataFrame, test_fraction: float = 0.1, *, seed: int = 0):
+    """Every rating of a seeded random ``test_fraction`` of the rated movies goes to test.
+
+    Returns
+    -------
+    train, test : DataFrame
+        Row subsets of ``ratings`` (original index and order kept).
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    movies = np.unique(ratings["movieId"].to_numpy())
+    rng = np.random.default_rng(seed)
+    n_cold = max(1, round(test_fraction * len(movies)))
+    cold = rng.choice(movies, size=n_cold, replace=False)
+    is_test = ratings["movieId"].isin(cold).to_numpy()
+    return ratings[~is_test], ratings[is_test]
+
+
+def _random_holdout(ratings: pd.DataFrame, test_fraction: float, seed: int):
+    rng = np.random.default_rng(seed)
+    is_test = rng.random(len(ratings)) < test_fraction
+    return ratings[~is_test], ratings[is_test]
+
+
+def cold_start_comparison(
+    ratings: pd.DataFrame,
+    movies: pd.DataFrame,
+    tags: pd.DataFrame | None = None,
+    *,
+    test_fraction: float = 0.1,
+    n_factors: int = 32,
+    reg: float = 10.0,
+    reg_bias: float = 5.0,
+    feature_reg: float = 1.0,
+    n_iter: int = 15,
+    kinds: Sequence[str] = FEATURE_KINDS,
+    content_alpha: float = 5.0,
+    k: int = 10,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Content baseline, plain ALS and hybrid ALS on cold-start and on warm movies.
+
+    * ``cold``: :func:`item_holdout` puts every rating of a seeded ``test_fraction`` of
+      movies in test, so the test movies have no training ratings. Plain ALS then
+      predicts ``μ + b_u`` for them; the hybrid predicts from their features; the content
+      baseline from the user's feature profile.
+    * ``warm``: a seeded random ``test_fraction`` of the ratings.
+
+    Plain ALS is :class:`HybridMF` with ``kinds=()`` (no features: exactly the biased MF
+    with the same λ, λ_b, K and sweeps), so the two differ only in the feature prior.
+
+    Returns
+    -------
+    DataFrame
+        One row per (split, model) with ``split`` ("cold"/"warm"), ``model``
+        ("content", "als", "hybrid"), ``rmse``, ``ndcg@{k}`` (within each user's test
+        movies, gain = rating, see :func:`ndcg_within_users`), ``n_test`` (ratings).
+    """
+    common = dict(n_factors=n_factors, reg=reg, reg_bias=reg_bias, n_iter=n_iter, random_state=seed)
+    splits = {
+        "cold": item_holdout(ratings, test_fraction, seed=seed),
+        "warm": _random_holdout(ratings, test_fraction, seed),
+    }
+    rows = []
+    for split, (train, test) in splits.items():
+        models = {
+            "content": ContentBaseline(alpha=content_alpha, kinds=kinds).fit(train, movies, tags),
+            "als": HybridMF(kinds=(), feature_reg=feature_reg, **common).fit(train),
+            "hybrid": HybridMF(kinds=kinds, feature_reg=feature_reg, **common).fit(
+                train, movies, tags
+            ),
+        }
+        truth = test["rating"].to_numpy(dtype=np.float64)
+        for name, model in models.items():
+            predicted = model.predict(test)
+            rows.append(
+                {
+                    "split": split,
+                    "model": name,
+                    "rmse": float(np.sqrt(np.mean((predicted - truth) ** 2))),
+                    f"ndcg@{k}": ndcg_within_users(test["userId"].to_numpy(), truth, predicted, k),
+                    "n_test": len(test),
+                }
+            )
+            logger.info("cold_start_comparison %s %s: %s", split, name, rows[-1])
+    return pd.DataFrame(rows)
