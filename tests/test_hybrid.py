@@ -1,0 +1,250 @@
+"""Tests of the hybrid ALS: exact half-steps, the W-step, planted feature effects, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from recsys_helpers.errors import DataError
+from recsys_helpers.hybrid import (
+    HybridMF,
+    cold_start_comparison,
+    feature_ridge,
+    item_holdout,
+    ndcg_within_users,
+    normalised_features,
+    prior_item_step,
+    ridge_half_step,
+)
+
+
+def _random_csr(rng, n_rows, n_cols, density, empty_rows=()):
+    mask = rng.random((n_rows, n_cols)) < density
+    mask[list(empty_rows)] = False
+    return sp.csr_matrix(mask.astype(float))
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_ridge_half_step_is_exact_minimiser(k):
+    rng = np.random.default_rng(0)
+    structure = _random_csr(rng, 7, 9, 0.5, empty_rows=(0, 4))
+    targets = rng.normal(size=structure.nnz)
+    other = rng.normal(size=(9, k))
+    reg, reg_bias = 0.7, 1.9
+    # max_batch_ratings=4 forces several batches, some spanning empty rows
+    bias, factors = ridge_half_step(
+        structure.indptr, structure.indices, targets, other, reg, reg_bias, max_batch_ratings=4
+    )
+    for r in range(7):
+        lo, hi = structure.indptr[r], structure.indptr[r + 1]
+        if lo == hi:
+            assert bias[r] == 0 and not factors[r].any()
+            continue
+        design = np.hstack([np.ones((hi - lo, 1)), other[structure.indices[lo:hi]]])
+        stacked = np.vstack([design, np.diag(np.sqrt(np.r_[reg_bias, np.full(k, reg)]))])
+        rhs = np.r_[targets[lo:hi], np.zeros(k + 1)]
+        expected = np.linalg.lstsq(stacked, rhs, rcond=None)[0]
+        np.testing.assert_allclose(np.r_[bias[r], factors[r]], expected, atol=1e-12)
+
+
+def test_ridge_half_step_keeps_float32():
+    rng = np.random.default_rng(1)
+    structure = _random_csr(rng, 4, 5, 0.6)
+    other = rng.normal(size=(5, 2)).astype(np.float32)
+    bias, factors = ridge_half_step(
+        structure.indptr, structure.indices, rng.normal(size=structure.nnz), other, 1.0, 1.0
+    )
+    assert factors.dtype == np.float32 and bias.dtype == np.float32
+
+
+def test_prior_item_step_is_exact_minimiser_with_prior():
+    rng = np.random.default_rng(2)
+    n_users, n_items, k = 8, 5, 3
+    structure = _random_csr(rng, n_items, n_users, 0.6, empty_rows=(3,))
+    centred = rng.normal(size=structure.nnz)
+    user_bias, user_factors = rng.normal(size=n_users), rng.normal(size=(n_users, k))
+    prior, prior_bias = rng.normal(size=(n_items, k)), rng.normal(size=n_items)
+    reg, reg_bias = 1.3, 0.4
+    item_bias, item_factors = prior_item_step(
+        structure.indptr,
+        structure.indices,
+        centred,
+        user_bias,
+        user_factors,
+        prior,
+        prior_bias,
+        reg,
+        reg_bias,
+    )
+    for i in range(n_items):
+        lo, hi = structure.indptr[i], structure.indptr[i + 1]
+        users = structure.indices[lo:hi]
+        # exact minimiser: data rows plus sqrt(λ_b)(b_i − m^b_i) and sqrt(λ)(V_i − m_i) rows
+        design = np.vstack(
+            [
+                np.hstack([np.ones((hi - lo, 1)), user_factors[users]]),
+                np.diag(np.sqrt(np.r_[reg_bias, np.full(k, reg)])),
+            ]
+        )
+        rhs = np.r_[
+            centred[lo:hi] - user_bias[users],
+            np.sqrt(reg_bias) * prior_bias[i],
+            np.sqrt(reg) * prior[i],
+        ]
+        expected = np.linalg.lstsq(design, rhs, rcond=None)[0]
+        np.testing.assert_allclose(np.r_[item_bias[i], item_factors[i]], expected, atol=1e-12)
+    # the movie without ratings sits exactly at its prior mean
+    assert item_bias[3] == prior_bias[3]
+    np.testing.assert_array_equal(item_factors[3], prior[3])
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (6,)])
+def test_feature_ridge_is_closed_form(shape):
+    rng = np.random.default_rng(3)
+    phi = normalised_features(_random_csr(rng, 6, 4, 0.5))
+    targets = rng.normal(size=shape)
+    ratio = 0.8
+    weights = feature_ridge(phi, targets, ratio)
+    stacked = np.vstack([phi.toarray(), np.sqrt(ratio) * np.eye(4)])
+    rhs = np.concatenate([targets.reshape(6, -1), np.zeros((4, targets.reshape(6, -1).shape[1]))])
+    expected = np.linalg.lstsq(stacked, rhs, rcond=None)[0].reshape((4, *shape[1:]))
+    np.testing.assert_allclose(weights, expected, atol=1e-12)
+
+
+def test_normalised_features_scale_rows():
+    phi = normalised_features(sp.csr_matrix(np.array([[1.0, 1, 1, 1], [0, 0, 0, 0], [0, 1, 0, 0]])))
+    np.testing.assert_allclose(phi.toarray(), [[0.5] * 4, [0] * 4, [0, 1, 0, 0]])
+
+
+def _planted(seed=0, n_users=150, n_movies=300, n_genres=8, k=3):
+    """Movies whose vectors and biases are Φ W* and Φ w* plus small noise."""
+    rng = np.random.default_rng(seed)
+    genre_sets = [
+        rng.choice(n_genres, size=rng.integers(1, 4), replace=False) for _ in range(n_movies)
+    ]
+    phi = normalised_features(
+        sp.csr_matrix(
+            (
+                np.ones(sum(len(g) for g in genre_sets)),
+                (
+                    np.repeat(np.arange(n_movies), [len(g) for g in genre_sets]),
+                    np.concatenate(genre_sets),
+                ),
+            ),
+            shape=(n_movies, n_genres),
+        )
+    ).toarray()
+    w_star, bias_star = rng.normal(size=(n_genres, k)), 0.8 * rng.normal(size=n_genres)
+    item_factors = phi @ w_star + 0.1 * rng.normal(size=(n_movies, k))
+    item_bias = phi @ bias_star + 0.05 * rng.normal(size=n_movies)
+    user_factors = 0.6 * rng.normal(size=(n_users, k))
+    user_bias = 0.3 * rng.normal(size=n_users)
+    observed = rng.random((n_users, n_movies)) < 0.3
+    u, i = np.nonzero(observed)
+    rating = (
+        3.5
+        + user_bias[u]
+        + item_bias[i]
+        + np.einsum("jk,jk->j", user_factors[u], item_factors[i])
+        + 0.1 * rng.normal(size=len(u))
+    )
+    ratings = pd.DataFrame({"userId": u, "movieId": i + 1000, "rating": rating})
+    movies = pd.DataFrame(
+        {
+            "movieId": np.arange(n_movies) + 1000,
+            "genres": ["|".join(f"g{g}" for g in sorted(s)) for s in genre_sets],
+        }
+    )
+    return ratings, movies, bias_star
+
+
+def test_planted_feature_effect_predicts_cold_movies():
+    ratings, movies, bias_star = _planted()
+    train, test = item_holdout(ratings, 0.2, seed=1)
+    settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15)
+    hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies)
+    plain = HybridMF(kinds=(), **settings).fit(train)
+    truth = test["rating"].to_numpy()
+    rmse_hybrid = np.sqrt(np.mean((hybrid.predict(test) - truth) ** 2))
+    rmse_plain = np.sqrt(np.mean((plain.predict(test) - truth) ** 2))
+    assert rmse_hybrid < 0.5 * rmse_plain
+    # genre bias weights recovered up to a common offset (μ absorbs the mean bias)
+    order = np.argsort([int(n.split("=g")[1]) for n in hybrid.feature_names_])
+    learned = hybrid.feature_bias_weights_[order]
+    assert np.corrcoef(learned, bias_star)[0, 1] > 0.95
+    # cold movies sit at their prior mean; objective never increases
+    cold = ~hybrid.item_rated_
+    assert cold.sum() == test["movieId"].nunique()
+    np.testing.assert_allclose(
+        hybrid.item_factors_[cold], hybrid.item_features_[cold] @ hybrid.feature_weights_
+    )
+    assert (np.diff(hybrid.history_["objective"]) <= 1e-9 * hybrid.history_["objective"][0]).all()
+
+
+def test_plain_model_falls_back_to_user_bias_and_never_nan():
+    ratings, movies, _ = _planted(n_users=30, n_movies=40)
+    model = HybridMF(kinds=(), n_factors=2, n_iter=3).fit(ratings)
+    query = pd.DataFrame({"userId": [0, 10**6, 10**6], "movieId": [10**6, 1000, 10**6]})
+    predicted = model.predict(query)
+    assert np.isfinite(predicted).all()
+    assert predicted[0] == pytest.approx(
+        np.clip(model.global_mean_ + model.user_bias_[0], *model.rating_range_)
+    )
+    assert predicted[2] == pytest.approx(model.global_mean_)
+
+
+def test_same_seed_same_model():
+    ratings, movies, _ = _planted(n_users=30, n_movies=40)
+    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(ratings, movies)
+    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(ratings, movies)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_fit_rejects_bad_input():
+    ratings = pd.DataFrame({"userId": [1, 1], "movieId": [2, 2], "rating": [3.0, 4.0]})
+    with pytest.raises(DataError, match=r"duplicate \(userId, movieId\) pairs"):
+        HybridMF(kinds=()).fit(ratings)
+    with pytest.raises(DataError, match="needs the movies table"):
+        HybridMF().fit(ratings)
+    with pytest.raises(ValueError, match="feature_reg must be positive"):
+        HybridMF(feature_reg=0, kinds=()).fit(ratings)
+    with pytest.raises(DataError, match=r"missing column\(s\) \['rating'\]"):
+        HybridMF(kinds=()).fit(ratings.drop(columns="rating"))
+
+
+def test_ndcg_within_users_hand_computed():
+    users = np.array([1, 1, 1, 2, 2, 3])
+    rel = np.array([3.0, 1.0, 2.0, 5.0, 4.0, 1.0])
+    scores = np.array([0.1, 0.9, 0.5, 1.0, 0.0, 0.3])
+    # user 1 ranks (1, 2, 3): DCG = 1 + 2/log2(3) + 3/2; IDCG = 3 + 2/log2(3) + 1/2
+    user1 = (1 + 2 / np.log2(3) + 1.5) / (3 + 2 / np.log2(3) + 0.5)
+    # user 2 is ranked ideally; user 3 has a single item and is left out
+    assert ndcg_within_users(users, rel, scores, k=10) == pytest.approx((user1 + 1.0) / 2)
+    assert ndcg_within_users(users, rel, scores, k=1) == pytest.approx((1 / 3 + 1.0) / 2)
+    with pytest.raises(ValueError, match="same length"):
+        ndcg_within_users(users, rel[:2], scores)
+
+
+def test_item_holdout_holds_out_whole_movies():
+    ratings, _, _ = _planted(n_users=20, n_movies=50)
+    train, test = item_holdout(ratings, 0.1, seed=3)
+    assert not set(train["movieId"]) & set(test["movieId"])
+    assert test["movieId"].nunique() == 5
+    again = item_holdout(ratings, 0.1, seed=3)[1]
+    pd.testing.assert_frame_equal(test, again)
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        item_holdout(ratings, 1.0)
+
+
+@pytest.mark.mirror
+def test_hybrid_beats_plain_als_on_cold_movies_of_ml_latest_small(mirror):
+    folder = mirror / "ml-latest-small"
+    ratings = pd.read_csv(folder / "ratings.csv")
+    movies = pd.read_csv(folder / "movies.csv")
+    tags = pd.read_csv(folder / "tags.csv")
+    table = cold_start_comparison(ratings, movies, tags, n_factors=8, n_iter=6, seed=0)
+    rmse = table.set_index(["split", "model"])["rmse"]
+    assert rmse["cold", "hybrid"] < rmse["cold", "als"] - 0.04
+    assert rmse["warm", "hybrid"] <= rmse["warm", "als"] + 0.005
