@@ -76,6 +76,14 @@ _LATEX_TEMPLATE = r"""((*- extends 'report.tex.j2' -*))
 """
 
 
+# The lab page without the scripts it would fetch from the network (require.js for
+# widgets, mermaid for diagrams); the report uses neither.
+_HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 class ReportError(RecsysError):
     """A notebook failed to run, or the report could not be rendered."""
 
@@ -424,6 +432,7 @@ def render_html(
     title : str
         Page title and top heading.
     """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     output = Path(output)
@@ -431,7 +440,12 @@ def render_html(
     mathjax_url = _copy_mathjax(output.parent / "mathjax")
     combined = _combined_notebook(_read_notebooks(notebooks), title, html_contents=True)
     exporter = HTMLExporter(
-        template_name="lab", embed_images=True, mathjax_url=mathjax_url, exclude_input_prompt=True
+        template_name="lab",
+        extra_loaders=[DictLoader({"movielens_report.html.j2": _HTML_TEMPLATE})],
+        template_file="movielens_report.html.j2",
+        embed_images=True,
+        mathjax_url=mathjax_url,
+        exclude_input_prompt=True,
     )
     body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
     _atomic_write(output, body.encode("utf-8"))
