@@ -215,3 +215,51 @@ def pick_labels(
         popular = frame.sort_values(["n_ratings", "movieId"], ascending=[False, True])
         chosen |= frame.index.isin(popular.index[:n_popular])
     return frame[chosen]
+
+
+def neighbour_genre_agreement(
+    vectors: np.ndarray, genres: Sequence[str], *, n_neighbours: int = 10
+) -> tuple[float, float]:
+    """How often a movie's nearest neighbours in latent space share its display genre.
+
+    For each movie, take its ``n_neighbours`` nearest other movies by Euclidean distance
+    between latent vectors and count those with the same label. The chance level is what
+    neighbours drawn at random (without the movie itself) would give:
+    :math:`\\sum_g \\frac{n_g}{n} \\cdot \\frac{n_g - 1}{n - 1}` for label counts :math:`n_g`.
+
+    Parameters
+    ----------
+    vectors : ndarray, shape (n_items, K)
+    genres : sequence of str, length n_items
+        One label per movie (:func:`display_genre`).
+    n_neighbours : int, default 10
+
+    Returns
+    -------
+    observed : float
+        Fraction of (movie, neighbour) pairs with the same label, in [0, 1].
+    chance : float
+        The same fraction expected for random neighbours.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    array = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(genres)
+    if array.ndim != 2 or labels.shape != (array.shape[0],):
+        raise DataError(f"need one genre per vector: vectors {array.shape}, genres {labels.shape}")
+    if not 1 <= n_neighbours < array.shape[0]:
+        raise DataError(
+            f"n_neighbours must be between 1 and n_items - 1 = {array.shape[0] - 1}; "
+            f"got {n_neighbours}"
+        )
+    search = NearestNeighbors(n_neighbors=n_neighbours + 1).fit(array)
+    neighbours = search.kneighbors(array, return_distance=False)
+    # Drop each movie itself (not always column 0 when several vectors coincide).
+    others = np.array(
+        [row[row != own][:n_neighbours] for own, row in enumerate(neighbours)], dtype=np.int64
+    )
+    observed = float((labels[others] == labels[:, None]).mean())
+    _, counts = np.unique(labels, return_counts=True)
+    n = labels.shape[0]
+    chance = float((counts * (counts - 1)).sum() / (n * (n - 1)))
+    return observed, chance

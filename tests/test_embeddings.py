@@ -11,6 +11,7 @@ from recsys_helpers.embeddings import (
     OTHER_GENRE,
     display_genre,
     embedding_frame,
+    neighbour_genre_agreement,
     pca_projection,
     pick_labels,
     project,
@@ -107,3 +108,22 @@ def test_pick_labels_combines_named_and_popular_titles():
     assert list(pick_labels(frame, titles=["A"], n_popular=2)["title"]) == ["A", "B", "D"]
     with pytest.raises(DataError, match="n_popular needs an n_ratings column"):
         pick_labels(frame.drop(columns="n_ratings"), n_popular=1)
+
+
+def test_neighbour_genre_agreement_sees_planted_genre_clusters():
+    rng = np.random.default_rng(4)
+    genres = np.repeat(["Horror", "Comedy", "Drama"], [30, 20, 10])
+    centres = {"Horror": [10.0, 0.0], "Comedy": [0.0, 10.0], "Drama": [-10.0, -10.0]}
+    clustered = np.array([centres[g] for g in genres]) + rng.normal(size=(60, 2))
+
+    observed, chance = neighbour_genre_agreement(clustered, list(genres), n_neighbours=5)
+
+    assert observed == 1.0
+    assert chance == pytest.approx((30 * 29 + 20 * 19 + 10 * 9) / (60 * 59))
+    shuffled, _ = neighbour_genre_agreement(rng.normal(size=(60, 2)), list(genres))
+    assert abs(shuffled - chance) < 0.15
+
+    with pytest.raises(DataError, match="need one genre per vector"):
+        neighbour_genre_agreement(clustered, list(genres[:5]))
+    with pytest.raises(DataError, match="n_neighbours must be between 1 and n_items - 1 = 59"):
+        neighbour_genre_agreement(clustered, list(genres), n_neighbours=60)
