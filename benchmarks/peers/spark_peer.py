@@ -4,8 +4,9 @@ Spark's explicit ALS has no bias terms: r̂_ui = U_u·V_i, with the regularisati
 each row's rating count (ALS-WR). With ``coldStartStrategy="nan"`` it returns NaN for every
 row whose user *or* movie is absent from training; the protocol fills those rows.
 
-The session runs ``local[N]`` with the driver memory given by ``$SPARK_DRIVER_MEMORY``
-(default 4g; use 16g at ML-25M scale); both are settable through :func:`session`.
+The session runs on ``$BENCH_SPARK_MASTER`` (default ``local[2]``) with the driver memory
+``$SPARK_DRIVER_MEMORY`` (default 4g; use 16g at ML-25M scale), or the arguments of
+:func:`session` when it is first called.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
 _SESSION = None
 
 
-def session(master: str = "local[2]", driver_memory: str | None = None):
+def session(master: str | None = None, driver_memory: str | None = None):
     """The shared local ``SparkSession`` (created on first use, quiet logging)."""
     global _SESSION
     if _SESSION is None:
         from pyspark.sql import SparkSession
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        master = master or os.environ.get("BENCH_SPARK_MASTER", "local[2]")
         memory = driver_memory or os.environ.get("SPARK_DRIVER_MEMORY", "4g")
         _SESSION = (
             SparkSession.builder.master(master)

@@ -1,0 +1,371 @@
+"""Seconds per ALS epoch and peak memory: ours against LensKit and Spark MLlib (and Surprise).
+
+Run from the repository root in the benchmark environment (``make bench-env``)::
+
+    .venv-bench/bin/python -m benchmarks.bench_speed                  # ML-25M shape, K=64
+    .venv-bench/bin/python -m benchmarks.bench_speed --scale 0.04 --repeats 1 --epochs 2
+
+The ratings are MovieLens-shaped synthetic data (``recsys_helpers.synthetic.make_ratings``
+with ``ML25M_SHAPE`` times ``--scale``), generated once and stored in a temporary ``.npz``.
+Each (library, repeat) then runs in its own Python process, so peaks don't mix: the parent
+samples the resident memory of the worker and all its descendants (the Spark JVM included)
+every 50 ms. An epoch is one sweep over users and items; Spark's per-iteration time is the
+difference of fits of 1 and 1 + n iterations (see ``benchmarks/peers/spark_peer.py``).
+Reports the median epoch seconds over all repeats and epochs, the peak memory, and the
+ratios ours/peer, as ``benchmarks/results/speed.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import results_io
+
+logger = logging.getLogger("benchmarks.bench_speed")
+
+# ML-25M: 162,541 users, 59,047 rated movies, 25,000,095 ratings.
+ML25M_SHAPE = {"n_users": 162_541, "n_items": 59_047, "n_ratings": 25_000_095}
+LIBRARIES = ("ours", "lenskit", "spark", "surprise")
+ADAPTERS = {
+    "lenskit": "benchmarks.peers.lenskit_peer",
+    "spark": "benchmarks.peers.spark_peer",
+    "surprise": "benchmarks.peers.surprise_peer",
+}
+MODEL_NAMES = {
+    "ours": "recsys_helpers.als.BiasedMF",
+    "lenskit": "lenskit.als.BiasedMFScorer",
+    "spark": "pyspark.ml.recommendation.ALS",
+    "surprise": "surprise.SVD (SGD)",
+}
+GIB = 2.0**30
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def scaled_shape(scale: float) -> dict[str, int]:
+    """``ML25M_SHAPE`` with every count multiplied by ``scale`` (at least 10 users/items)."""
+    if not 0.0 < scale <= 1.0:
+        raise ValueError(f"--scale must be in (0, 1], got {scale!r}")
+    shape = _package_shape() or ML25M_SHAPE
+    return {
+        "n_users": max(10, round(shape["n_users"] * scale)),
+        "n_items": max(10, round(shape["n_items"] * scale)),
+        "n_ratings": max(100, round(shape["n_ratings"] * scale)),
+    }
+
+
+def _package_shape() -> dict[str, int] | None:
+    try:
+        from recsys_helpers.synthetic import ML25M_SHAPE as shape
+    except ImportError:
+        return None
+    return dict(shape)
+
+
+def make_data(shape: dict[str, int], seed: int) -> tuple[dict[str, np.ndarray], str]:
+    """Synthetic ratings of the given shape: ``({"users", "items", "ratings"}, source)``.
+
+    ``users``/``items`` are int64 raw ids, ``ratings`` float32 stars. Uses
+    ``recsys_helpers.synthetic.make_ratings`` when the package provides it, otherwise
+    :func:`fallback_ratings`.
+    """
+    try:
+        from recsys_helpers.synthetic import make_ratings
+    except ImportError:
+        make_ratings = None
+    if make_ratings is not None:
+        frame, _ = make_ratings(**shape, n_factors=8, seed=seed)
+        arrays = {
+            "users": frame["userId"].to_numpy(np.int64),
+            "items": frame["movieId"].to_numpy(np.int64),
+            "ratings": frame["rating"].to_numpy(np.float32),
+        }
+        return arrays, "recsys_helpers.synthetic.make_ratings"
+    return fallback_ratings(**shape, seed=seed), "bench_speed.fallback_ratings"
+
+
+def fallback_ratings(
+    n_users: int, n_items: int, n_ratings: int, *, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Unique (user, item) pairs with power-law activity/popularity and half-star ratings.
+
+    User and item draw probabilities fall as rank^-0.5; duplicates are removed and the deficit
+    topped up until exactly ``n_ratings`` pairs remain. Ratings are
+    clip(round₀.₅(3.5 + b_u + b_i + ε), 0.5, 5) with b ~ N(0, 0.4²), ε ~ N(0, 0.9²).
+    """
+    if n_ratings > n_users * n_items:
+        raise ValueError(f"n_ratings={n_ratings} exceeds n_users * n_items")
+    rng = np.random.default_rng(seed)
+    user_p = rng.permutation(np.arange(1, n_users + 1, dtype=np.float64) ** -0.5)
+    item_p = rng.permutation(np.arange(1, n_items + 1, dtype=np.float64) ** -0.5)
+    user_p /= user_p.sum()
+    item_p /= item_p.sum()
+    keys = np.empty(0, dtype=np.int64)
+    while keys.size < n_ratings:
+        draw = int((n_ratings - keys.size) * 1.1) + 100
+        users = rng.choice(n_users, size=draw, p=user_p)
+        items = rng.choice(n_items, size=draw, p=item_p)
+        keys = np.unique(np.concatenate([keys, users * np.int64(n_items) + items]))
+    keys = rng.permutation(keys)[:n_ratings]
+    users, items = np.divmod(keys, n_items)
+    user_bias = rng.normal(0.0, 0.4, n_users)
+    item_bias = rng.normal(0.0, 0.4, n_items)
+    raw = 3.5 + user_bias[users] + item_bias[items] + rng.normal(0.0, 0.9, n_ratings)
+    ratings = np.clip(np.round(raw * 2.0) / 2.0, 0.5, 5.0).astype(np.float32)
+    return {"users": users + 1, "items": items + 1, "ratings": ratings}
+
+
+# --------------------------------------------------------------------------------------------
+# worker (one library, one process)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def ours_epoch_seconds(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    *,
+    n_factors: int,
+    n_epochs: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Per-iteration seconds of ``recsys_helpers.als.BiasedMF`` (its ``history_``)."""
+    import pandas as pd
+
+    from recsys_helpers.als import BiasedMF
+
+    frame = pd.DataFrame({"userId": users, "movieId": items, "rating": ratings})
+    model = BiasedMF(n_factors=n_factors, n_iter=n_epochs, random_state=seed)
+    start = time.perf_counter()
+    model.fit(frame)
+    fit_seconds = time.perf_counter() - start
+    seconds = [float(s) for s in model.history_["seconds"]]
+    return {
+        "setup_seconds": fit_seconds - sum(seconds),
+        "epoch_seconds": seconds,
+        "params": {k: repr(v) for k, v in model.get_params().items()},
+    }
+
+
+def worker(
+    library: str, data_path: Path, out_path: Path, *, n_factors: int, n_epochs: int, seed: int
+) -> None:
+    """Time one library on the stored ratings; write its JSON record to ``out_path``."""
+    with np.load(data_path, allow_pickle=False) as data:
+        users, items, ratings = data["users"], data["items"], data["ratings"]
+    loaded_rss = _rss_bytes()
+    if library == "ours":
+        record = ours_epoch_seconds(
+            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed
+        )
+    else:
+        adapter = importlib.import_module(ADAPTERS[library])
+        record = adapter.epoch_seconds(
+            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed
+        )
+    record["loaded_rss_bytes"] = loaded_rss
+    record["self_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    results_io.atomic_write_text(out_path, json.dumps(record))
+
+
+# --------------------------------------------------------------------------------------------
+# parent
+
+
+def run_worker(
+    library: str,
+    data_path: Path,
+    folder: Path,
+    *,
+    n_factors: int,
+    n_epochs: int,
+    seed: int,
+    repeat: int,
+    env: dict[str, str],
+    timeout: float | None,
+) -> dict[str, Any]:
+    """Run :func:`worker` in a subprocess; add its sampled peak memory (process tree)."""
+    import psutil
+
+    out_path = folder / f"{library}-{repeat}.json"
+    command = [
+        sys.executable, "-m", "benchmarks.bench_speed", "--worker", library,
+        "--data", str(data_path), "--worker-out", str(out_path),
+        "--factors", str(n_factors), "--epochs", str(n_epochs), "--seed", str(seed),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env)
+    peak = 0
+    parent = psutil.Process(process.pid)
+    while process.poll() is None:
+        total = 0
+        try:
+            for member in [parent, *parent.children(recursive=True)]:
+                total += member.memory_info().rss
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        if timeout is not None and time.perf_counter() - start > timeout:
+            process.kill()
+            process.wait()
+            raise TimeoutError(f"{library}: worker exceeded {timeout:.0f} s")
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise RuntimeError(f"{library}: worker exited with status {process.returncode}")
+    record = json.loads(out_path.read_text())
+    record.update({"library": library, "repeat": repeat, "wall_seconds": wall,
+                   "peak_tree_rss_bytes": peak})  # fmt: skip
+    return record
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per library: median/min epoch seconds over all repeats and epochs, peak memory."""
+    summary: dict[str, dict[str, Any]] = {}
+    for library in dict.fromkeys(record["library"] for record in records):
+        mine = [record for record in records if record["library"] == library]
+        epochs = [s for record in mine for s in record["epoch_seconds"]]
+        summary[library] = {
+            "model": MODEL_NAMES[library],
+            "median_epoch_seconds": statistics.median(epochs),
+            "min_epoch_seconds": min(epochs),
+            "n_epoch_timings": len(epochs),
+            "median_setup_seconds": statistics.median(r["setup_seconds"] for r in mine),
+            "peak_rss_gib": max(r["peak_tree_rss_bytes"] for r in mine) / GIB,
+            "loaded_rss_gib": max(r["loaded_rss_bytes"] for r in mine) / GIB,
+        }
+    return summary
+
+
+def table(summary: dict[str, dict[str, Any]], reference: str = "ours") -> str:
+    """Markdown table with the ratios ``reference``/library of time and peak memory."""
+    header = ["library", "model", "median s/epoch", "min s/epoch", "timings", "setup s",
+              "peak RSS GiB", "RSS after load GiB", f"{reference}/lib time",
+              f"{reference}/lib memory"]  # fmt: skip
+    base = summary.get(reference)
+    rows = []
+    for library, row in summary.items():
+        time_ratio = memory_ratio = None
+        if base is not None:
+            time_ratio = base["median_epoch_seconds"] / row["median_epoch_seconds"]
+            memory_ratio = base["peak_rss_gib"] / row["peak_rss_gib"]
+        rows.append([library, row["model"], row["median_epoch_seconds"],
+                     row["min_epoch_seconds"], row["n_epoch_timings"],
+                     row["median_setup_seconds"], row["peak_rss_gib"], row["loaded_rss_gib"],
+                     time_ratio, memory_ratio])  # fmt: skip
+    return results_io.markdown_table(header, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the ML-25M shape (default 1.0)"
+    )
+    parser.add_argument(
+        "--peers",
+        default="lenskit,spark",
+        help="comma-separated peers besides ours: lenskit,spark,surprise",
+    )
+    parser.add_argument("--no-ours", action="store_true", help="time the peers only")
+    parser.add_argument("--repeats", type=int, default=3, help="processes per library")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs timed per process")
+    parser.add_argument("--factors", type=int, default=64, help="K (default 64)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spark-memory", default="16g", help="Spark driver memory")
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds allowed per worker process"
+    )
+    parser.add_argument("--out-dir", default=None, help="default benchmarks/results/")
+    parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)  # fmt: skip
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+    if args.worker:
+        worker(args.worker, Path(args.data), Path(args.worker_out), n_factors=args.factors,
+               n_epochs=args.epochs, seed=args.seed)  # fmt: skip
+        return 0
+
+    peers = [name.strip() for name in args.peers.split(",") if name.strip()]
+    unknown = sorted(set(peers) - set(ADAPTERS))
+    if unknown:
+        parser.error(f"--peers: unknown {', '.join(unknown)}; choose from {', '.join(ADAPTERS)}")
+    if args.repeats < 1 or args.epochs < 1:
+        parser.error("--repeats and --epochs must be at least 1")
+    libraries = peers if args.no_ours else ["ours", *peers]
+    if "ours" in libraries and importlib.util.find_spec("recsys_helpers.als") is None:
+        logger.warning("recsys_helpers.als is not available; timing the peers only")
+        libraries.remove("ours")
+
+    shape = scaled_shape(args.scale)
+    env = dict(
+        os.environ, SPARK_DRIVER_MEMORY=args.spark_memory, BENCH_SPARK_MASTER=args.spark_master
+    )
+    machine_before = results_io.machine()
+    records = []
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
+        folder = Path(folder)
+        start = time.perf_counter()
+        arrays, source = make_data(shape, args.seed)
+        logger.info("generated %s ratings with %s in %.1f s", f"{len(arrays['ratings']):,}",
+                    source, time.perf_counter() - start)  # fmt: skip
+        data_path = folder / "ratings.npz"
+        np.savez(data_path, **arrays)
+        del arrays
+        for repeat in range(args.repeats):
+            for library in libraries:
+                record = run_worker(library, data_path, folder, n_factors=args.factors,
+                                    n_epochs=args.epochs, seed=args.seed, repeat=repeat,
+                                    env=env, timeout=args.timeout)  # fmt: skip
+                logger.info("%s repeat %d: epochs %s s, peak %.2f GiB", library, repeat,
+                            ", ".join(f"{s:.2f}" for s in record["epoch_seconds"]),
+                            record["peak_tree_rss_bytes"] / GIB)  # fmt: skip
+                records.append(record)
+    summary = summarise(records)
+    markdown = table(summary)
+    record = {
+        "benchmark": "speed",
+        "shape": shape,
+        "scale": args.scale,
+        "data_source": source,
+        "n_factors": args.factors,
+        "epochs_per_process": args.epochs,
+        "repeats": args.repeats,
+        "spark": {"master": args.spark_master, "driver_memory": args.spark_memory},
+        "versions": results_io.versions(),
+        "machine_before": machine_before,
+        "machine_after": results_io.machine(),
+        "summary": summary,
+        "runs": records,
+    }
+    path = results_io.save("speed", record, markdown, args.out_dir)
+    print(f"ML-25M shape x {args.scale:g}: {shape}, K={args.factors}, data: {source}")
+    print(markdown)
+    print(f"written: {path} and {path.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
