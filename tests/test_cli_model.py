@@ -1,0 +1,328 @@
+"""The ``fit`` and ``recommend`` commands, and the rating-file readers behind them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_helpers.als import BiasedMF
+from recsys_helpers.cli import main
+from recsys_helpers.cli.model import DEFAULT_SPLIT, SplitSpec, parse_rating, parse_split
+from recsys_helpers.errors import DataError
+from recsys_helpers.io import read_movies_file, read_ratings_file
+
+FAST = ["--factors", "3", "--iters", "4"]
+
+
+def planted_ratings(n_users=50, n_items=30, density=0.5, seed=0) -> pd.DataFrame:
+    """Ratings of a rank-2 biased model plus noise, with raw ids that are not 0..n-1."""
+    rng = np.random.default_rng(seed)
+    user_vectors, item_vectors = rng.normal(size=(n_users, 2)), rng.normal(size=(n_items, 2))
+    users, items = np.nonzero(rng.random((n_users, n_items)) < density)
+    rating = 3.5 + 0.5 * np.sum(user_vectors[users] * item_vectors[items], axis=1)
+    rating += 0.2 * rng.normal(size=len(users))
+    return pd.DataFrame(
+        {
+            "userId": (users * 7 + 100).astype(np.int32),
+            "movieId": (items * 3 + 1).astype(np.int32),
+            "rating": np.clip(rating, 0.5, 5.0).astype(np.float32),
+            "timestamp": np.arange(len(users), dtype=np.int64) + 1_500_000_000,
+        }
+    )
+
+
+@pytest.fixture
+def files(tmp_path):
+    """train.csv / test.csv with 2 test-only users (4 ratings) and 3 test-only movies."""
+    ratings = planted_ratings()
+    order = np.random.default_rng(1).permutation(len(ratings))
+    test_mask = np.zeros(len(ratings), dtype=bool)
+    test_mask[order[: len(ratings) // 10]] = True
+    cold = pd.DataFrame(
+        {
+            "userId": [1, 1, 2, 2, 100, 107, 114],
+            "movieId": [1, 4, 1, 7, 9001, 9002, 9003],
+            "rating": [4.0, 3.5, 2.0, 5.0, 3.0, 4.5, 1.0],
+            "timestamp": [1_600_000_000] * 7,
+        }
+    ).astype(ratings.dtypes.to_dict())
+    train, test = ratings[~test_mask], pd.concat([ratings[test_mask], cold])
+    train_path, test_path = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.to_csv(train_path, index=False)
+    test.to_csv(test_path, index=False)
+    return train_path, test_path
+
+
+def run_json(capsys, argv):
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def fail(capsys, argv) -> str:
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    message = captured.err.strip()
+    assert "\n" not in message and message.startswith("error: ")
+    return message
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def test_read_ratings_file_any_column_order_extra_columns_and_crlf(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"movieId,note,rating,userId\r\n10,a,4.5,3\r\n11,b,2,3\r\n10,c,0.5,8\r\n")
+    frame = read_ratings_file(path)
+    assert list(frame.columns) == ["userId", "movieId", "rating"]
+    assert frame.dtypes.astype(str).tolist() == ["int32", "int32", "float32"]
+    assert frame["userId"].tolist() == [3, 3, 8]
+    assert frame["movieId"].tolist() == [10, 11, 10]
+    assert frame["rating"].tolist() == [4.5, 2.0, 0.5]
+
+
+def test_read_ratings_file_parquet_round_trip_keeps_timestamp(tmp_path):
+    ratings = planted_ratings(n_users=5, n_items=4, density=1.0)
+    path = tmp_path / "r.parquet"
+    ratings[["timestamp", "rating", "movieId", "userId"]].astype({"userId": "int64"}).to_parquet(
+        path
+    )
+    pd.testing.assert_frame_equal(read_ratings_file(path), ratings)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "userId,rating\n1,4\n",
+            r"r\.csv: missing column\(s\) movieId; expected userId, movieId, rating, "
+            r"found userId, rating$",
+        ),
+        ("userId,movieId,rating\n1,2,4\n1,3,four\n", r"line 3, column rating: 'four' is not"),
+        ("userId,movieId,rating\n1,2,4\n1,3,\n", r"line 3, column rating: an empty value"),
+        ("userId,movieId,rating\n1,2.5,4\n", r"line 2, column movieId: '2.5' is not a whole"),
+        (
+            "userId,movieId,rating\n1,2,4\n1,3,4\n1,2,5\n",
+            r"line 4: duplicate rating of movie 2 by user 1",
+        ),
+    ],
+)
+def test_read_ratings_file_errors_name_file_line_and_column(tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        read_ratings_file(path)
+
+
+def test_read_ratings_file_refuses_unknown_extension_and_missing_file(tmp_path):
+    (tmp_path / "r.txt").write_text("userId,movieId,rating\n")
+    with pytest.raises(DataError, match=r"r\.txt: unknown file type"):
+        read_ratings_file(tmp_path / "r.txt")
+    with pytest.raises(DataError, match=r"nope\.csv: no such file"):
+        read_ratings_file(tmp_path / "nope.csv")
+
+
+def test_read_movies_file_keeps_quoted_titles(tmp_path):
+    path = tmp_path / "movies.csv"
+    path.write_text('movieId,title,genres\n1,"Toy Story (1995)",Animation\n2,"Good, Bad",Drama\n')
+    movies = read_movies_file(path)
+    assert movies["title"].tolist() == ["Toy Story (1995)", "Good, Bad"]
+    assert movies["movieId"].dtype == np.int32
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def test_parse_split_forms():
+    assert parse_split("random:0.9:7") == SplitSpec("random", 0.9, 7)
+    assert parse_split("peruser:0.8") == SplitSpec("peruser", 0.8, 0)
+    assert parse_split("temporal:0.9") == SplitSpec("temporal", 0.9, 0)
+    assert parse_split("random:0.9:0").test_fraction == 0.1
+    assert str(parse_split(DEFAULT_SPLIT)) == DEFAULT_SPLIT
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("shuffle:0.9", "unknown split 'shuffle'"),
+        ("random:1.5:0", "strictly between 0 and 1"),
+        ("random:x:0", "training fraction 'x' is not a number"),
+        ("random:0.9:y", "seed 'y' is not an integer"),
+        ("temporal:0.9:3", "must look like temporal:TRAIN_FRACTION"),
+    ],
+)
+def test_parse_split_errors(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse_split(text)
+
+
+def test_parse_rating():
+    assert parse_rating("318=4.5") == (318, 4.5)
+    with pytest.raises(argparse.ArgumentTypeError, match="must look like movieId=stars"):
+        parse_rating("318:4.5")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit"],  # no data
+        ["fit", "--train", "a.csv", "--dataset", "ml-latest-small"],  # two sources
+        ["fit", "--train", "a.csv", "--iters", "0"],
+        ["recommend", "--model", "m.npz"],  # neither --user nor --rate
+        ["recommend", "--model", "m.npz", "--user", "1", "--rate", "1=3"],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+def test_split_with_train_files_is_a_usage_error(files, capsys):
+    train, _ = files
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--train", str(train), "--split", "random:0.9:0"])
+    assert exit_info.value.code == 2
+    assert "--split needs --dataset" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+def test_fit_json_matches_the_estimator_and_counts_cold_start(files, capsys):
+    train_path, test_path = files
+    report = run_json(
+        capsys, ["fit", "--train", str(train_path), "--test", str(test_path), *FAST, "--json"]
+    )
+    train, test = read_ratings_file(train_path), read_ratings_file(test_path)
+    model = BiasedMF(n_factors=3, n_iter=4).fit(train)
+    expected = test["rating"].to_numpy() - model.predict(test)
+    assert report["rmse"] == pytest.approx(np.sqrt(np.mean(expected**2)), rel=1e-9)
+    assert report["mae"] == pytest.approx(np.mean(np.abs(expected)), rel=1e-9)
+    train_errors = train["rating"].to_numpy() - model.predict(train)
+    assert report["train_rmse"] == pytest.approx(np.sqrt(np.mean(train_errors**2)), rel=1e-9)
+    assert report["n_train"] == len(train) and report["n_test"] == len(test)
+    assert report["n_cold_users"] == 2  # users 1 and 2
+    assert report["n_cold_items"] == 3  # movies 9001-9003
+    assert report["n_cold_ratings"] == 7
+    assert report["iters"] == 4 and report["factors"] == 3
+    assert report["fit_seconds"] > 0
+
+
+def test_fit_defaults_come_from_the_estimator(files, capsys):
+    train_path, _ = files
+    report = run_json(capsys, ["fit", "--train", str(train_path), "--json"])
+    defaults = BiasedMF().get_params()
+    assert report["params"] == json.loads(json.dumps(defaults))
+    assert report["factors"] == defaults["n_factors"]
+    assert report["reg"] == defaults["reg"] and report["reg_bias"] == defaults["reg_bias"]
+    assert report["rmse"] is None and report["mae"] is None and report["n_test"] == 0
+    assert report["n_cold_users"] is None
+    assert 0 < report["train_rmse"] < 0.5
+
+
+def test_fit_options_reach_the_estimator(files, capsys):
+    train_path, _ = files
+    argv = ["fit", "--train", str(train_path), "--json", "--factors", "0", "--reg", "0.3"]
+    argv += ["--reg-bias", "7", "--iters", "2", "--seed", "5"]
+    params = run_json(capsys, argv)["params"]
+    assert (params["n_factors"], params["reg"], params["reg_bias"]) == (0, 0.3, 7.0)
+    assert (params["n_iter"], params["random_state"]) == (2, 5)
+
+
+def test_fit_human_table(files, capsys):
+    train_path, test_path = files
+    assert main(["fit", "--train", str(train_path), "--test", str(test_path), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "RMSE" in out and "MAE" in out
+    assert any(line.split()[:1] == ["train"] for line in out.splitlines())
+    assert any(line.split()[:1] == ["test"] for line in out.splitlines())
+    assert "cold start: 2 users, 3 movies" in out
+
+
+def test_fit_reads_parquet_like_csv(files, tmp_path, capsys):
+    train_path, test_path = files
+    parquet = tmp_path / "train.parquet"
+    pd.read_csv(train_path).to_parquet(parquet)
+    from_csv = run_json(capsys, ["fit", "--train", str(train_path), *FAST, "--json"])
+    from_parquet = run_json(capsys, ["fit", "--train", str(parquet), *FAST, "--json"])
+    assert from_parquet["train_rmse"] == pytest.approx(from_csv["train_rmse"], rel=1e-12)
+
+
+def test_fit_bad_file_is_one_line_exit_1(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("user,movieId,rating\n1,2,3\n")
+    message = fail(capsys, ["fit", "--train", str(path)])
+    assert "bad.csv: missing column(s) userId" in message
+
+
+# ----------------------------------------------------------------------------- recommend
+
+
+@pytest.fixture
+def saved(files, tmp_path, capsys):
+    train_path, _ = files
+    model_path = tmp_path / "model.npz"
+    report = run_json(
+        capsys, ["fit", "--train", str(train_path), *FAST, "--save", str(model_path), "--json"]
+    )
+    assert report["saved"] == str(model_path)
+    return model_path, pd.read_csv(train_path)
+
+
+def test_recommend_known_user_json(saved, tmp_path, capsys):
+    model_path, train = saved
+    movies = pd.DataFrame({"movieId": np.sort(train["movieId"].unique())})
+    movies["title"] = "Movie " + movies["movieId"].astype(str)
+    movies_path = tmp_path / "movies.csv"
+    movies.to_csv(movies_path, index=False)
+    argv = ["recommend", "--model", str(model_path), "--user", "107", "-n", "5"]
+    payload = run_json(capsys, [*argv, "--movies", str(movies_path), "--json"])
+    rows = payload["recommendations"]
+    assert payload["user"] == 107 and len(rows) == 5
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5]
+    scores = [row["score"] for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    seen = set(train.loc[train["userId"] == 107, "movieId"])
+    assert not seen & {row["movieId"] for row in rows}
+    assert all(row["title"] == f"Movie {row['movieId']}" for row in rows)
+
+
+def test_recommend_unknown_user_is_one_line_exit_1(saved, capsys):
+    model_path, _ = saved
+    message = fail(capsys, ["recommend", "--model", str(model_path), "--user", "99999"])
+    assert "user 99999 is not in the model" in message
+
+
+def test_recommend_new_user_by_fold_in(saved, capsys):
+    model_path, _ = saved
+    argv = ["recommend", "--model", str(model_path), "--rate", "1=5", "4=4.5", "123456=3"]
+    payload = run_json(capsys, [*argv, "-n", "3", "--json"])
+    assert payload["user"] is None
+    assert payload["rated"] == {"1": 5.0, "4": 4.5}
+    assert payload["ignored_movies"] == [123456]
+    assert len(payload["recommendations"]) == 3
+    assert not {1, 4} & {row["movieId"] for row in payload["recommendations"]}
+
+
+def test_recommend_missing_model_file(tmp_path, capsys):
+    message = fail(capsys, ["recommend", "--model", str(tmp_path / "m.npz"), "--user", "1"])
+    assert "m.npz: no such model file" in message
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+@pytest.mark.mirror
+def test_fit_named_dataset_with_split(mirror, capsys):
+    argv = ["fit", "--dataset", "ml-latest-small", "--mirror", str(mirror)]
+    report = run_json(capsys, [*argv, "--split", "random:0.9:0", "--factors", "0", "--json"])
+    assert report["n_train"] + report["n_test"] == 100_836
+    assert report["n_test"] == pytest.approx(10_084, abs=1)
+    assert 0.85 < report["rmse"] < 0.90  # bias-only band on this protocol
