@@ -46,3 +46,74 @@ lint: $(ENV_STAMP)  ## ruff only
 format: $(ENV_STAMP)  ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format recsys_helpers tests benchmarks
+
+# ---------------------------------------------------------------------------------------
+# REPORT: notebooks/NN_*.ipynb -> report/NN_*.ipynb (papermill) -> report/index.html,
+# report/report.pdf and report/headline.md. A new notebook is picked up by its file name.
+# Variables: DATASET=ml-latest-small  MIRROR=<folder>  SMOKE=True (tiny, fast parameters)
+# ---------------------------------------------------------------------------------------
+SMOKE       ?= False
+KERNEL      ?= python3
+KERNEL_NAME := movielens-als
+NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED    := $(NOTEBOOKS:notebooks/%=report/%)
+PACKAGE_SRC := $(shell find recsys_helpers -name '*.py' -not -path '*/__pycache__/*')
+REPORT_PY   := $(PY) -m recsys_helpers.report
+TEX_DEBS    := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic lmodern
+
+.PHONY: report report-notebooks report-deps lab kernel clean-report FORCE
+
+report: report/index.html report/report.pdf report/headline.md  ## run the notebooks; HTML, PDF, metrics
+
+report-notebooks: $(EXECUTED)  ## run the notebooks only (report/NN_*.ipynb)
+
+# Re-run every notebook when DATASET, SMOKE, MIRROR or KERNEL change (rewritten only then).
+report/.parameters: FORCE
+	@mkdir -p report
+	@echo "dataset=$(DATASET) smoke=$(SMOKE) mirror=$(MOVIELENS_MIRROR) kernel=$(KERNEL)" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# One notebook: written to a temporary name and renamed on success; a failing cell stops
+# the build with its error (the partial run is kept as report/NN_*.failed.ipynb).
+report/%.ipynb: notebooks/%.ipynb $(PACKAGE_SRC) report/.parameters $(ENV_STAMP)
+	$(REPORT_PY) run $< $@ -k $(KERNEL) -p dataset $(DATASET) -p smoke $(SMOKE)
+
+# Notebooks run in number order: each waits for the one before (without re-running it).
+$(foreach pair,$(join $(addsuffix :|,$(wordlist 2,$(words $(EXECUTED)),$(EXECUTED))),\
+  $(filter-out $(lastword $(EXECUTED)),$(EXECUTED))),$(eval $(subst :|,: | ,$(pair))))
+
+report/headline.md: $(EXECUTED)
+	$(REPORT_PY) metrics
+
+report/index.html: $(EXECUTED)
+	@$(PY) -c 'import jupyter_server_mathjax' 2>/dev/null || $(MAKE) --no-print-directory report-deps
+	$(REPORT_PY) html $@ $(EXECUTED)
+
+report/report.pdf: $(EXECUTED)
+	@command -v xelatex >/dev/null && command -v pandoc >/dev/null || \
+	  $(MAKE) --no-print-directory report-deps
+	$(REPORT_PY) pdf $@ $(EXECUTED)
+
+# pandoc + xelatex for the PDF (apt-get on Debian/Ubuntu) and MathJax for offline HTML.
+# With conda instead: conda install -c conda-forge pandoc texlive-core jupyter-server-mathjax
+report-deps: $(ENV_STAMP)  ## install what the report needs (pandoc, xelatex, local MathJax)
+	@$(PY) -c 'import jupyter_server_mathjax' 2>/dev/null || \
+	  $(PY) -m pip install --quiet jupyter-server-mathjax
+	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(TEX_DEBS); \
+	else \
+	  echo "report-deps: install pandoc and xelatex, e.g." \
+	       "conda install -c conda-forge pandoc texlive-core"; exit 1; \
+	fi
+
+kernel: $(ENV_STAMP)  ## register the Jupyter kernel "movielens-als" inside the environment
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) \
+	  --display-name "Python ($(KERNEL_NAME))"
+
+lab: kernel  ## JupyterLab on notebooks/ with the project's kernel
+	$(PY) -m jupyter lab --notebook-dir=notebooks
+
+clean-report:  ## delete executed notebooks, rendered report, metrics and figures
+	find report figures -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
