@@ -1,0 +1,557 @@
+"""Parsers for the file formats of the MovieLens releases.
+
+Three layouts exist:
+
+``csv``
+    ml-latest-small, ml-20m, ml-25m, ml-32m: comma-separated files with one header row
+    (``ratings.csv``, ``movies.csv``, ``tags.csv``, ``links.csv``, ``genome-*.csv``).
+``dat``
+    ml-1m and ml-10m: ``::``-separated files without a header (``ratings.dat``,
+    ``movies.dat``, ml-10m's ``tags.dat``); ml-1m titles are latin-1.
+``100k``
+    ml-100k: tab-separated ``u.data`` (user, item, rating, timestamp), ``|``-separated
+    latin-1 ``u.item`` with 19 genre flag columns, and ``u.genre`` naming the flags.
+
+Every reader returns the package's tidy frames and raises :class:`DataError` naming the
+file, the line (1-based, the header counted as line 1) and the column of the first
+problem. Reading is vectorised (pyarrow's CSV reader where the format allows it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys_helpers.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+RATING_COLUMNS = ("userId", "movieId", "rating", "timestamp")
+MOVIE_COLUMNS = ("movieId", "title", "genres")
+TAG_COLUMNS = ("userId", "movieId", "tag", "timestamp")
+LINK_COLUMNS = ("movieId", "imdbId", "tmdbId")
+GENOME_SCORE_COLUMNS = ("movieId", "tagId", "relevance")
+GENOME_TAG_COLUMNS = ("tagId", "tag")
+
+NO_GENRES = "(no genres listed)"
+"""The ``genres`` value of a movie without genres in the csv releases."""
+
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+"""Names of ml-100k's 19 genre flag columns, in file order (as listed in ``u.genre``)."""
+
+ML100K_NO_GENRE = "unknown"
+
+_TITLE_YEAR = r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$"
+"""A title ending in ``(YYYY)`` (or a ``(YYYY-YYYY)`` run of a series)."""
+
+_INT32 = np.iinfo(np.int32)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _line_of(position: int, first_line: int) -> int:
+    """File line number of the row at ``position`` (0-based) when row 0 is ``first_line``."""
+    return int(position) + first_line
+
+
+def numeric_column(
+    values: pd.Series, *, column: str, source: str, first_line: int, integer: bool
+) -> np.ndarray:
+    """Check one column holds numbers (integers when ``integer``) and return it as an array.
+
+    Parameters
+    ----------
+    values : pandas.Series, shape (n,)
+        The column as read from the file (any dtype).
+    column : str
+        Column name, for messages.
+    source : str
+        File name, for messages.
+    first_line : int
+        Line number in the file of row 0 (2 for a file with one header row).
+    integer : bool
+        Require integral values (ids, timestamps).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        int64 when ``integer``, else float64.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the first bad line and the column, for a non-numeric, missing,
+        non-finite or (when ``integer``) fractional value.
+    """
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        as_text = values.astype("str")
+        converted = pd.to_numeric(as_text, errors="coerce")
+        bad = converted.isna().to_numpy() & values.notna().to_numpy()
+        if bad.any():
+            position = int(np.argmax(bad))
+            raise DataError(
+                f"{source}: line {_line_of(position, first_line)}: column {column!r} has "
+                f"non-numeric value {str(as_text.iloc[position])!r}"
+            )
+        values = converted
+    array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if array.dtype.kind == "f":
+        missing = ~np.isfinite(array)
+        if missing.any():
+            position = int(np.argmax(missing))
+            raise DataError(
+                f"{source}: line {_line_of(position, first_line)}: column {column!r} has a "
+                f"missing or non-finite value"
+            )
+    if not integer:
+        return array
+    fractional = array != np.floor(array)
+    if fractional.any():
+        position = int(np.argmax(fractional))
+        raise DataError(
+            f"{source}: line {_line_of(position, first_line)}: column {column!r} must hold "
+            f"integers, found {array[position]!r}"
+        )
+    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else array.astype(np.int64)
+
+
+def _check_id_range(ids: np.ndarray, *, column: str, source: str, first_line: int) -> None:
+    """Ids must be non-negative and fit in int32."""
+    bad = (ids < 0) | (ids > _INT32.max)
+    if bad.any():
+        position = int(np.argmax(bad))
+        raise DataError(
+            f"{source}: line {_line_of(position, first_line)}: column {column!r} value "
+            f"{int(ids[position])} is outside 0..{_INT32.max}"
+        )
+
+
+def validate_ratings(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    scale: tuple[float, float, float] | None = None,
+    first_line: int = 2,
+) -> pd.DataFrame:
+    """Check a ratings frame and return it in the package's schema.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame, shape (n_ratings, >=3)
+        Columns ``userId``, ``movieId``, ``rating`` and optionally ``timestamp`` (Unix
+        seconds), of any dtype that holds numbers; other columns are dropped.
+    source : str
+        What the frame was read from (a file name), used in every message.
+    scale : (min, max, step), optional
+        The release's rating scale, e.g. ``(0.5, 5.0, 0.5)``: every rating r must satisfy
+        ``min <= r <= max`` and ``(r - min) / step`` must be an integer.
+    first_line : int, default 2
+        Line number of row 0 in ``source`` (2 for a file with one header row, 1 without).
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_ratings, 3 or 4)
+        ``userId`` int32, ``movieId`` int32, ``rating`` float32 and, when present,
+        ``timestamp`` int64, with a fresh ``RangeIndex``.
+
+    Raises
+    ------
+    DataError
+        Missing columns (expected and found listed), non-numeric or missing values, ids
+        outside int32, ratings off the scale, or a duplicate (userId, movieId) pair (the
+        first duplicate's line and the line it repeats are named).
+    """
+    required = RATING_COLUMNS[:3]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected "
+            f"{', '.join(RATING_COLUMNS)}, found {', '.join(map(str, df.columns)) or 'none'}"
+        )
+    kw = {"source": source, "first_line": first_line}
+    users = numeric_column(df["userId"], column="userId", integer=True, **kw)
+    movies = numeric_column(df["movieId"], column="movieId", integer=True, **kw)
+    ratings = numeric_column(df["rating"], column="rating", integer=False, **kw)
+    _check_id_range(users, column="userId", **kw)
+    _check_id_range(movies, column="movieId", **kw)
+    if scale is not None:
+        low, high, step = scale
+        steps = (ratings - low) / step
+        off = (
+            (ratings < low - 1e-9)
+            | (ratings > high + 1e-9)
+            | (np.abs(steps - np.round(steps)) > 1e-6)
+        )
+        if off.any():
+            position = int(np.argmax(off))
+            raise DataError(
+                f"{source}: line {_line_of(position, first_line)}: rating {ratings[position]:g} "
+                f"is not on the scale {low:g} to {high:g} in steps of {step:g}"
+            )
+    columns = {
+        "userId": users.astype(np.int32),
+        "movieId": movies.astype(np.int32),
+        "rating": ratings.astype(np.float32),
+    }
+    if "timestamp" in df.columns:
+        columns["timestamp"] = numeric_column(
+            df["timestamp"], column="timestamp", integer=True, **kw
+        )
+    keys = pd.Series((users << 32) | movies)
+    repeated = keys.duplicated().to_numpy()
+    if repeated.any():
+        position = int(np.argmax(repeated))
+        first = int(np.argmax(keys.to_numpy() == keys.iloc[position]))
+        raise DataError(
+            f"{source}: line {_line_of(position, first_line)}: duplicate rating of movieId "
+            f"{int(movies[position])} by userId {int(users[position])} "
+            f"(first rated on line {_line_of(first, first_line)})"
+        )
+    return pd.DataFrame(columns)
+
+
+# --------------------------------------------------------------------------- raw reading
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise DataError(f"{path}: missing file")
+
+
+def check_header(path: Path, expected: Sequence[str], *, encoding: str = "utf-8") -> None:
+    """Raise when the CSV file's header lacks one of ``expected`` (listing both)."""
+    _require_file(path)
+    try:
+        found = [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding=encoding).columns]
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the header ({exc})") from exc
+    missing = [c for c in expected if c not in found]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(expected)}, "
+            f"found {', '.join(found) or 'none'}"
+        )
+
+
+def read_table(
+    path: Path,
+    *,
+    columns: Sequence[str],
+    sep: str = ",",
+    header: bool = True,
+    encoding: str = "utf-8",
+    text_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read ``columns`` of a delimited file with pyarrow, falling back to pandas' C parser.
+
+    ``text_columns`` are read as strings; the others are left to type inference so that
+    :func:`numeric_column` can name the first non-numeric line. Structural errors (a row
+    with the wrong number of fields) are re-read by the C parser, whose message names the
+    line.
+    """
+    _require_file(path)
+    if header:
+        check_header(path, columns, encoding=encoding)
+    options: dict = {"sep": sep, "dtype": {c: "str" for c in text_columns}}
+    if header:
+        options["usecols"] = list(columns)
+    else:
+        options.update(header=None, names=list(columns))
+    if encoding.replace("-", "").lower() in ("utf8",):
+        try:
+            return pd.read_csv(path, engine="pyarrow", **options)
+        except (ValueError, OSError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+            logger.debug("pyarrow could not parse %s (%s); retrying with the C parser", path, exc)
+    try:
+        return pd.read_csv(path, engine="c", encoding=encoding, keep_default_na=True, **options)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot parse ({exc})") from exc
+
+
+def read_lines(path: Path, *, encoding: str) -> pd.Series:
+    """The file's lines (without line endings) as a string Series; latin-1 fallback."""
+    _require_file(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        logger.warning("%s is not valid %s; decoding it as latin-1", path, encoding)
+        text = raw.decode("latin-1")
+    lines = text.splitlines()
+    if lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return pd.Series(lines, dtype="str")
+
+
+def split_fields(
+    lines: pd.Series, *, sep: str, names: Sequence[str], free: str | None, source: Path
+) -> pd.DataFrame:
+    """Split ``sep``-separated lines into ``names``; the ``free`` column may contain ``sep``.
+
+    Fields before ``free`` are split from the left and those after it from the right, so a
+    title or tag that happens to contain the separator stays whole.
+    """
+    n = len(names)
+    if free is None:
+        parts = lines.str.split(sep, regex=False)
+        counts = parts.str.len().to_numpy()
+        bad = counts != n
+        if bad.any():
+            position = int(np.argmax(bad))
+            raise DataError(
+                f"{source}: line {position + 1}: expected {n} fields separated by {sep!r}, "
+                f"found {int(counts[position])}"
+            )
+        return pd.DataFrame({name: parts.str[k] for k, name in enumerate(names)})
+    k = names.index(free)
+    left = lines.str.split(sep, n=k, regex=False)
+    counts = left.str.len().to_numpy()
+    rest = left.str[k]
+    right = rest.str.rsplit(sep, n=n - k - 1, regex=False)
+    counts = np.where(counts == k + 1, k + right.str.len().to_numpy(), counts)
+    bad = counts != n
+    if bad.any():
+        position = int(np.argmax(bad))
+        raise DataError(
+            f"{source}: line {position + 1}: expected {n} fields separated by {sep!r}, "
+            f"found {int(counts[position])}"
+        )
+    out = {name: left.str[j] for j, name in enumerate(names[:k])}
+    for j, name in enumerate(names[k:]):
+        out[name] = right.str[j]
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- ratings
+
+
+def read_ratings_file(
+    path: Path, *, layout: str, scale: tuple[float, float, float] | None = None
+) -> pd.DataFrame:
+    """Parse one ratings file of the given layout into the validated ratings schema.
+
+    Parameters
+    ----------
+    path : Path
+        ``ratings.csv`` (layout ``"csv"``), ``ratings.dat`` (``"dat"``) or ``u.data`` /
+        ``uN.base`` / ``uN.test`` (``"100k"``).
+    layout : {"csv", "dat", "100k"}
+    scale : (min, max, step), optional
+        Checked by :func:`validate_ratings`.
+    """
+    source = os.fspath(path)
+    if layout == "csv":
+        raw = read_table(path, columns=RATING_COLUMNS)
+        return validate_ratings(raw, source=source, scale=scale, first_line=2)
+    if layout == "100k":
+        raw = read_table(path, columns=RATING_COLUMNS, sep="\t", header=False)
+        return validate_ratings(raw, source=source, scale=scale, first_line=1)
+    if layout == "dat":
+        # "u::m::r::t" split on single colons gives u, "", m, "", r, "", t; the C parser
+        # reads that fast, whereas a two-character separator needs the slow Python engine.
+        names = ["userId", "_1", "movieId", "_2", "rating", "_3", "timestamp"]
+        raw = read_table(path, columns=names, sep=":", header=False)
+        stray = raw[["_1", "_2", "_3"]].notna().to_numpy().any(axis=1)
+        if stray.any():
+            raise DataError(
+                f"{source}: line {int(np.argmax(stray)) + 1}: expected 4 fields separated by '::'"
+            )
+        return validate_ratings(raw, source=source, scale=scale, first_line=1)
+    raise ValueError(f"unknown layout {layout!r}; expected 'csv', 'dat' or '100k'")
+
+
+# --------------------------------------------------------------------------- movies
+
+
+def split_title_year(titles: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split ``"Heat (1995)"`` into ``"Heat"`` and 1995; titles without a year keep NA.
+
+    Returns
+    -------
+    title : pandas.Series of str
+    year : pandas.Series of Int16 (nullable)
+    """
+    titles = titles.astype("str").str.strip()
+    parts = titles.str.extract(_TITLE_YEAR)
+    has_year = parts["year"].notna()
+    title = titles.where(~has_year, parts["title"])
+    year = pd.to_numeric(parts["year"], errors="coerce").astype("Int16")
+    return title.astype("str"), year
+
+
+def _genre_lists(genres: pd.Series) -> pd.Series:
+    """``"A|B"`` -> ``["A", "B"]``; the no-genre marker and empty values -> ``[]``."""
+    text = genres.fillna("").astype("str").str.strip()
+    lists = text.str.split("|", regex=False)
+    empty = text.isin(["", NO_GENRES])
+    return pd.Series(
+        [[] if e else g for e, g in zip(empty, lists, strict=True)], index=genres.index
+    )
+
+
+def _movies_frame(ids, titles: pd.Series, genres: pd.Series, *, source: str, first_line: int):
+    movie_ids = numeric_column(
+        pd.Series(ids), column="movieId", source=source, first_line=first_line, integer=True
+    )
+    _check_id_range(movie_ids, column="movieId", source=source, first_line=first_line)
+    repeated = pd.Series(movie_ids).duplicated().to_numpy()
+    if repeated.any():
+        position = int(np.argmax(repeated))
+        raise DataError(
+            f"{source}: line {position + first_line}: movieId {int(movie_ids[position])} "
+            f"is listed twice"
+        )
+    title, year = split_title_year(titles.reset_index(drop=True))
+    return pd.DataFrame(
+        {
+            "movieId": movie_ids.astype(np.int32),
+            "title": title,
+            "year": year,
+            "genres": genres.reset_index(drop=True),
+        }
+    )
+
+
+def read_movies_file(path: Path, *, layout: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """Parse a movies file into ``movieId`` int32, ``title`` str, ``year`` Int16, ``genres``.
+
+    ``genres`` holds one list of str per movie (empty when the release lists none). For
+    ml-100k, ``path`` is ``u.item``; its genre flag names are taken from ``u.genre`` beside
+    it when present, else :data:`ML100K_GENRES`.
+    """
+    source = os.fspath(path)
+    if layout == "csv":
+        raw = read_table(path, columns=MOVIE_COLUMNS, text_columns=("title", "genres"))
+        return _movies_frame(
+            raw["movieId"], raw["title"], _genre_lists(raw["genres"]), source=source, first_line=2
+        )
+    if layout == "dat":
+        lines = read_lines(path, encoding=encoding)
+        raw = split_fields(lines, sep="::", names=list(MOVIE_COLUMNS), free="title", source=path)
+        return _movies_frame(
+            raw["movieId"], raw["title"], _genre_lists(raw["genres"]), source=source, first_line=1
+        )
+    if layout == "100k":
+        genre_names = read_genre_names(path.with_name("u.genre"))
+        names = ["movieId", "title", "release", "video_release", "url", *genre_names]
+        lines = read_lines(path, encoding=encoding)
+        raw = split_fields(lines, sep="|", names=names, free="title", source=path)
+        flags = np.column_stack(
+            [
+                numeric_column(raw[g], column=g, source=source, first_line=1, integer=True)
+                for g in genre_names
+            ]
+        ).astype(bool)
+        kept = [j for j, g in enumerate(genre_names) if g != ML100K_NO_GENRE]
+        vocabulary = np.asarray(genre_names, dtype=object)[kept]
+        genres = pd.Series([list(vocabulary[row]) for row in flags[:, kept]])
+        movies = _movies_frame(raw["movieId"], raw["title"], genres, source=source, first_line=1)
+        # Titles such as "unknown" carry no year; the release date does.
+        released = pd.to_datetime(raw["release"], format="%d-%b-%Y", errors="coerce")
+        movies["year"] = movies["year"].fillna(released.dt.year.astype("Int16"))
+        return movies
+    raise ValueError(f"unknown layout {layout!r}; expected 'csv', 'dat' or '100k'")
+
+
+def read_genre_names(path: Path) -> list[str]:
+    """Genre flag names of ml-100k from ``u.genre`` (``name|index`` lines), in index order."""
+    if not path.is_file():
+        return list(ML100K_GENRES)
+    lines = read_lines(path, encoding="latin-1")
+    lines = lines[lines.str.strip() != ""]
+    raw = split_fields(lines, sep="|", names=["genre", "index"], free="genre", source=path)
+    index = numeric_column(
+        raw["index"], column="index", source=os.fspath(path), first_line=1, integer=True
+    )
+    if sorted(index.tolist()) != list(range(len(index))):
+        raise DataError(f"{path}: genre indices must be 0..{len(index) - 1}")
+    return raw["genre"].to_numpy()[np.argsort(index)].tolist()
+
+
+# --------------------------------------------------------------------------- other tables
+
+
+def read_tags_file(path: Path, *, layout: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """Parse tag applications.
+
+    Returns ``userId`` int32, ``movieId`` int32, ``tag`` str, ``timestamp`` int64.
+    """
+    source = os.fspath(path)
+    if layout == "csv":
+        raw = read_table(path, columns=TAG_COLUMNS, text_columns=("tag",))
+        first_line = 2
+    elif layout == "dat":
+        lines = read_lines(path, encoding=encoding)
+        raw = split_fields(lines, sep="::", names=list(TAG_COLUMNS), free="tag", source=path)
+        first_line = 1
+    else:
+        raise ValueError(f"layout {layout!r} has no tags file")
+    kw = {"source": source, "first_line": first_line}
+    return pd.DataFrame(
+        {
+            "userId": numeric_column(raw["userId"], column="userId", integer=True, **kw).astype(
+                np.int32
+            ),
+            "movieId": numeric_column(raw["movieId"], column="movieId", integer=True, **kw).astype(
+                np.int32
+            ),
+            "tag": raw["tag"].fillna("").astype("str"),
+            "timestamp": numeric_column(raw["timestamp"], column="timestamp", integer=True, **kw),
+        }
+    )
+
+
+def read_links_file(path: Path) -> pd.DataFrame:
+    """``links.csv``: ``movieId`` int32, ``imdbId`` Int64, ``tmdbId`` Int64 (nullable)."""
+    raw = read_table(path, columns=LINK_COLUMNS)
+    kw = {"source": os.fspath(path), "first_line": 2}
+    movie_ids = numeric_column(raw["movieId"], column="movieId", integer=True, **kw)
+    out = {"movieId": movie_ids.astype(np.int32)}
+    for column in ("imdbId", "tmdbId"):
+        values = pd.to_numeric(raw[column], errors="coerce")
+        bad = values.isna() & raw[column].notna()
+        if bad.any():
+            position = int(np.argmax(bad.to_numpy()))
+            raise DataError(
+                f"{path}: line {position + 2}: column {column!r} has non-numeric value "
+                f"{raw[column].iloc[position]!r}"
+            )
+        out[column] = values.astype("Int64")
+    return pd.DataFrame(out)
+
+
+def read_genome_scores_file(path: Path) -> pd.DataFrame:
+    """``genome-scores.csv``: ``movieId`` int32, ``tagId`` int32, ``relevance`` float32."""
+    raw = read_table(path, columns=GENOME_SCORE_COLUMNS)
+    kw = {"source": os.fspath(path), "first_line": 2}
+    return pd.DataFrame(
+        {
+            "movieId": numeric_column(raw["movieId"], column="movieId", integer=True, **kw).astype(
+                np.int32
+            ),
+            "tagId": numeric_column(raw["tagId"], column="tagId", integer=True, **kw).astype(
+                np.int32
+            ),
+            "relevance": numeric_column(
+                raw["relevance"], column="relevance", integer=False, **kw
+            ).astype(np.float32),
+        }
+    )
+
+
+def read_genome_tags_file(path: Path) -> pd.DataFrame:
+    """``genome-tags.csv``: ``tagId`` int32, ``tag`` str."""
+    raw = read_table(path, columns=GENOME_TAG_COLUMNS, text_columns=("tag",))
+    kw = {"source": os.fspath(path), "first_line": 2}
+    tag_ids = numeric_column(raw["tagId"], column="tagId", integer=True, **kw)
+    return pd.DataFrame({"tagId": tag_ids.astype(np.int32), "tag": raw["tag"].astype("str")})
