@@ -1,0 +1,140 @@
+"""The half-step kernels against exact least squares and the per-row loop oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys_helpers import _numba_solvers, _solvers
+from tests import als_reference
+
+BACKENDS = [_solvers, _numba_solvers]
+IDS = ["numpy", "numba"]
+
+
+def random_side(n_rows=12, n_other=9, n_factors=3, seed=0, long_rows=True):
+    """A CSR side with an empty row, short rows and (optionally) rows past the BLAS cut-off."""
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(n_rows, n_other, density=0.35, random_state=seed, format="lil")
+    matrix[2, :] = 0  # an empty row
+    if long_rows:
+        matrix[5, :] = 1  # every column: the BLAS path of the compiled kernel
+        matrix[7, : n_other - 1] = 1
+    matrix = matrix.tocsr()
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    targets = rng.normal(size=matrix.nnz)
+    other = rng.normal(size=(n_other, n_factors))
+    return matrix.indptr, matrix.indices, targets, other
+
+
+def oracle_rows(indptr, indices, targets):
+    return {
+        row: (indices[indptr[row] : indptr[row + 1]], targets[indptr[row] : indptr[row + 1]])
+        for row in range(len(indptr) - 1)
+    }
+
+
+@pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("n_factors", [0, 1, 4])
+@pytest.mark.parametrize("scale", [False, True])
+def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
+    """Each row equals lstsq on the stacked system [X_u; sqrt(P_u)] w ≈ [t_u; 0]."""
+    indptr, indices, targets, other = random_side(n_factors=n_factors, seed=n_factors)
+    reg, reg_bias = 0.7, 2.5
+    bias, factors = kernels.solve_side(
+        indptr, indices, targets, other, reg, reg_bias, scale_by_count=scale
+    )
+    for row in range(len(indptr) - 1):
+        columns = indices[indptr[row] : indptr[row + 1]]
+        if len(columns) == 0:
+            assert bias[row] == 0 and not factors[row].any()
+            continue
+        design = np.column_stack([np.ones(len(columns)), other[columns]])
+        scale_row = len(columns) if scale else 1
+        penalty = np.array([reg_bias] + [reg * scale_row] * n_factors)
+        stacked = np.vstack([design, np.diag(np.sqrt(penalty))])
+        stacked_targets = np.concatenate(
+            [targets[indptr[row] : indptr[row + 1]], np.zeros(n_factors + 1)]
+        )
+        expected = np.linalg.lstsq(stacked, stacked_targets, rcond=None)[0]
+        np.testing.assert_allclose(bias[row], expected[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(factors[row], expected[1:], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("n_factors", [0, 5])
+@pytest.mark.parametrize("scale", [False, True])
+def test_half_step_matches_the_loop_oracle(kernels, n_factors, scale):
+    indptr, indices, targets, other = random_side(n_rows=20, n_factors=n_factors, seed=3)
+    bias, factors = kernels.solve_side(
+        indptr, indices, targets, other, 0.3, 1.1, scale_by_count=scale
+    )
+    expected_bias, expected_factors = als_reference.half_step(
+        oracle_rows(indptr, indices, targets), len(indptr) - 1, other, 0.3, 1.1, scale
+    )
+    np.testing.assert_allclose(bias, expected_bias, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(factors, expected_factors, rtol=0, atol=1e-10)
+    assert bias.dtype == np.float64 and factors.shape == (len(indptr) - 1, n_factors)
+
+
+@pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
+def test_float32_follows_float64(kernels):
+    indptr, indices, targets, other = random_side(n_factors=4, seed=5)
+    bias64, factors64 = kernels.solve_side(indptr, indices, targets, other, 0.5, 1.0)
+    bias32, factors32 = kernels.solve_side(
+        indptr, indices, targets.astype(np.float32), other.astype(np.float32), 0.5, 1.0
+    )
+    assert bias32.dtype == np.float32 and factors32.dtype == np.float32
+    np.testing.assert_allclose(bias32, bias64, atol=1e-4)
+    np.testing.assert_allclose(factors32, factors64, atol=1e-4)
+
+
+def test_bias_only_closed_form():
+    """K = 0: b_u = Σ t_ui / (|Ω_u| + λ_b)."""
+    indptr = np.array([0, 3, 3, 5])
+    indices = np.array([0, 1, 2, 0, 2])
+    targets = np.array([1.0, 2.0, 3.0, -1.0, 0.5])
+    for kernels in BACKENDS:
+        bias, factors = kernels.solve_side(indptr, indices, targets, np.zeros((3, 0)), 9.0, 2.0)
+        np.testing.assert_allclose(bias, [6.0 / 5.0, 0.0, -0.5 / 4.0])
+        assert factors.shape == (3, 0)
+
+
+def test_compiled_residuals_match_numpy():
+    rng = np.random.default_rng(1)
+    users, items = rng.integers(0, 7, 50), rng.integers(0, 5, 50)
+    ratings = rng.normal(size=50)
+    args = (users, items, ratings, 0.3, rng.normal(size=7), rng.normal(size=5),
+            rng.normal(size=(7, 3)), rng.normal(size=(5, 3)))  # fmt: skip
+    expected = [
+        r - 0.3 - args[4][u] - args[5][i] - args[6][u] @ args[7][i]
+        for u, i, r in zip(users, items, ratings, strict=True)
+    ]
+    np.testing.assert_allclose(_solvers.residuals(*args), expected, atol=1e-12)
+    np.testing.assert_allclose(_numba_solvers.residuals(*args), expected, atol=1e-12)
+
+
+def test_penalty_diagonal_and_value():
+    counts = np.array([0, 2, 5])
+    np.testing.assert_array_equal(
+        _solvers.penalty_diagonal(counts, 2, 0.5, 3.0, True),
+        [[3.0, 0.0, 0.0], [3.0, 1.0, 1.0], [3.0, 2.5, 2.5]],
+    )
+    np.testing.assert_array_equal(
+        _solvers.penalty_diagonal(counts, 1, 0.5, 3.0, False), [[3.0, 0.5]] * 3
+    )
+    bias, factors = np.array([1.0, 2.0, 0.0]), np.array([[1.0], [0.0], [2.0]])
+    # Σ c λ‖U‖² + λ_b b²: scaled 0.5·(0·1 + 2·0 + 5·4) + 3·(1 + 4) = 25
+    assert _solvers.penalty_value(bias, factors, counts, 0.5, 3.0, True) == pytest.approx(25.0)
+    assert _solvers.penalty_value(bias, factors, counts, 0.5, 3.0, False) == pytest.approx(17.5)
+
+
+def test_numpy_kernel_batches_give_the_same_answer(monkeypatch):
+    indptr, indices, targets, other = random_side(n_rows=30, n_factors=3, seed=8)
+    whole = _solvers.solve_side(indptr, indices, targets, other, 0.2, 0.4)
+    monkeypatch.setattr(_solvers, "_BATCH_ELEMENTS", 16)  # one row per batch
+    batched = _solvers.solve_side(indptr, indices, targets, other, 0.2, 0.4)
+    np.testing.assert_allclose(batched[0], whole[0], atol=1e-12)
+    np.testing.assert_allclose(batched[1], whole[1], atol=1e-12)
