@@ -1,0 +1,652 @@
+"""MovieLens-shaped synthetic ratings drawn from a known (planted) biased MF model.
+
+The generator plants the model the project fits,
+
+    r_ui = μ + b_u + b_i + U_u · V_i + ε_ui,    ε_ui ~ N(0, noise_std²),
+
+and samples *which* (user, movie) pairs are observed the way MovieLens looks: a heavy
+(Pareto) tail of user activity with every user having at least ``min_user_ratings``
+ratings (MovieLens keeps only users with 20 or more), and a heavy tail of movie
+popularity. Each pair occurs once. With ``quantize=True`` the ratings are clipped to
+[0.5, 5] and rounded to half stars like the real data; with ``quantize=False`` they are
+the raw Gaussian values, so a test can check that ALS recovers the planted model down to
+the noise level.
+
+Raw ids are deliberately not ``0 … n−1``: user ids are a shuffled, gapped set and movie
+ids gapped, so code that confuses raw ids with indices fails on synthetic data too.
+:class:`PlantedModel` keeps ``user_ids``/``item_ids`` to translate.
+
+Genre effects for hybrid models: pass ``movies=make_movies(n_items)`` to
+:func:`make_ratings` and each movie's planted bias and vector get a component shared by
+its genres,
+
+    b_i = b_i⁰ + Σ_g w_ig β_g,    V_i = V_i⁰ + Σ_g w_ig W_g,    w_ig = x_ig / Σ_h x_ih,
+
+with ``x_ig`` = 1 when movie ``i`` has genre ``g``. ``β`` (``genre_bias``) and ``W``
+(``genre_factors``) are returned in the :class:`PlantedModel`, so a model that learns
+from genres can be checked against them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_GENRES",
+    "ML25M_SHAPE",
+    "PlantedModel",
+    "make_movies",
+    "make_ratings",
+]
+
+logger = logging.getLogger(__name__)
+
+ML25M_SHAPE = {"n_users": 162_541, "n_items": 59_047, "n_ratings": 25_000_095}
+"""Users, movies and ratings of the ML-25M release, for benchmarks at full scale."""
+
+DEFAULT_GENRES = (
+    "Drama",
+    "Comedy",
+    "Thriller",
+    "Romance",
+    "Action",
+    "Horror",
+    "Documentary",
+    "Crime",
+    "Adventure",
+    "Sci-Fi",
+    "Children",
+    "Animation",
+    "Mystery",
+    "Fantasy",
+    "War",
+    "Western",
+    "Musical",
+    "Film-Noir",
+    "IMAX",
+)
+"""MovieLens genre names, most common first (the order sets how often each is drawn)."""
+
+DEFAULT_START = "1995-01-09"
+DEFAULT_END = "2019-11-21"
+_MOVIELENS_MIN_USER_RATINGS = 20
+_CHUNK = 1 << 20  # ratings per block when evaluating the planted model (bounds memory)
+
+
+@dataclass(frozen=True)
+class PlantedModel:
+    """The model the synthetic ratings were drawn from, in planted index order.
+
+    ``r̂(u, i) = μ + b_u + b_i + U_u · V_i``; the observed rating adds Gaussian noise of
+    standard deviation ``noise_std`` (before clipping and rounding when quantized).
+
+    Attributes
+    ----------
+    global_mean : float
+        ``μ``.
+    user_bias : ndarray of float64, shape (n_users,)
+        ``b_u``.
+    item_bias : ndarray of float64, shape (n_items,)
+        ``b_i`` (genre part included when genres were planted).
+    user_factors : ndarray of float64, shape (n_users, n_factors)
+        ``U``.
+    item_factors : ndarray of float64, shape (n_items, n_factors)
+        ``V`` (genre part included when genres were planted).
+    noise_std : float
+        Standard deviation of ``ε``, in stars: the RMSE a perfect model reaches on
+        unquantized ratings.
+    user_ids : ndarray of int32, shape (n_users,)
+        Raw ``userId`` of each planted row (not sorted).
+    item_ids : ndarray of int32, shape (n_items,)
+        Raw ``movieId`` of each planted row.
+    genre_names : tuple of str, length n_genres
+        Genres with a planted effect (empty when no movies were given).
+    item_genres : ndarray of float64, shape (n_items, n_genres)
+        ``x_ig`` ∈ {0, 1}.
+    genre_bias : ndarray of float64, shape (n_genres,)
+        ``β_g``.
+    genre_factors : ndarray of float64, shape (n_genres, n_factors)
+        ``W_g``.
+    """
+
+    global_mean: float
+    user_bias: np.ndarray
+    item_bias: np.ndarray
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    noise_std: float
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    genre_names: tuple[str, ...] = ()
+    item_genres: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    genre_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    genre_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def n_users(self) -> int:
+        return int(self.user_bias.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_bias.shape[0])
+
+    @property
+    def n_factors(self) -> int:
+        return int(self.user_factors.shape[1])
+
+    @property
+    def item_genre_weights(self) -> np.ndarray:
+        """``w_ig = x_ig / Σ_h x_ih`` (rows of movies without genres are 0), (n_items, n_genres)."""
+        return _row_normalised(self.item_genres)
+
+    def predict(self, user_index, item_index) -> np.ndarray:
+        """``μ + b_u + b_i + U_u · V_i`` for planted indices (broadcast together).
+
+        Parameters
+        ----------
+        user_index, item_index : array_like of int
+            Planted indices (positions in :attr:`user_ids` / :attr:`item_ids`).
+
+        Returns
+        -------
+        ndarray of float64, the broadcast shape of the inputs
+        """
+        u = np.asarray(user_index)
+        i = np.asarray(item_index)
+        interaction = np.einsum("...k,...k->...", self.user_factors[u], self.item_factors[i])
+        return self.global_mean + self.user_bias[u] + self.item_bias[i] + interaction
+
+    def user_index(self, user_ids) -> np.ndarray:
+        """Planted index of each raw ``userId``; ``KeyError`` for ids not planted."""
+        return _lookup(self.user_ids, user_ids, "userId")
+
+    def item_index(self, item_ids) -> np.ndarray:
+        """Planted index of each raw ``movieId``; ``KeyError`` for ids not planted."""
+        return _lookup(self.item_ids, item_ids, "movieId")
+
+    def predict_ids(self, user_ids, item_ids) -> np.ndarray:
+        """:meth:`predict` for raw ids, e.g. ``predict_ids(df.userId, df.movieId)``."""
+        return self.predict(self.user_index(user_ids), self.item_index(item_ids))
+
+
+def make_movies(
+    n_items: int = 500,
+    *,
+    genres: Sequence[str] = DEFAULT_GENRES,
+    mean_genres: float = 1.8,
+    first_year: int = 1920,
+    last_year: int = 2019,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A movies table shaped like MovieLens's ``movies.csv`` (parsed).
+
+    Parameters
+    ----------
+    n_items : int, default 500
+        Number of movies.
+    genres : sequence of str
+        Genre names; earlier ones are drawn more often (weight ``1 / rank``).
+    mean_genres : float, default 1.8
+        Mean number of genres per movie (each movie has at least one, at most
+        ``len(genres)``; ``1 + Poisson(mean_genres − 1)``).
+    first_year, last_year : int
+        Range of release years, skewed towards recent years like the catalogue.
+    seed : int
+        Seed of ``np.random.default_rng``.
+
+    Returns
+    -------
+    DataFrame, n_items rows sorted by ``movieId``
+        ``movieId`` (int32, gapped increasing ids, not ``0 … n−1``), ``title`` (str,
+        ``"Synthetic Movie <id> (<year>)"``), ``year`` (int32) and ``genres`` (list of
+        str, in the order of ``genres``). Pass it to :func:`make_ratings` as ``movies=``
+        to plant genre effects.
+    """
+    _check_int("n_items", n_items, 1)
+    genres = tuple(genres)
+    if not genres or len(set(genres)) != len(genres):
+        raise ValueError(f"genres must be a non-empty sequence of distinct names, got {genres!r}")
+    if not mean_genres >= 1:
+        raise ValueError(f"mean_genres must be at least 1, got {mean_genres}")
+    if first_year > last_year:
+        raise ValueError(f"first_year ({first_year}) must not be after last_year ({last_year})")
+    rng = np.random.default_rng(seed)
+    movie_ids = _gapped_ids(rng, n_items)
+    n_genres = rng.poisson(mean_genres - 1.0, size=n_items) + 1
+    n_genres = np.minimum(n_genres, len(genres))
+    # Gumbel top-k: each movie's genres are a weighted sample without replacement.
+    log_weight = -np.log(np.arange(1, len(genres) + 1))
+    priority = log_weight + rng.gumbel(size=(n_items, len(genres)))
+    ranked = np.argsort(-priority, axis=1)
+    chosen = np.arange(len(genres)) < n_genres[:, None]
+    has_genre = np.zeros((n_items, len(genres)), dtype=bool)
+    np.put_along_axis(has_genre, ranked, chosen, axis=1)
+    names = np.asarray(genres, dtype=object)
+    genre_lists = [names[row].tolist() for row in has_genre]
+    years = first_year + np.floor(
+        (last_year - first_year + 1) * rng.beta(3.0, 1.2, size=n_items)
+    ).astype(np.int32)
+    years = np.minimum(years, last_year).astype(np.int32)
+    titles = [
+        f"Synthetic Movie {m} ({y})"
+        for m, y in zip(movie_ids.tolist(), years.tolist(), strict=True)
+    ]
+    return pd.DataFrame(
+        {"movieId": movie_ids, "title": titles, "year": years, "genres": genre_lists}
+    )
+
+
+def make_ratings(
+    n_users: int = 1000,
+    n_items: int | None = None,
+    n_ratings: int = 50_000,
+    *,
+    n_factors: int = 8,
+    noise_std: float = 0.5,
+    global_mean: float = 3.5,
+    bias_std: tuple[float, float] = (0.4, 0.5),
+    factor_std: float | None = None,
+    user_activity_exponent: float = 1.5,
+    item_popularity_exponent: float = 0.8,
+    min_user_ratings: int | None = None,
+    max_user_fraction: float = 0.5,
+    quantize: bool = True,
+    movies: pd.DataFrame | None = None,
+    genre_bias_std: float = 0.3,
+    seed: int = 0,
+    start: int | str | pd.Timestamp = DEFAULT_START,
+    end: int | str | pd.Timestamp = DEFAULT_END,
+) -> tuple[pd.DataFrame, PlantedModel]:
+    """Draw MovieLens-shaped ratings from a planted biased matrix-factorisation model.
+
+    Parameters
+    ----------
+    n_users : int, default 1000
+        Number of users; every one has ratings.
+    n_items : int, optional
+        Number of movies (default 500, or ``len(movies)``). Unpopular movies may end up
+        with no rating, as in a real catalogue.
+    n_ratings : int, default 50_000
+        Exact number of ratings (distinct (user, movie) pairs).
+    n_factors : int, default 8
+        ``K``, the planted rank.
+    noise_std : float, default 0.5
+        Standard deviation of the Gaussian noise ``ε``, in stars.
+    global_mean : float, default 3.5
+        ``μ``.
+    bias_std : (float, float), default (0.4, 0.5)
+        Standard deviations of ``b_u`` and ``b_i`` (Gaussian, mean 0).
+    factor_std : float, optional
+        Standard deviation of each entry of ``U`` and ``V``. Default ``(0.6/√K)^½``,
+        which makes ``U_u · V_i`` have standard deviation 0.6 stars.
+    user_activity_exponent : float, default 1.5
+        Tail index ``α`` of the Lomax (Pareto II) weights of user activity,
+        ``P(w > x) = (1 + x)^−α``: smaller is more skewed. Ratings beyond the minimum
+        are shared in proportion to the weights.
+    item_popularity_exponent : float, default 0.8
+        Tail index of the Lomax popularity weights of movies; the default gives
+        ML-25M's median of about 6 ratings per movie at full scale.
+    min_user_ratings : int, optional
+        Ratings every user has at least. Default ``min(20, n_ratings // n_users,
+        n_items)``: MovieLens's 20 where the sizes allow.
+    max_user_fraction : float, default 0.5
+        No user rates more than this fraction of the movies (unless the sizes force it).
+    quantize : bool, default True
+        Clip to [0.5, 5] and round to half stars; False keeps the raw Gaussian values.
+    movies : DataFrame, optional
+        From :func:`make_movies` (``movieId`` and ``genres``): its rows become the movies,
+        in order, and genre effects are planted (see the module docstring).
+    genre_bias_std : float, default 0.3
+        Standard deviation of the genre biases ``β_g`` (genre vectors ``W_g`` use
+        ``factor_std``). Used only with ``movies``.
+    seed : int, default 0
+        Seed of ``np.random.default_rng``; same arguments, same output.
+    start, end : int (Unix seconds), str or Timestamp
+        Range of the timestamps. Each user rates during a window inside it.
+
+    Returns
+    -------
+    ratings : DataFrame, n_ratings rows sorted by (userId, movieId)
+        ``userId`` (int32), ``movieId`` (int32), ``rating`` (float32) and ``timestamp``
+        (int64, Unix seconds).
+    planted : PlantedModel
+        The model the ratings come from; ``planted.predict_ids(ratings.userId,
+        ratings.movieId)`` equals ``ratings.rating`` when ``noise_std=0`` and
+        ``quantize=False``.
+
+    Raises
+    ------
+    ValueError
+        On a parameter out of range (named in the message) or incompatible sizes.
+
+    Notes
+    -----
+    Pairs are drawn for all users at once: movie draws by popularity, deduplicated with
+    ``np.unique`` of ``u · n_items + i``, then topped up for the users left short, a
+    few rounds of ever larger redraws, and finally by a uniform draw among a user's
+    unrated movies. 25 million ratings take a few tens of seconds and a few GiB.
+    """
+    if movies is not None:
+        if "movieId" not in movies.columns or "genres" not in movies.columns:
+            raise ValueError("movies must have columns 'movieId' and 'genres' (see make_movies)")
+        if n_items is not None and n_items != len(movies):
+            raise ValueError(f"n_items={n_items} but movies has {len(movies)} rows")
+        n_items = len(movies)
+    n_items = 500 if n_items is None else n_items
+    _check_int("n_users", n_users, 1)
+    _check_int("n_items", n_items, 1)
+    _check_int("n_ratings", n_ratings, 1)
+    _check_int("n_factors", n_factors, 0)
+    if n_ratings > n_users * n_items:
+        raise ValueError(
+            f"n_ratings={n_ratings} exceeds n_users * n_items = {n_users * n_items} pairs"
+        )
+    if min_user_ratings is None:
+        min_user_ratings = max(1, min(_MOVIELENS_MIN_USER_RATINGS, n_ratings // n_users, n_items))
+    _check_int("min_user_ratings", min_user_ratings, 1)
+    if min_user_ratings > n_items or min_user_ratings * n_users > n_ratings:
+        raise ValueError(
+            f"min_user_ratings={min_user_ratings} is impossible with n_users={n_users}, "
+            f"n_items={n_items}, n_ratings={n_ratings}"
+        )
+    for name, value in (
+        ("noise_std", noise_std),
+        ("genre_bias_std", genre_bias_std),
+        ("bias_std[0]", bias_std[0]),
+        ("bias_std[1]", bias_std[1]),
+    ):
+        if not value >= 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    for name, value in (
+        ("user_activity_exponent", user_activity_exponent),
+        ("item_popularity_exponent", item_popularity_exponent),
+    ):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
+    if not 0 < max_user_fraction <= 1:
+        raise ValueError(f"max_user_fraction must be in (0, 1], got {max_user_fraction}")
+    if factor_std is None:
+        factor_std = (0.6 / np.sqrt(n_factors)) ** 0.5 if n_factors else 0.0
+    if not factor_std >= 0:
+        raise ValueError(f"factor_std must be >= 0, got {factor_std}")
+    start_s, end_s = _unix_seconds(start, "start"), _unix_seconds(end, "end")
+    if start_s >= end_s:
+        raise ValueError(f"start ({start}) must be before end ({end})")
+
+    rng = np.random.default_rng(seed)
+    planted = _plant_model(
+        rng,
+        n_users,
+        n_items,
+        n_factors=n_factors,
+        noise_std=float(noise_std),
+        global_mean=float(global_mean),
+        bias_std=bias_std,
+        factor_std=float(factor_std),
+        movies=movies,
+        genre_bias_std=float(genre_bias_std),
+    )
+    user_cap = max(min_user_ratings, int(max_user_fraction * n_items))
+    if user_cap * n_users < n_ratings:
+        user_cap = n_items
+    counts = _user_counts(
+        rng, n_users, n_ratings, min_user_ratings, user_cap, user_activity_exponent
+    )
+    popularity = _item_popularity(rng, n_items, n_users, n_ratings, item_popularity_exponent)
+    # Pairs are drawn in raw-id rank order, so the keys come out sorted by (userId, movieId).
+    keys = _sample_pairs(rng, counts, popularity)
+    user_rank = keys // np.int64(n_items)
+    item_rank = keys % np.int64(n_items)
+    del keys
+    user_index = np.argsort(planted.user_ids)[user_rank]
+    item_index = np.argsort(planted.item_ids)[item_rank]
+    del user_rank, item_rank
+
+    values = np.empty(user_index.size, dtype=np.float32)
+    for begin in range(0, user_index.size, _CHUNK):
+        stop = begin + _CHUNK
+        chunk = planted.predict(user_index[begin:stop], item_index[begin:stop])
+        if noise_std > 0:
+            chunk += rng.normal(0.0, noise_std, size=chunk.size)
+        if quantize:
+            chunk = np.clip(np.round(chunk * 2.0) / 2.0, 0.5, 5.0)
+        values[begin:stop] = chunk
+    ratings = pd.DataFrame(
+        {
+            "userId": planted.user_ids[user_index],
+            "movieId": planted.item_ids[item_index],
+            "rating": values,
+            "timestamp": _timestamps(rng, user_index, n_users, start_s, end_s),
+        }
+    )
+    logger.debug(
+        "make_ratings: %d users, %d movies (%d rated), %d ratings",
+        n_users,
+        n_items,
+        ratings["movieId"].nunique(),
+        len(ratings),
+    )
+    return ratings, planted
+
+
+def _plant_model(
+    rng: np.random.Generator,
+    n_users: int,
+    n_items: int,
+    *,
+    n_factors: int,
+    noise_std: float,
+    global_mean: float,
+    bias_std: tuple[float, float],
+    factor_std: float,
+    movies: pd.DataFrame | None,
+    genre_bias_std: float,
+) -> PlantedModel:
+    user_ids = rng.permutation(_gapped_ids(rng, n_users)).astype(np.int32)
+    if movies is None:
+        item_ids = rng.permutation(_gapped_ids(rng, n_items)).astype(np.int32)
+    else:
+        item_ids = movies["movieId"].to_numpy().astype(np.int32)
+        if np.unique(item_ids).size != item_ids.size:
+            raise ValueError("movies: movieId values must be unique")
+    user_bias = rng.normal(0.0, bias_std[0], size=n_users)
+    item_bias = rng.normal(0.0, bias_std[1], size=n_items)
+    user_factors = rng.normal(0.0, factor_std, size=(n_users, n_factors))
+    item_factors = rng.normal(0.0, factor_std, size=(n_items, n_factors))
+    extra: dict = {}
+    if movies is not None:
+        genre_lists = [_genre_list(g) for g in movies["genres"]]
+        names = tuple(sorted({g for lst in genre_lists for g in lst}))
+        column = {name: k for k, name in enumerate(names)}
+        item_genres = np.zeros((n_items, len(names)))
+        for row, lst in enumerate(genre_lists):
+            item_genres[row, [column[g] for g in lst]] = 1.0
+        genre_bias = rng.normal(0.0, genre_bias_std, size=len(names))
+        genre_factors = rng.normal(0.0, factor_std, size=(len(names), n_factors))
+        extra = {
+            "genre_names": names,
+            "item_genres": item_genres,
+            "genre_bias": genre_bias,
+            "genre_factors": genre_factors,
+        }
+        weights = _row_normalised(item_genres)
+        item_bias = item_bias + weights @ genre_bias
+        item_factors = item_factors + weights @ genre_factors
+    return PlantedModel(
+        global_mean=global_mean,
+        user_bias=user_bias,
+        item_bias=item_bias,
+        user_factors=user_factors,
+        item_factors=item_factors,
+        noise_std=noise_std,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        **extra,
+    )
+
+
+def _user_counts(
+    rng: np.random.Generator,
+    n_users: int,
+    n_ratings: int,
+    minimum: int,
+    cap: int,
+    exponent: float,
+) -> np.ndarray:
+    """Ratings per user: ``minimum`` each plus a Lomax-weighted share, none above ``cap``."""
+    weights = rng.pareto(exponent, size=n_users)
+    counts = np.full(n_users, minimum, dtype=np.int64)
+    counts += rng.multinomial(n_ratings - minimum * n_users, weights / weights.sum())
+    for _ in range(100):
+        excess = int(np.maximum(counts - cap, 0).sum())
+        if excess == 0:
+            break
+        np.minimum(counts, cap, out=counts)
+        room_weights = np.where(counts < cap, weights, 0.0)
+        counts += rng.multinomial(excess, room_weights / room_weights.sum())
+    else:  # pragma: no cover - only when the Pareto draw is absurdly concentrated
+        excess = int(np.maximum(counts - cap, 0).sum())
+        np.minimum(counts, cap, out=counts)
+        room = cap - counts
+        fill = np.minimum(room, np.maximum(excess - np.concatenate(([0], np.cumsum(room)[:-1])), 0))
+        counts += fill
+    return counts
+
+
+def _item_popularity(
+    rng: np.random.Generator, n_items: int, n_users: int, n_ratings: int, exponent: float
+) -> np.ndarray:
+    """Movie draw probabilities: Lomax weights, capped so no movie expects > half the users."""
+    weights = rng.pareto(exponent, size=n_items)
+    p = weights / weights.sum()
+    cap = 0.5 * n_users / n_ratings
+    if cap * n_items <= 1.0:
+        return p
+    for _ in range(100):
+        over = p > cap
+        if not over.any():
+            break
+        excess = float((p[over] - cap).sum())
+        p[over] = cap
+        under = p < cap
+        p[under] += excess * p[under] / p[under].sum()
+    return p / p.sum()
+
+
+def _sample_pairs(
+    rng: np.random.Generator, counts: np.ndarray, popularity: np.ndarray, max_rounds: int = 8
+) -> np.ndarray:
+    """Sorted unique keys ``u · n_items + i``, exactly ``counts[u]`` of them per user."""
+    n_users, n_items = counts.size, popularity.size
+    n_items64 = np.int64(n_items)
+    cdf = np.cumsum(popularity)
+    cdf /= cdf[-1]
+
+    def draw(per_user: np.ndarray) -> np.ndarray:
+        users = np.repeat(np.arange(n_users, dtype=np.int64), per_user)
+        items = np.searchsorted(cdf, rng.random(users.size), side="right")
+        np.minimum(items, n_items - 1, out=items)
+        return users * n_items64 + items
+
+    keys = _sorted_unique(draw(counts))
+    for round_ in range(max_rounds):
+        deficit = counts - np.bincount(keys // n_items64, minlength=n_users)
+        if not deficit.any():
+            return keys
+        oversample = 1.5 * 2.0**round_
+        candidates = _sorted_unique(draw(np.ceil(deficit * oversample).astype(np.int64)))
+        position = np.minimum(np.searchsorted(keys, candidates), keys.size - 1)
+        candidates = candidates[keys[position] != candidates]
+        kept = _keep_per_user(rng, candidates, deficit, n_items)
+        keys = np.sort(np.concatenate((keys, kept)), kind="stable")  # merges two sorted runs
+    deficit = counts - np.bincount(keys // n_items64, minlength=n_users)
+    short = np.flatnonzero(deficit)
+    logger.debug("make_ratings: uniform top-up for %d users", short.size)
+    extra = []
+    for u in short:  # few heavy users whose popular movies are exhausted
+        start, stop = np.searchsorted(keys, [u * n_items64, (u + 1) * n_items64])
+        unrated = np.setdiff1d(np.arange(n_items), keys[start:stop] - u * n_items64)
+        extra.append(u * n_items64 + rng.choice(unrated, size=deficit[u], replace=False))
+    if extra:
+        keys = np.sort(np.concatenate([keys, *extra]))
+    return keys
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: faster than ``np.unique`` on large int arrays)."""
+    values = np.sort(values)
+    if values.size:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def _keep_per_user(
+    rng: np.random.Generator, keys: np.ndarray, allowance: np.ndarray, n_items: int
+) -> np.ndarray:
+    """A random subset of ``keys`` with at most ``allowance[u]`` keys of each user ``u``."""
+    users = keys // np.int64(n_items)
+    order = np.lexsort((rng.random(keys.size), users))
+    users_sorted = users[order]
+    first = np.searchsorted(users_sorted, users_sorted, side="left")
+    rank = np.arange(keys.size) - first
+    return keys[order[rank < allowance[users_sorted]]]
+
+
+def _timestamps(
+    rng: np.random.Generator, user_index: np.ndarray, n_users: int, start: int, end: int
+) -> np.ndarray:
+    """Unix seconds, uniform inside a per-user window ``[first, first + span]`` ⊆ [start, end]."""
+    length = end - start
+    span = np.minimum(rng.exponential(0.15, size=n_users), 1.0) * length
+    first = start + rng.random(n_users) * (length - span)
+    offset = rng.random(user_index.size) * span[user_index]
+    return np.floor(first[user_index] + offset).astype(np.int64)
+
+
+def _gapped_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` sorted distinct ids from ``1 … 3n`` (gaps like a real id space)."""
+    return np.sort(rng.choice(np.arange(1, 3 * n + 1), size=n, replace=False)).astype(np.int32)
+
+
+def _row_normalised(matrix: np.ndarray) -> np.ndarray:
+    row_sums = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+
+
+def _genre_list(value) -> list[str]:
+    if isinstance(value, str):
+        return [] if value in ("", "(no genres listed)") else value.split("|")
+    return list(value)
+
+
+def _lookup(planted_ids: np.ndarray, raw, what: str) -> np.ndarray:
+    order = np.argsort(planted_ids)
+    sorted_ids = planted_ids[order]
+    raw = np.asarray(raw)
+    position = np.minimum(np.searchsorted(sorted_ids, raw), sorted_ids.size - 1)
+    found = sorted_ids[position] == raw
+    if not found.all():
+        raise KeyError(f"{what} not planted: {np.unique(raw[~found])[:5].tolist()}")
+    return order[position]
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _unix_seconds(value, name: str) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: cannot read {value!r} as a time ({error})") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.timestamp())
