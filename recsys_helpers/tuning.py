@@ -252,10 +252,10 @@ def best_params(frame: pd.DataFrame, *, metric: str = "valid_rmse") -> dict:
     if frame.empty or np.isnan(values).all():
         raise ValueError(f"best_params: no {metric} value to choose from")
     names = frame.attrs.get("params") or [c for c in frame.columns if c not in METRIC_COLUMNS]
-    winner = frame.iloc[int(np.nanargmin(values))]
+    winner = int(np.nanargmin(values))
     best = {}
     for name in names:
-        value = winner[name]
+        value = frame[name].iloc[winner]  # per column: a row Series would upcast ints
         if value is None or (isinstance(value, float) and np.isnan(value)):
             continue
         best[name] = value.item() if isinstance(value, np.generic) else value
