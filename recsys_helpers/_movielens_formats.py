@@ -120,7 +120,7 @@ def numeric_column(
         position = int(np.argmax(fractional))
         raise DataError(
             f"{source}: line {_line_of(position, first_line)}: column {column!r} must hold "
-            f"integers, found {array[position]!r}"
+            f"integers, found {array[position]:g}"
         )
     return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else array.astype(np.int64)
 
@@ -272,10 +272,14 @@ def read_table(
             return pd.read_csv(path, engine="pyarrow", **options)
         except (ValueError, OSError) as exc:  # pyarrow.ArrowInvalid is a ValueError
             logger.debug("pyarrow could not parse %s (%s); retrying with the C parser", path, exc)
+    # Without usecols, so that the C parser reports a row with extra fields by its line.
+    options.pop("usecols", None)
     try:
-        return pd.read_csv(path, engine="c", encoding=encoding, keep_default_na=True, **options)
+        frame = pd.read_csv(path, engine="c", encoding=encoding, **options)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot parse ({exc})") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame[list(columns)]
 
 
 def read_lines(path: Path, *, encoding: str) -> pd.Series:
@@ -314,10 +318,14 @@ def split_fields(
             )
         return pd.DataFrame({name: parts.str[k] for k, name in enumerate(names)})
     k = names.index(free)
-    left = lines.str.split(sep, n=k, regex=False)
-    counts = left.str.len().to_numpy()
-    rest = left.str[k]
-    right = rest.str.rsplit(sep, n=n - k - 1, regex=False)
+    if k == 0:  # pandas reads n=0 as "no limit"
+        left, rest = None, lines
+        counts = np.ones(len(lines), dtype=np.int64)
+    else:
+        left = lines.str.split(sep, n=k, regex=False)
+        counts = left.str.len().to_numpy()
+        rest = left.str[k]
+    right = rest.str.rsplit(sep, n=n - k - 1)
     counts = np.where(counts == k + 1, k + right.str.len().to_numpy(), counts)
     bad = counts != n
     if bad.any():
