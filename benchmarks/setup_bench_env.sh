@@ -4,7 +4,8 @@
 # Usage, from the repository root:
 #     bash benchmarks/setup_bench_env.sh          # or: make bench-env
 #
-# It installs this package in editable mode, then the peers listed in the `bench` extra of
+# It installs this package in editable mode with the `dev` extra (pytest, for
+# benchmarks/test_peers.py), then the peers listed in the `bench` extra of
 # pyproject.toml (LensKit, scikit-surprise, PySpark, psutil). torch is installed first and
 # pinned to a CPU build: LensKit depends on torch, and an unpinned resolve pulls the much
 # larger CUDA build. Spark also needs a Java 17 runtime on PATH (`java -version`).
@@ -30,7 +31,7 @@ if [[ -n "${TORCH_INDEX_URL:-}" ]]; then
     TORCH_ARGS+=(--extra-index-url "$TORCH_INDEX_URL")
 fi
 "${PIP[@]}" install --quiet "${TORCH_ARGS[@]}"
-"${PIP[@]}" install --quiet -e '.[bench]'
+"${PIP[@]}" install --quiet -e '.[bench,dev]'
 
 if ! command -v java >/dev/null 2>&1; then
     echo "warning: no java on PATH; the Spark benchmarks need a Java 17 runtime" >&2

@@ -2,9 +2,9 @@
 
 Predictions go through ``lenskit.pipeline.predict_pipeline(scorer, fallback=False)``: the
 raw scorer, without LensKit's optional bias fallback, so that the protocol sees (and fills)
-the rows the model itself cannot score. For ``BiasedMFScorer`` those are the movies absent
-from training (NaN); an unknown user with a known movie gets μ + b_i. ``BiasScorer`` predicts
-every row (μ plus whichever biases are known).
+the rows the model itself cannot score. ``BiasedMFScorer`` returns NaN when the user or the
+movie is absent from training; ``BiasScorer`` predicts every row (μ plus whichever biases
+are known).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 UNKNOWN_POLICY = {
     "bias": "μ + known biases (never NaN)",
-    "als": "NaN for unseen movies; unseen user: μ + b_i",
+    "als": "NaN when the user or the movie is unseen",
 }
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -80,10 +80,13 @@ class LensKitModel:
     def predict(self, pairs: pd.DataFrame) -> np.ndarray:
         """Predicted stars per row of ``pairs`` (float64, NaN where LensKit has none)."""
         from lenskit.batch import predict
+        from lenskit.data import ItemListCollection
 
-        query = pairs[["userId", "movieId"]].rename(columns={"userId": "user_id"})
-        query = query.rename(columns={"movieId": "item_id"})
-        results = predict(self.pipeline_, query, n_jobs=1).to_df()
+        query = pairs[["userId", "movieId"]].rename(
+            columns={"userId": "user_id", "movieId": "item_id"}
+        )
+        queries = ItemListCollection.from_df(query, "user_id")
+        results = predict(self.pipeline_, queries, n_jobs=1).to_df()
         results = results.rename(columns={"user_id": "userId", "item_id": "movieId"})
         merged = pairs[["userId", "movieId"]].merge(
             results[["userId", "movieId", "score"]], on=["userId", "movieId"], how="left"
