@@ -17,6 +17,8 @@ from recsys_helpers.io import read_movies_file, read_ratings_file
 
 FAST = ["--factors", "3", "--iters", "4"]
 
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def planted_ratings(n_users=50, n_items=30, density=0.5, seed=0) -> pd.DataFrame:
     """Ratings of a rank-2 biased model plus noise, with raw ids that are not 0..n-1."""

@@ -11,6 +11,8 @@ from recsys_helpers import split
 from recsys_helpers.als import BiasedMF
 from recsys_helpers.tuning import best_params, grid_search, validation_splits
 
+# The estimators below use solver="numpy": on problems this small the compiled kernels'
+# thread start-up costs more than the solves.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -45,12 +47,11 @@ def ratings():
 def test_rows_equal_direct_fits_on_a_given_pair(ratings):
     train, valid = ratings.drop(ratings.index[::5]), ratings.iloc[::5]
     grid = {"n_factors": [0, 2], "reg": [0.05, 0.5]}
-    frame = grid_search((train, valid), grid, estimator=BiasedMF(n_iter=5))
+    frame = grid_search((train, valid), grid, estimator=BiasedMF(solver="numpy", n_iter=5))
     assert len(frame) == 4 and frame.attrs["params"] == ["n_factors", "reg"]
     for row in frame.itertuples():
-        expected = direct_rmse(
-            {"n_factors": row.n_factors, "reg": row.reg, "n_iter": 5}, train, valid
-        )
+        params = {"n_factors": int(row.n_factors), "reg": float(row.reg), "n_iter": 5}
+        expected = direct_rmse({**params, "solver": "numpy"}, train, valid)
         assert row.valid_rmse == pytest.approx(expected, rel=1e-9)
         assert row.n_iter == 5 and row.n_folds == 1 and np.isnan(row.valid_rmse_std)
         assert row.fit_seconds > 0 and row.train_rmse < row.valid_rmse
@@ -61,7 +62,9 @@ def test_rows_equal_direct_fits_on_a_given_pair(ratings):
 
 
 def test_planted_rank_beats_biases_only(ratings):
-    frame = grid_search(ratings, {"n_factors": [0, 2]}, estimator=BiasedMF(n_iter=8), seed=3)
+    frame = grid_search(
+        ratings, {"n_factors": [0, 2]}, estimator=BiasedMF(solver="numpy", n_iter=8), seed=3
+    )
     best = best_params(frame)
     assert best == {"n_factors": 2} and isinstance(best["n_factors"], int)
     by_k = frame.set_index("n_factors")["valid_rmse"]
@@ -69,7 +72,7 @@ def test_planted_rank_beats_biases_only(ratings):
 
 
 def test_kfold_rows_average_the_folds(ratings):
-    params = {"n_factors": 2, "n_iter": 4}
+    params = {"n_factors": 2, "n_iter": 4, "solver": "numpy"}
     frame = grid_search(ratings, {"reg": [0.1]}, estimator=BiasedMF(**params), validation=3)
     folds = list(split.kfold(ratings, n_splits=3, seed=0))
     per_fold = [direct_rmse({**params, "reg": 0.1}, train, valid) for train, valid in folds]
@@ -94,7 +97,7 @@ def test_same_numbers_as_gridsearchcv_on_the_same_folds(ratings):
     folds = list(KFold(3, shuffle=True, random_state=0).split(ratings))
     pairs = [(ratings.iloc[fit], ratings.iloc[held]) for fit, held in folds]
     grid = {"reg": [0.02, 0.5], "reg_bias": [1.0, 5.0]}
-    base = BiasedMF(n_factors=2, n_iter=4)
+    base = BiasedMF(solver="numpy", n_factors=2, n_iter=4)
     ours = grid_search(ratings, grid, estimator=base, validation=pairs)
     search = GridSearchCV(base, grid, cv=folds, scoring="neg_root_mean_squared_error")
     search.fit(ratings[["userId", "movieId"]], ratings["rating"])
@@ -109,7 +112,7 @@ def test_same_numbers_as_gridsearchcv_on_the_same_folds(ratings):
 def test_list_of_grids_and_best_params_keep_plain_types(ratings):
     train, valid = ratings.drop(ratings.index[::4]), ratings.iloc[::4]
     grids = [{"n_factors": [0]}, {"n_factors": [2], "reg": [0.05]}]
-    frame = grid_search((train, valid), grids, estimator=BiasedMF(n_iter=4))
+    frame = grid_search((train, valid), grids, estimator=BiasedMF(solver="numpy", n_iter=4))
     assert frame["reg"].isna().tolist() == [True, False]
     assert best_params(frame) == {"n_factors": 2, "reg": 0.05}
     assert best_params(frame, metric="train_rmse")["n_factors"] == 2
@@ -131,6 +134,6 @@ def test_bad_arguments(ratings, kwargs, message):
 
 
 def test_best_params_refuses_unknown_metric(ratings):
-    frame = grid_search(ratings, {"n_factors": [0]}, estimator=BiasedMF(n_iter=2))
+    frame = grid_search(ratings, {"n_factors": [0]}, estimator=BiasedMF(solver="numpy", n_iter=2))
     with pytest.raises(ValueError, match="no column 'ndcg'"):
         best_params(frame, metric="ndcg")
