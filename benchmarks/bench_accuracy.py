@@ -18,6 +18,7 @@ import importlib
 import logging
 import sys
 import time
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(peers) - set(ADAPTERS))
     if unknown:
         parser.error(f"--peers: unknown {', '.join(unknown)}; choose from {', '.join(ADAPTERS)}")
-    if "ours" in peers and importlib.util.find_spec("recsys_helpers.als") is None:
+    if "ours" in peers and find_spec("recsys_helpers.als") is None:
         logger.warning("recsys_helpers.als is not available; skipping 'ours'")
         peers.remove("ours")
 

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,9 @@ def ours_epoch_seconds(
     model.fit(frame)
     fit_seconds = time.perf_counter() - start
     seconds = [float(s) for s in model.history_["seconds"]]
+    numba = find_spec("numba") is not None
     return {
+        "kernels": "numba" if numba and model.solver in ("auto", "numba") else "numpy",
         "setup_seconds": fit_seconds - sum(seconds),
         "epoch_seconds": seconds,
         "params": {k: repr(v) for k, v in model.get_params().items()},
@@ -288,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-ours", action="store_true", help="time the peers only")
     parser.add_argument("--repeats", type=int, default=3, help="processes per library")
+    parser.add_argument(
+        "--spark-repeats",
+        type=int,
+        default=None,
+        help="processes for Spark (default: --repeats); each fits 1 and 1 + --epochs iterations",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs timed per process")
     parser.add_argument("--factors", type=int, default=64, help="K (default 64)")
     parser.add_argument("--seed", type=int, default=0)
@@ -315,10 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.epochs < 1:
         parser.error("--repeats and --epochs must be at least 1")
     libraries = peers if args.no_ours else ["ours", *peers]
-    if "ours" in libraries and importlib.util.find_spec("recsys_helpers.als") is None:
+    if "ours" in libraries and find_spec("recsys_helpers.als") is None:
         logger.warning("recsys_helpers.als is not available; timing the peers only")
         libraries.remove("ours")
 
+    spark_repeats = args.repeats if args.spark_repeats is None else args.spark_repeats
     shape = scaled_shape(args.scale)
     env = dict(
         os.environ, SPARK_DRIVER_MEMORY=args.spark_memory, BENCH_SPARK_MASTER=args.spark_master
@@ -336,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         del arrays
         for repeat in range(args.repeats):
             for library in libraries:
+                if library == "spark" and repeat >= spark_repeats:
+                    continue
                 record = run_worker(library, data_path, folder, n_factors=args.factors,
                                     n_epochs=args.epochs, seed=args.seed, repeat=repeat,
                                     env=env, timeout=args.timeout)  # fmt: skip
@@ -353,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "n_factors": args.factors,
         "epochs_per_process": args.epochs,
         "repeats": args.repeats,
+        "spark_repeats": spark_repeats,
         "spark": {"master": args.spark_master, "driver_memory": args.spark_memory},
         "versions": results_io.versions(),
         "machine_before": machine_before,
