@@ -14,27 +14,17 @@ from recsys_helpers.cli import main
 from recsys_helpers.cli.model import DEFAULT_SPLIT, SplitSpec, parse_rating, parse_split
 from recsys_helpers.errors import DataError
 from recsys_helpers.io import read_movies_file, read_ratings_file
+from recsys_helpers.synthetic import make_ratings
 
 FAST = ["--factors", "3", "--iters", "4"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def planted_ratings(n_users=50, n_items=30, density=0.5, seed=0) -> pd.DataFrame:
-    """Ratings of a rank-2 biased model plus noise, with raw ids that are not 0..n-1."""
-    rng = np.random.default_rng(seed)
-    user_vectors, item_vectors = rng.normal(size=(n_users, 2)), rng.normal(size=(n_items, 2))
-    users, items = np.nonzero(rng.random((n_users, n_items)) < density)
-    rating = 3.5 + 0.5 * np.sum(user_vectors[users] * item_vectors[items], axis=1)
-    rating += 0.2 * rng.normal(size=len(users))
-    return pd.DataFrame(
-        {
-            "userId": (users * 7 + 100).astype(np.int32),
-            "movieId": (items * 3 + 1).astype(np.int32),
-            "rating": np.clip(rating, 0.5, 5.0).astype(np.float32),
-            "timestamp": np.arange(len(users), dtype=np.int64) + 1_500_000_000,
-        }
-    )
+def planted_ratings(n_users=50, n_items=30, n_ratings=700, seed=0) -> pd.DataFrame:
+    """Small MovieLens-shaped ratings drawn from a planted rank-2 biased model."""
+    ratings, _ = make_ratings(n_users, n_items, n_ratings, n_factors=2, noise_std=0.2, seed=seed)
+    return ratings
 
 
 @pytest.fixture
@@ -44,15 +34,17 @@ def files(tmp_path):
     order = np.random.default_rng(1).permutation(len(ratings))
     test_mask = np.zeros(len(ratings), dtype=bool)
     test_mask[order[: len(ratings) // 10]] = True
+    train, test = ratings[~test_mask], ratings[test_mask]
+    train_users, train_movies = train["userId"].unique(), train["movieId"].unique()
     cold = pd.DataFrame(
         {
-            "userId": [1, 1, 2, 2, 100, 107, 114],
-            "movieId": [1, 4, 1, 7, 9001, 9002, 9003],
+            "userId": [90_001, 90_001, 90_002, 90_002, *train_users[:3]],
+            "movieId": [*train_movies[:2], *train_movies[:2], 90_001, 90_002, 90_003],
             "rating": [4.0, 3.5, 2.0, 5.0, 3.0, 4.5, 1.0],
             "timestamp": [1_600_000_000] * 7,
         }
     ).astype(ratings.dtypes.to_dict())
-    train, test = ratings[~test_mask], pd.concat([ratings[test_mask], cold])
+    test = pd.concat([test, cold])
     train_path, test_path = tmp_path / "train.csv", tmp_path / "test.csv"
     train.to_csv(train_path, index=False)
     test.to_csv(test_path, index=False)
@@ -90,7 +82,7 @@ def test_read_ratings_file_any_column_order_extra_columns_and_crlf(tmp_path):
 
 
 def test_read_ratings_file_parquet_round_trip_keeps_timestamp(tmp_path):
-    ratings = planted_ratings(n_users=5, n_items=4, density=1.0)
+    ratings = planted_ratings()
     path = tmp_path / "r.parquet"
     ratings[["timestamp", "rating", "movieId", "userId"]].astype({"userId": "int64"}).to_parquet(
         path
@@ -210,8 +202,8 @@ def test_fit_json_matches_the_estimator_and_counts_cold_start(files, capsys):
     train_errors = train["rating"].to_numpy() - model.predict(train)
     assert report["train_rmse"] == pytest.approx(np.sqrt(np.mean(train_errors**2)), rel=1e-9)
     assert report["n_train"] == len(train) and report["n_test"] == len(test)
-    assert report["n_cold_users"] == 2  # users 1 and 2
-    assert report["n_cold_items"] == 3  # movies 9001-9003
+    assert report["n_cold_users"] == 2  # users 90001 and 90002
+    assert report["n_cold_items"] == 3  # movies 90001-90003
     assert report["n_cold_ratings"] == 7
     assert report["iters"] == 4 and report["factors"] == 3
     assert report["fit_seconds"] > 0
@@ -284,14 +276,15 @@ def test_recommend_known_user_json(saved, tmp_path, capsys):
     movies["title"] = "Movie " + movies["movieId"].astype(str)
     movies_path = tmp_path / "movies.csv"
     movies.to_csv(movies_path, index=False)
-    argv = ["recommend", "--model", str(model_path), "--user", "107", "-n", "5"]
+    user = int(train["userId"].iloc[0])
+    argv = ["recommend", "--model", str(model_path), "--user", str(user), "-n", "5"]
     payload = run_json(capsys, [*argv, "--movies", str(movies_path), "--json"])
     rows = payload["recommendations"]
-    assert payload["user"] == 107 and len(rows) == 5
+    assert payload["user"] == user and len(rows) == 5
     assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5]
     scores = [row["score"] for row in rows]
     assert scores == sorted(scores, reverse=True)
-    seen = set(train.loc[train["userId"] == 107, "movieId"])
+    seen = set(train.loc[train["userId"] == user, "movieId"])
     assert not seen & {row["movieId"] for row in rows}
     assert all(row["title"] == f"Movie {row['movieId']}" for row in rows)
 
@@ -303,14 +296,17 @@ def test_recommend_unknown_user_is_one_line_exit_1(saved, capsys):
 
 
 def test_recommend_new_user_by_fold_in(saved, capsys):
-    model_path, _ = saved
-    argv = ["recommend", "--model", str(model_path), "--rate", "1=5", "4=4.5", "123456=3"]
-    payload = run_json(capsys, [*argv, "-n", "3", "--json"])
+    model_path, train = saved
+    first, second = (int(m) for m in train["movieId"].unique()[:2])
+    rates = [f"{first}=5", f"{second}=4.5", "123456=3"]
+    payload = run_json(
+        capsys, ["recommend", "--model", str(model_path), "--rate", *rates, "-n", "3", "--json"]
+    )
     assert payload["user"] is None
-    assert payload["rated"] == {"1": 5.0, "4": 4.5}
+    assert payload["rated"] == {str(first): 5.0, str(second): 4.5}
     assert payload["ignored_movies"] == [123456]
     assert len(payload["recommendations"]) == 3
-    assert not {1, 4} & {row["movieId"] for row in payload["recommendations"]}
+    assert not {first, second} & {row["movieId"] for row in payload["recommendations"]}
 
 
 def test_recommend_missing_model_file(tmp_path, capsys):
