@@ -104,15 +104,17 @@ def numeric_column(
                 f"non-numeric value {str(as_text.iloc[position])!r}"
             )
         values = converted
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        # plain numpy integers: nothing missing, nothing fractional
+        return values.to_numpy(dtype=np.int64 if integer else np.float64)
     array = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    if array.dtype.kind == "f":
-        missing = ~np.isfinite(array)
-        if missing.any():
-            position = int(np.argmax(missing))
-            raise DataError(
-                f"{source}: line {_line_of(position, first_line)}: column {column!r} has a "
-                f"missing or non-finite value"
-            )
+    missing = ~np.isfinite(array)
+    if missing.any():
+        position = int(np.argmax(missing))
+        raise DataError(
+            f"{source}: line {_line_of(position, first_line)}: column {column!r} has a "
+            f"missing or non-finite value"
+        )
     if not integer:
         return array
     fractional = array != np.floor(array)
@@ -122,7 +124,7 @@ def numeric_column(
             f"{source}: line {_line_of(position, first_line)}: column {column!r} must hold "
             f"integers, found {array[position]:g}"
         )
-    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else array.astype(np.int64)
+    return array.astype(np.int64)
 
 
 def _check_id_range(ids: np.ndarray, *, column: str, source: str, first_line: int) -> None:
@@ -207,11 +209,16 @@ def validate_ratings(
         columns["timestamp"] = numeric_column(
             df["timestamp"], column="timestamp", integer=True, **kw
         )
-    keys = pd.Series((users << 32) | movies)
-    repeated = keys.duplicated().to_numpy()
+    keys = (users << 32) | movies
+    # Releases are sorted by user then movie: strictly increasing keys prove uniqueness
+    # without a hash table.
+    if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+        repeated = pd.Series(keys).duplicated().to_numpy()
+    else:
+        repeated = np.zeros(len(keys), dtype=bool)
     if repeated.any():
         position = int(np.argmax(repeated))
-        first = int(np.argmax(keys.to_numpy() == keys.iloc[position]))
+        first = int(np.argmax(keys == keys[position]))
         raise DataError(
             f"{source}: line {_line_of(position, first_line)}: duplicate rating of movieId "
             f"{int(movies[position])} by userId {int(users[position])} "
