@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from recsys_helpers import split
 from recsys_helpers.als import BiasedMF
+from recsys_helpers.synthetic import make_ratings
 from recsys_helpers.tuning import best_params, grid_search, validation_splits
 
 # The estimators below use solver="numpy": on problems this small the compiled kernels'
@@ -16,20 +17,12 @@ from recsys_helpers.tuning import best_params, grid_search, validation_splits
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def planted_ratings(n_users=40, n_items=30, density=0.6, noise=0.1, seed=0) -> pd.DataFrame:
-    """Ratings of a rank-2 biased model plus Gaussian noise; raw ids are not 0..n-1."""
-    rng = np.random.default_rng(seed)
-    user_vectors, item_vectors = rng.normal(size=(n_users, 2)), rng.normal(size=(n_items, 2))
-    users, items = np.nonzero(rng.random((n_users, n_items)) < density)
-    rating = 3.5 + 0.6 * np.sum(user_vectors[users] * item_vectors[items], axis=1)
-    rating += noise * rng.normal(size=len(users))
-    return pd.DataFrame(
-        {
-            "userId": (users * 5 + 11).astype(np.int32),
-            "movieId": (items * 2 + 3).astype(np.int32),
-            "rating": rating.astype(np.float32),
-        }
+def planted_ratings(noise_std=0.1, seed=0) -> pd.DataFrame:
+    """720 unquantised ratings of a planted rank-2 biased model plus Gaussian noise."""
+    ratings, _ = make_ratings(
+        40, 30, 720, n_factors=2, noise_std=noise_std, quantize=False, seed=seed
     )
+    return ratings
 
 
 def direct_rmse(params: dict, train: pd.DataFrame, valid: pd.DataFrame) -> float:
