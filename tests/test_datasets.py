@@ -277,6 +277,35 @@ def test_missing_archive_on_the_server_is_a_download_error(http_root, tmp_path, 
     assert list(data_dir.iterdir()) == []
 
 
+def test_corrupt_downloaded_archive_is_deleted(http_root, tmp_path, data_dir):
+    root, base = http_root
+    folder = write_csv_release(tmp_path / "made" / "ml-test")
+    archive = zip_folder(folder, root / "ml-test.zip", top="ml-test")
+    archive.write_bytes(archive.read_bytes()[:-200])
+    release = Release(
+        "ml-test",
+        "ml-test",
+        "csv",
+        url=f"{base}ml-test.zip",
+        known_hash=f"md5:{file_hash(archive)}",
+    )
+    with pytest.raises(DataError, match=r"ml-test\.zip: corrupt or truncated zip"):
+        datasets.fetch(release, data_dir=data_dir, progress=False)
+    assert list(data_dir.iterdir()) == []
+
+
+def test_cache_of_another_parser_version_is_not_used(csv_mirror, data_dir, monkeypatch):
+    mirror, ratings = csv_mirror
+    datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    monkeypatch.setattr(datasets, "PARSER_VERSION", datasets.PARSER_VERSION + 1)
+    calls = []
+    real_fetch = datasets.fetch
+    monkeypatch.setattr(datasets, "fetch", lambda *a, **k: calls.append(a) or real_fetch(*a, **k))
+    frame = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
+
+
 # --------------------------------------------------------------------------- bad files
 
 
@@ -343,6 +372,35 @@ def test_bad_release_ratings_are_refused_on_load(tmp_path, data_dir):
         datasets.load_ratings("ml-1m", mirror=tmp_path / "mirror", data_dir=data_dir)
     assert not (data_dir / "cache").exists()  # nothing cached from a refused file
     assert folder.is_dir()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_duplicate_matches_a_loop_oracle(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "userId": rng.integers(1, 6, n),
+            "movieId": rng.integers(1, 30 if seed % 2 else 400, n),
+            "rating": rng.integers(1, 11, n) / 2,
+        }
+    )
+    if seed >= 4:  # sorted input takes the fast path
+        frame = frame.drop_duplicates(["userId", "movieId"]).sort_values(["userId", "movieId"])
+    seen, expected = {}, None
+    pairs = zip(frame["userId"], frame["movieId"], strict=True)
+    for line, (user, movie) in enumerate(pairs, start=2):
+        if (user, movie) in seen:
+            expected = (line, seen[(user, movie)])
+            break
+        seen[(user, movie)] = line
+    if expected is None:
+        assert len(datasets.validate_ratings(frame, source="f")) == len(frame)
+    else:
+        with pytest.raises(
+            DataError, match=rf"f: line {expected[0]}: .*\(first rated on line {expected[1]}\)"
+        ):
+            datasets.validate_ratings(frame, source="f")
 
 
 def test_validate_ratings_keeps_order_and_casts(tmp_path):
