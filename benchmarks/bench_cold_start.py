@@ -32,8 +32,8 @@ def _read_release(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default=config.DEFAULT_DATASET)
-    parser.add_argument("--n-factors", type=int, default=32)
-    parser.add_argument("--n-iter", type=int, default=15)
+    parser.add_argument("--n-factors", type=int, default=16)
+    parser.add_argument("--n-iter", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from recsys_helpers.errors import DataError
 
@@ -259,7 +260,7 @@ def _per_user_ridge(
     return intercept, coef
 
 
-class ContentBaseline:
+class ContentBaseline(BaseEstimator):
     """Per-user ridge regression of ratings on movie features.
 
     .. math:: \\hat r_{ui} = c_u + x_i \\cdot \\theta_u
@@ -276,8 +277,9 @@ class ContentBaseline:
 
     Parameters
     ----------
-    alpha : float, default 5.0
-        Ridge penalty on each user's feature weights (in squared rating units).
+    alpha : float, default 20.0
+        Ridge penalty on each user's feature weights (in squared rating units). Chosen
+        from {1, 5, 20, 50} by validation RMSE on cold movies of ml-latest-small.
     kinds : sequence of str, default ("genres", "year", "tags")
         Passed to :func:`item_features`.
     year_bucket, min_tag_movies, max_tags
@@ -297,7 +299,7 @@ class ContentBaseline:
     def __init__(
         self,
         *,
-        alpha: float = 5.0,
+        alpha: float = 20.0,
         kinds: Sequence[str] = FEATURE_KINDS,
         year_bucket: int = 10,
         min_tag_movies: int = 5,

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, _lookup, item_features
@@ -200,7 +201,7 @@ def normalised_features(features: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(scale) @ features)
 
 
-class HybridMF:
+class HybridMF(BaseEstimator):
     """Biased MF by ALS with genre/year/tag priors on every movie's vector and bias.
 
     See the module docstring for the model and the sweep. Keyword-only parameters are
@@ -208,15 +209,15 @@ class HybridMF:
 
     Parameters
     ----------
-    n_factors : int, default 32
+    n_factors : int, default 16
         ``K``.
-    reg : float, default 10.0
+    reg : float, default 15.0
         ``λ``, penalty on ``‖U_u‖²`` and ``‖V_i − Φ_i W‖²`` (not scaled by counts).
     reg_bias : float, default 5.0
         ``λ_b``, penalty on ``b_u²`` and ``(b_i − Φ_i w)²``.
-    feature_reg : float, default 1.0
+    feature_reg : float, default 10.0
         ``λ_W``, penalty on ``‖W‖²`` and ``‖w‖²``.
-    n_iter : int, default 15
+    n_iter : int, default 10
         Sweeps.
     kinds : sequence of str, default ("genres", "year", "tags")
         Feature families (:func:`~recsys_helpers.content.item_features`); ``()`` gives
@@ -229,6 +230,14 @@ class HybridMF:
     random_state : int, default 0
     verbose : bool, default False
         Progress bar over sweeps.
+
+    Notes
+    -----
+    Defaults chosen on ml-latest-small by validation RMSE on splits carved from the
+    training part only (cold: movies held out of the item hold-out's training part;
+    warm: random ratings), K = 16, 8 sweeps, over λ ∈ {10, 15, 20}, λ_b ∈ {2, 5, 10},
+    λ_W ∈ {0.1, 1, 10, 20, 30, 100} (partial grid). λ = 15, λ_b = 5, λ_W = 10 gave cold
+    0.890 / warm 0.827 validation RMSE (λ = 10: 0.885 / 0.841; λ = 20: 0.896 / 0.832).
 
     Attributes
     ----------
@@ -248,11 +257,11 @@ class HybridMF:
     def __init__(
         self,
         *,
-        n_factors: int = 32,
-        reg: float = 10.0,
+        n_factors: int = 16,
+        reg: float = 15.0,
         reg_bias: float = 5.0,
-        feature_reg: float = 1.0,
-        n_iter: int = 15,
+        feature_reg: float = 10.0,
+        n_iter: int = 10,
         kinds: Sequence[str] = FEATURE_KINDS,
         year_bucket: int = 10,
         min_tag_movies: int = 5,
@@ -534,13 +543,13 @@ def cold_start_comparison(
     tags: pd.DataFrame | None = None,
     *,
     test_fraction: float = 0.1,
-    n_factors: int = 32,
-    reg: float = 10.0,
+    n_factors: int = 16,
+    reg: float = 15.0,
     reg_bias: float = 5.0,
-    feature_reg: float = 1.0,
-    n_iter: int = 15,
+    feature_reg: float = 10.0,
+    n_iter: int = 10,
     kinds: Sequence[str] = FEATURE_KINDS,
-    content_alpha: float = 5.0,
+    content_alpha: float = 20.0,
     k: int = 10,
     seed: int = 0,
 ) -> pd.DataFrame:
