@@ -20,7 +20,9 @@ The MAP estimate minimises
 with ``λ = reg``, ``λ_b = reg_bias``, ``λ_W = feature_reg``. One sweep is three exact
 block minimisations, so ``J`` never increases:
 
-1. user step: the plain ridge half-step with targets ``r_ui − μ − b_i``;
+1. user step: the plain ridge half-step (:func:`recsys_helpers._solvers.solve_side`,
+   the kernel of :class:`recsys_helpers.als.BiasedMF`, with unscaled penalties) with
+   targets ``r_ui − μ − b_i``;
 2. item step with prior mean ``m_i = Φ_i W``, ``m^b_i = Φ_i w``: writing ``V_i = m_i +
    δ_i``, ``b_i = m^b_i + δ^b_i`` turns it into the plain ridge half-step for
    ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i`` (same kernel);
@@ -44,78 +46,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
+from recsys_helpers._solvers import solve_side
 from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, _lookup, item_features
 from recsys_helpers.errors import DataError
 
 logger = logging.getLogger(__name__)
-
-
-def ridge_half_step(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    targets: np.ndarray,
-    other_factors: np.ndarray,
-    reg: float,
-    reg_bias: float,
-    *,
-    max_batch_ratings: int = 50_000,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Solve every row's joint bias-and-vector ridge problem given the other side.
-
-    Row ``r`` (a user, or a movie) with observed columns ``Ω_r = indices[indptr[r]:
-    indptr[r+1]]`` and per-rating targets ``t_rj`` solves
-
-    .. math:: \min_{b, x} \sum_{j\in\Omega_r} (t_{rj} - b - Y_j \cdot x)^2
-              + \lambda_b b^2 + \lambda \|x\|^2 ,
-
-    i.e. the normal equations ``(Zᵀ Z + diag(λ_b, λ, …, λ)) [b, x] = Zᵀ t`` with design
-    rows ``Z_j = [1, Y_j]``. Rows with no ratings get ``b = 0`` and ``x = 0``.
-
-    Parameters
-    ----------
-    indptr : ndarray of int, shape (n_rows + 1,)
-    indices : ndarray of int, shape (nnz,)
-        CSR structure of the ratings, columns index the other side.
-    targets : ndarray of float, shape (nnz,)
-        ``t_rj`` aligned with ``indices``.
-    other_factors : ndarray of float, shape (n_other, K)
-        ``Y``; ``K = 0`` gives the bias-only closed form ``b = Σ t / (|Ω_r| + λ_b)``.
-    reg, reg_bias : float
-        ``λ`` and ``λ_b``.
-    max_batch_ratings : int
-        Ratings per batch, bounding the ``(batch, K+1, K+1)`` stack of outer products.
-
-    Returns
-    -------
-    bias : ndarray, shape (n_rows,)
-    factors : ndarray, shape (n_rows, K)
-        In ``other_factors``' dtype.
-    """
-    n_rows = len(indptr) - 1
-    dtype = other_factors.dtype
-    k = other_factors.shape[1]
-    solution = np.zeros((n_rows, k + 1), dtype=dtype)
-    penalty = np.diag(np.r_[reg_bias, np.full(k, reg)]).astype(dtype)
-    counts = np.diff(indptr)
-    nonempty = np.flatnonzero(counts)
-    design_all = np.hstack([np.ones((len(other_factors), 1), dtype=dtype), other_factors])
-    start = 0
-    while start < len(nonempty):
-        # Take rows until the batch holds about max_batch_ratings ratings (at least one row).
-        limit = indptr[nonempty[start]] + max_batch_ratings
-        stop = max(start + 1, int(np.searchsorted(indptr[nonempty + 1], limit, side="right")))
-        rows = nonempty[start:stop]
-        lo, hi = indptr[rows[0]], indptr[rows[-1] + 1]
-        design = design_all[indices[lo:hi]]  # (m, K+1)
-        t = targets[lo:hi].astype(dtype, copy=False)
-        # Empty rows inside [lo, hi) own no ratings, so segments starting at each
-        # non-empty row's indptr sum exactly that row's ratings.
-        seg = indptr[rows] - lo
-        gram = np.add.reduceat(design[:, :, None] * design[:, None, :], seg, axis=0)
-        rhs = np.add.reduceat(design * t[:, None], seg, axis=0)
-        solution[rows] = np.linalg.solve(gram + penalty, rhs[:, :, None])[:, :, 0]
-        start = stop
-    return solution[:, 0], solution[:, 1:]
 
 
 def prior_item_step(
@@ -136,9 +71,10 @@ def prior_item_step(
     .. math:: \sum_{u\in\Omega_i} (r_{ui} - \mu - b_u - b_i - U_u \cdot V_i)^2
               + \lambda \|V_i - m_i\|^2 + \lambda_b (b_i - m^b_i)^2 .
 
-    With ``V_i = m_i + δ_i`` and ``b_i = m^b_i + δ^b_i`` this is :func:`ridge_half_step`
-    for ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i``; a movie
-    without ratings gets ``δ = 0``, i.e. its prior mean.
+    With ``V_i = m_i + δ_i`` and ``b_i = m^b_i + δ^b_i`` this is the plain kernel
+    :func:`recsys_helpers._solvers.solve_side` for ``(δ^b_i, δ_i)`` with targets
+    ``r_ui − μ − b_u − U_u·m_i − m^b_i``; a movie without ratings gets ``δ = 0``, i.e.
+    its prior mean.
 
     Parameters
     ----------
@@ -164,7 +100,7 @@ def prior_item_step(
         - np.einsum("jk,jk->j", user_factors[indices], prior[item_of])
         - prior_bias[item_of]
     )
-    delta_bias, delta = ridge_half_step(indptr, indices, targets, user_factors, reg, reg_bias)
+    delta_bias, delta = solve_side(indptr, indices, targets, user_factors, reg, reg_bias)
     return prior_bias + delta_bias, prior + delta
 
 
@@ -356,7 +292,7 @@ class HybridMF(BaseEstimator):
         for sweep in tqdm(range(1, self.n_iter + 1), disable=not self.verbose, desc="HybridMF"):
             # 1. users given movies
             t_user = residual[user_order] - item_bias[by_user.indices]
-            user_bias, user_factors = ridge_half_step(
+            user_bias, user_factors = solve_side(
                 by_user.indptr, by_user.indices, t_user, item_factors, self.reg, self.reg_bias
             )
             # 2. movies given users, around the prior means m_i = Φ_i W, m^b_i = Φ_i w

@@ -16,7 +16,6 @@ from recsys_helpers.hybrid import (
     ndcg_within_users,
     normalised_features,
     prior_item_step,
-    ridge_half_step,
 )
 
 
@@ -24,39 +23,6 @@ def _random_csr(rng, n_rows, n_cols, density, empty_rows=()):
     mask = rng.random((n_rows, n_cols)) < density
     mask[list(empty_rows)] = False
     return sp.csr_matrix(mask.astype(float))
-
-
-@pytest.mark.parametrize("k", [0, 3])
-def test_ridge_half_step_is_exact_minimiser(k):
-    rng = np.random.default_rng(0)
-    structure = _random_csr(rng, 7, 9, 0.5, empty_rows=(0, 4))
-    targets = rng.normal(size=structure.nnz)
-    other = rng.normal(size=(9, k))
-    reg, reg_bias = 0.7, 1.9
-    # max_batch_ratings=4 forces several batches, some spanning empty rows
-    bias, factors = ridge_half_step(
-        structure.indptr, structure.indices, targets, other, reg, reg_bias, max_batch_ratings=4
-    )
-    for r in range(7):
-        lo, hi = structure.indptr[r], structure.indptr[r + 1]
-        if lo == hi:
-            assert bias[r] == 0 and not factors[r].any()
-            continue
-        design = np.hstack([np.ones((hi - lo, 1)), other[structure.indices[lo:hi]]])
-        stacked = np.vstack([design, np.diag(np.sqrt(np.r_[reg_bias, np.full(k, reg)]))])
-        rhs = np.r_[targets[lo:hi], np.zeros(k + 1)]
-        expected = np.linalg.lstsq(stacked, rhs, rcond=None)[0]
-        np.testing.assert_allclose(np.r_[bias[r], factors[r]], expected, atol=1e-12)
-
-
-def test_ridge_half_step_keeps_float32():
-    rng = np.random.default_rng(1)
-    structure = _random_csr(rng, 4, 5, 0.6)
-    other = rng.normal(size=(5, 2)).astype(np.float32)
-    bias, factors = ridge_half_step(
-        structure.indptr, structure.indices, rng.normal(size=structure.nnz), other, 1.0, 1.0
-    )
-    assert factors.dtype == np.float32 and bias.dtype == np.float32
 
 
 def test_prior_item_step_is_exact_minimiser_with_prior():
