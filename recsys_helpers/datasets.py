@@ -59,6 +59,7 @@ __all__ = [
     "Release",
     "fetch",
     "genre_matrix",
+    "get_release",
     "load",
     "load_movies",
     "load_ratings",
@@ -220,6 +221,21 @@ def _temporary_sibling(target: Path, suffix: str = "") -> Path:
     return Path(name)
 
 
+def _archive_prefix(names: list[str], release: Release) -> str:
+    """The folder inside the archive that holds the release files (``""`` for the root).
+
+    GroupLens archives hold one top folder, ``release.folder``; a re-packed archive with
+    another single top folder, or with the files at its root, is accepted too.
+    """
+    ratings = release.files["ratings"]
+    candidates = [f"{release.folder}/", f"{release.name}/", ""]
+    candidates += sorted({name.split("/", 1)[0] + "/" for name in names if "/" in name})
+    for prefix in candidates:
+        if f"{prefix}{ratings}" in names:
+            return prefix
+    return f"{release.folder}/"
+
+
 def _extract(archive: Path, release: Release, destination: Path, *, progress: bool) -> Path:
     """Extract ``release``'s files from ``archive`` into ``destination`` atomically.
 
@@ -238,9 +254,7 @@ def _extract(archive: Path, release: Release, destination: Path, *, progress: bo
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = [m for m in bundle.infolist() if not m.is_dir()]
-            prefix = f"{release.folder}/"
-            if not any(m.filename.startswith(prefix) for m in members):
-                prefix = ""
+            prefix = _archive_prefix([m.filename for m in members], release)
             wanted = [m for m in members if m.filename.startswith(prefix)]
             names = {m.filename[len(prefix) :] for m in wanted}
             if release.files["ratings"] not in names:
@@ -561,6 +575,7 @@ class MovieLens:
 
     @property
     def n_ratings(self) -> int:
+        """|Ω|, the number of ratings."""
         return len(self.ratings)
 
     @property

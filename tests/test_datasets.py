@@ -192,6 +192,17 @@ def test_zip_without_ratings_file_is_refused(tmp_path, data_dir):
         datasets.fetch("ml-20m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
 
 
+def test_repacked_archive_with_another_top_folder_is_accepted(tmp_path, data_dir):
+    ratings = synthetic_ratings(seed=8)
+    folder = write_csv_release(tmp_path / "made", ratings)
+    zip_folder(folder, tmp_path / "mirror" / "ml-32m.zip", top="my-copy")
+    frame = datasets.load_ratings(
+        "ml-32m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False
+    )
+    pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
+    assert (data_dir / "ml-32m" / "movies.csv").is_file()
+
+
 def test_missing_movies_file_is_named(tmp_path, data_dir):
     folder = write_csv_release(tmp_path / "mirror" / "ml-latest-small")
     (folder / "movies.csv").unlink()
