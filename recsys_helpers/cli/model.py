@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -372,11 +374,17 @@ def run_fit(args: argparse.Namespace) -> int:
     train, test, source = load_fit_data(args)
     params = hyperparameters(args)
     model = _estimator_class()(**params)
-    started = time.perf_counter()
-    model.fit(train)
-    fit_seconds = time.perf_counter() - started
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.perf_counter()
+        model.fit(train)
+        fit_seconds = time.perf_counter() - started
+    notes = [str(w.message) for w in caught]
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
     report = fit_report(model, train, test, fit_seconds)
     report["source"] = source
+    report["warnings"] = notes
     if args.save is not None:
         model.save(args.save)
         report["saved"] = str(args.save)
