@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -227,3 +228,25 @@ def test_cli_parses_parameters_as_literals():
     assert report._parse_value("True") is True
     assert report._parse_value("0.1") == 0.1
     assert report._parse_value("ml-latest-small") == "ml-latest-small"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_make_report_runs_every_numbered_notebook_in_order():
+    from recsys_helpers import config
+
+    notebooks = sorted((config.PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    plan = subprocess.run(
+        ["make", "-n", "-B", "report", "SMOKE=True", "DATASET=ml-100k", "PY=python"],
+        cwd=config.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    runs = [line for line in plan if "recsys_helpers.report run " in line]
+    assert [line.split()[4] for line in runs] == [f"notebooks/{p.name}" for p in notebooks]
+    assert all(line.endswith("-p dataset ml-100k -p smoke True") for line in runs)
+    rendering = [line.split()[3] for line in plan if re.search(r"report (html|pdf|metrics)", line)]
+    assert sorted(rendering) == ["html", "metrics", "pdf"]
+    assert max(plan.index(line) for line in runs) < min(
+        i for i, line in enumerate(plan) if re.search(r"report (html|pdf|metrics)", line)
+    )
