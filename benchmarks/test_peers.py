@@ -193,11 +193,14 @@ def test_summarise_takes_medians_peaks_and_ratios():
                 "peak_tree_rss_bytes": peak * bench_speed.GIB,
                 "loaded_rss_bytes": 0.5 * bench_speed.GIB}  # fmt: skip
 
-    records = [record("ours", [1.0, 3.0], 1.0), record("ours", [2.0], 2.0),
-               record("lenskit", [4.0, 4.0, 8.0], 4.0)]  # fmt: skip
+    # first epochs (9, 2, 7) are left out of the median when later ones exist
+    records = [record("ours", [9.0, 1.0, 3.0], 1.0), record("ours", [2.0], 2.0),
+               record("lenskit", [7.0, 4.0, 4.0, 8.0], 4.0)]  # fmt: skip
     summary = bench_speed.summarise(records)
     assert summary["ours"]["median_epoch_seconds"] == 2.0
     assert summary["ours"]["min_epoch_seconds"] == 1.0
+    assert summary["ours"]["n_epoch_timings"] == 3
+    assert summary["ours"]["median_first_epoch_seconds"] == 5.5
     assert summary["ours"]["peak_rss_gib"] == 2.0
     assert summary["lenskit"]["median_epoch_seconds"] == 4.0
     lines = bench_speed.table(summary).splitlines()
