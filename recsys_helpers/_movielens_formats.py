@@ -269,14 +269,20 @@ def read_table(
     _require_file(path)
     if header:
         check_header(path, columns, encoding=encoding)
-    options: dict = {"sep": sep, "dtype": {c: "str" for c in text_columns}}
+    # Blank lines are kept as empty rows, so that row k stays line k + first line and an
+    # empty line is reported where it is.
+    options: dict = {
+        "sep": sep,
+        "dtype": {c: "str" for c in text_columns},
+        "skip_blank_lines": False,
+    }
     if header:
         options["usecols"] = list(columns)
     else:
         options.update(header=None, names=list(columns))
     if encoding.replace("-", "").lower() in ("utf8",):
         try:
-            return pd.read_csv(path, engine="pyarrow", **options)
+            return _drop_trailing_blank_rows(pd.read_csv(path, engine="pyarrow", **options))
         except (ValueError, OSError) as exc:  # pyarrow.ArrowInvalid is a ValueError
             logger.debug("pyarrow could not parse %s (%s); retrying with the C parser", path, exc)
     # Without usecols, so that the C parser reports a row with extra fields by its line.
@@ -286,7 +292,15 @@ def read_table(
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot parse ({exc})") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame[list(columns)]
+    return _drop_trailing_blank_rows(frame[list(columns)])
+
+
+def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop empty rows at the end of the file (blank lines after the last record)."""
+    end = len(frame)
+    while end > 0 and frame.iloc[end - 1].isna().all():
+        end -= 1
+    return frame.iloc[:end] if end < len(frame) else frame
 
 
 def read_lines(path: Path, *, encoding: str) -> pd.Series:

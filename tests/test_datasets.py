@@ -354,6 +354,7 @@ def test_renamed_column_lists_expected_and_found(tmp_path):
             r"line 5: duplicate rating of movieId 2 by userId 1 \(first rated on line 2\)",
         ),
         (["1,2,3.5,10", "1,3,4,11,99"], r"ratings\.csv: cannot parse .*line 3"),
+        (["1,2,3.5,10", "", "1,3,4,11"], r"line 3: column 'userId' has a missing"),
     ],
     ids=[
         "non-numeric-rating",
@@ -366,12 +367,18 @@ def test_renamed_column_lists_expected_and_found(tmp_path):
         "negative-id",
         "duplicate",
         "extra-field",
+        "blank-line",
     ],
 )
 def test_bad_values_name_file_line_and_column(tmp_path, lines, message):
     path = _ratings_file(tmp_path, ["userId,movieId,rating,timestamp", *lines])
     with pytest.raises(DataError, match=message):
         datasets.read_ratings(path, scale=(0.5, 5.0, 0.5))
+
+
+def test_blank_lines_after_the_last_record_are_ignored(tmp_path):
+    path = _ratings_file(tmp_path, ["userId,movieId,rating,timestamp", "1,2,3.5,10", "", ""])
+    assert datasets.read_ratings(path)["movieId"].tolist() == [2]
 
 
 def test_bad_release_ratings_are_refused_on_load(tmp_path, data_dir):
