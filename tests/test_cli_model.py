@@ -256,6 +256,42 @@ def test_fit_bad_file_is_one_line_exit_1(tmp_path, capsys):
     assert "bad.csv: missing column(s) userId" in message
 
 
+@pytest.mark.parametrize("spec", ["random:0.9:4", "peruser:0.9:4", "temporal:0.9"])
+def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
+    from recsys_helpers import datasets, split
+
+    ratings = planted_ratings()
+    calls = []
+
+    def load_ratings(name, *, mirror=None, progress=True, **_):
+        calls.append((name, mirror))
+        return ratings
+
+    monkeypatch.setattr(datasets, "load_ratings", load_ratings)
+    argv = ["fit", "--dataset", "ml-fake", "--mirror", "/somewhere", "--split", spec]
+    report = run_json(capsys, [*argv, *FAST, "--json"])
+    assert calls == [("ml-fake", "/somewhere")]
+    assert report["source"] == {"dataset": "ml-fake", "split": spec}
+    kind = spec.split(":")[0]
+    if kind == "random":
+        expected_train, expected_test = split.random_split(ratings, 0.1, seed=4)
+    elif kind == "peruser":
+        expected_train, expected_test = split.per_user_split(ratings, test_fraction=0.1, seed=4)
+        assert report["n_cold_users"] == 0
+    else:
+        expected_train, expected_test = split.temporal_split(ratings, cutoff_quantile=0.9)
+    assert (report["n_train"], report["n_test"]) == (len(expected_train), len(expected_test))
+    assert report["n_users"] == expected_train["userId"].nunique()
+
+
+def test_fit_dataset_default_split(monkeypatch, capsys):
+    from recsys_helpers import datasets
+
+    monkeypatch.setattr(datasets, "load_ratings", lambda *a, **k: planted_ratings())
+    report = run_json(capsys, ["fit", "--dataset", "ml-fake", *FAST, "--json"])
+    assert report["source"]["split"] == DEFAULT_SPLIT
+
+
 # ----------------------------------------------------------------------------- recommend
 
 
