@@ -292,6 +292,14 @@ def test_fit_dataset_default_split(monkeypatch, capsys):
     assert report["source"]["split"] == DEFAULT_SPLIT
 
 
+def test_fit_empty_test_file_is_one_line_exit_1(files, tmp_path, capsys):
+    train_path, _ = files
+    empty = tmp_path / "empty.csv"
+    empty.write_text("userId,movieId,rating\n")
+    message = fail(capsys, ["fit", "--train", str(train_path), "--test", str(empty), *FAST])
+    assert "empty.csv: no ratings to test on" in message
+
+
 # ----------------------------------------------------------------------------- recommend
 
 

@@ -249,6 +249,8 @@ def load_fit_data(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame 
             args.parser.error("--split needs --dataset (with --train, give --test instead)")
         train = read_ratings_file(args.train)
         test = read_ratings_file(args.test) if args.test is not None else None
+        if test is not None and test.empty:
+            raise DataError(f"{args.test}: no ratings to test on (the file has only a header)")
         source = {"train": str(args.train), "test": None if test is None else str(args.test)}
         return train, test, source
     if args.test is not None:
