@@ -29,6 +29,10 @@ __all__ = ["IdIndex", "RatingMatrix"]
 logger = logging.getLogger(__name__)
 
 _N_EXAMPLES = 5
+# Id ranges up to this many slots per id (plus a fixed allowance) use direct tables
+# instead of sorting and binary search.
+_DENSE_SLACK = 8
+_DENSE_MIN = 1 << 20
 
 
 class IdIndex:
@@ -57,14 +61,15 @@ class IdIndex:
     [30, 10]
     """
 
-    __slots__ = ("ids",)
+    __slots__ = ("_table", "ids")
 
     def __init__(self, ids) -> None:
-        ids = _as_id_array(ids, "ids")
+        ids = np.array(_as_id_array(ids, "ids"))  # a private copy: the cached table relies on it
         if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):
             raise DataError("ids: must be strictly increasing; use IdIndex.from_ids for raw ids")
         ids.setflags(write=False)
         self.ids = ids
+        self._table: np.ndarray | None = None
 
     @classmethod
     def from_ids(cls, raw) -> IdIndex:
@@ -81,7 +86,17 @@ class IdIndex:
         DataError
             When ``raw`` is not one-dimensional or holds non-integer values.
         """
-        return cls(np.unique(_as_id_array(raw, "raw")))
+        raw = _as_id_array(raw, "raw")
+        if raw.size == 0:
+            return cls(raw)
+        low, high = raw.min(), raw.max()
+        span = int(high) - int(low) + 1
+        if span > _DENSE_SLACK * raw.size + _DENSE_MIN:
+            return cls(np.unique(raw))
+        # Ids from a compact range (MovieLens's are): a presence mask is O(n), no sort.
+        present = np.zeros(span, dtype=bool)
+        present[raw - low] = True
+        return cls((np.flatnonzero(present) + low).astype(raw.dtype, copy=False))
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -107,7 +122,8 @@ class IdIndex:
         Parameters
         ----------
         raw : array_like, any shape
-            Raw ids to look up (``np.searchsorted``, ``O(m log n)``).
+            Raw ids to look up: ``O(m)`` through a direct table when the ids span a
+            compact range (as MovieLens ids do), else ``np.searchsorted``, ``O(m log n)``.
         unknown : int, default -1
             Value returned for ids not in :attr:`ids` (cold-start ids).
 
@@ -118,10 +134,34 @@ class IdIndex:
         raw = np.asarray(raw)
         if self.ids.size == 0:
             return np.full(raw.shape, unknown, dtype=np.int64)
+        table = self._lookup_table()
+        if table is not None and np.issubdtype(raw.dtype, np.integer):
+            offset = raw.astype(np.int64) - np.int64(self.ids[0])
+            outside = (offset < 0) | (offset >= table.size)
+            has_outside = bool(outside.any())
+            if has_outside:
+                offset[outside] = 0
+            codes = table[offset]
+            if has_outside:
+                codes[outside] = -1
+            if unknown != -1:
+                codes[codes < 0] = unknown
+            return codes
         position = np.searchsorted(self.ids, raw)
         clipped = np.minimum(position, self.ids.size - 1)
         found = self.ids[clipped] == raw
         return np.where(found, clipped, unknown).astype(np.int64, copy=False)
+
+    def _lookup_table(self) -> np.ndarray | None:
+        """``table[id − ids[0]]`` = index or −1, when the id range is compact; else None."""
+        if self._table is None:
+            span = int(self.ids[-1]) - int(self.ids[0]) + 1
+            if span > _DENSE_SLACK * self.ids.size + _DENSE_MIN:
+                return None
+            table = np.full(span, -1, dtype=np.int64)
+            table[self.ids.astype(np.int64) - np.int64(self.ids[0])] = np.arange(self.ids.size)
+            self._table = table
+        return self._table
 
     def to_ids(self, index) -> np.ndarray:
         """Raw id of each index.

@@ -59,6 +59,21 @@ def test_id_index_unknown_ids():
     assert IdIndex.from_ids([]).to_index([1, 2]).tolist() == [-1, -1]
 
 
+@pytest.mark.parametrize("high", [50, 10**12], ids=["compact-range-table", "wide-range-search"])
+def test_id_index_matches_dict_oracle(high):
+    rng = np.random.default_rng(0)
+    raw = rng.integers(-high, high, size=400)
+    index = IdIndex.from_ids(raw)
+    position = {value: k for k, value in enumerate(sorted(set(raw.tolist())))}
+    assert index.ids.tolist() == sorted(position)
+    queries = np.concatenate([raw, rng.integers(-2 * high, 2 * high, size=1000)])
+    expected = [position.get(q, -1) for q in queries.tolist()]
+    assert index.to_index(queries).tolist() == expected
+    assert index.to_index(queries, unknown=-7).tolist() == [-7 if e < 0 else e for e in expected]
+    assert index.to_index(queries.astype(np.float64)).tolist() == expected
+    assert index.to_index(queries.reshape(2, -1)).shape == (2, 700)
+
+
 def test_id_index_to_ids_out_of_range():
     index = IdIndex.from_ids([10, 20, 30])
     with pytest.raises(IndexError, match=r"index out of range 0\.\.2: 1 bad \(e\.g\. \[-1\]\)"):
