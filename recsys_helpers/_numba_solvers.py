@@ -27,14 +27,21 @@ __all__ = ["residuals", "solve_side", "warm_up"]
 _SMALL_ROW = 8
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, fastmath=True)
 def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
-    """Solve ``matrix @ out = rhs`` for SPD ``matrix`` in place (lower Cholesky)."""
+    """Solve ``matrix @ out = rhs`` for SPD ``matrix`` in place (lower Cholesky).
+
+    Only the lower triangle is read. A non-positive pivot fills ``out`` with NaN, which the
+    estimator reports with the sweep and the parameter to change.
+    """
     size = matrix.shape[0]
     for j in range(size):
         diagonal = matrix[j, j]
         for k in range(j):
             diagonal -= matrix[j, k] * matrix[j, k]
+        if not diagonal > 0.0:  # singular (no penalty, too few ratings) or NaN: report NaN
+            out[:] = np.nan
+            return
         diagonal = np.sqrt(diagonal)
         matrix[j, j] = diagonal
         for i in range(j + 1, size):

@@ -161,7 +161,10 @@ def solve_side(
         gram = np.add.reduceat(design[:, :, None] * design[:, None, :], starts, axis=0)
         rhs = np.add.reduceat(design * targets[entries, None], starts, axis=0)
         gram[:, np.arange(width), np.arange(width)] += penalty[rows]
-        solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        try:
+            solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
+            solution = np.full(rhs.shape, np.nan)
         bias[rows] = solution[:, 0]
         factors[rows] = solution[:, 1:]
     return bias, factors

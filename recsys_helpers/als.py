@@ -31,37 +31,7 @@ from tqdm.auto import tqdm
 
 from recsys_helpers import _solvers
 from recsys_helpers.errors import DataError, RecsysError
-
-try:  # the shared vocabulary type; a minimal twin keeps this module usable on its own
-    from recsys_helpers.ratings import IdIndex
-except ImportError:  # pragma: no cover - exercised only without recsys_helpers.ratings
-
-    class IdIndex:  # type: ignore[no-redef]
-        """Sorted unique raw ids ↔ contiguous indices ``0 … n−1``."""
-
-        def __init__(self, ids: np.ndarray) -> None:
-            self.ids = np.asarray(ids)
-
-        @classmethod
-        def from_ids(cls, raw) -> IdIndex:
-            return cls(np.unique(np.asarray(raw)))
-
-        def __len__(self) -> int:
-            return len(self.ids)
-
-        def to_index(self, raw, *, unknown: int = -1) -> np.ndarray:
-            raw = np.asarray(raw)
-            position = np.searchsorted(self.ids, raw)
-            clipped = np.minimum(position, max(len(self.ids) - 1, 0))
-            found = (position < len(self.ids)) & (self.ids[clipped] == raw)
-            return np.where(found, position, unknown).astype(np.int64)
-
-        def to_ids(self, index) -> np.ndarray:
-            index = np.asarray(index)
-            if index.size and (index.min() < 0 or index.max() >= len(self.ids)):
-                raise IndexError(f"index out of range 0..{len(self.ids) - 1}")
-            return self.ids[index]
-
+from recsys_helpers.ratings import IdIndex
 
 __all__ = ["BiasOnly", "BiasedMF", "NumericalError"]
 
