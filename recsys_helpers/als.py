@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from recsys_helpers import _solvers
+from recsys_helpers import recommend as ranking
 from recsys_helpers.errors import DataError, RecsysError
 from recsys_helpers.ratings import IdIndex
 
@@ -264,6 +265,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         by_user = _Csr(user_index, item_index, ratings, n_users)
         by_item = _Csr(item_index, user_index, ratings, n_items)
         self.user_counts_, self.item_counts_ = by_user.counts, by_item.counts
+        self._seen = (by_user.indptr, by_user.indices.astype(np.int32))
         valid = self._validation_arrays(validation)
 
         rng = np.random.default_rng(self.random_state)
@@ -432,6 +434,146 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "history_")
         return -self._rmse_on(users, items, ratings)
 
+    # ------------------------------------------------------------------ top-N and fold-in
+    def _top_n(self, bias, vector, n, exclude_index, item_bias_weight, min_ratings):
+        scores = ranking.ranking_scores(
+            self.global_mean_, bias, vector, self.item_bias_, self.item_factors_,
+            item_bias_weight=item_bias_weight, item_counts=self.item_counts_,
+            min_ratings=min_ratings,
+        )  # fmt: skip
+        chosen, top_scores = ranking.top_n(scores, n, exclude_index)
+        return pd.DataFrame(
+            {
+                ITEM_COL: self.items_.to_ids(chosen),
+                "score": top_scores,
+                "rank": np.arange(1, len(chosen) + 1),
+            }
+        )
+
+    def _exclusions(self, exclude) -> np.ndarray:
+        if exclude is None:
+            return np.empty(0, dtype=np.int64)
+        index = self.items_.to_index(np.asarray(list(exclude)))
+        return index[index >= 0]
+
+    def recommend(
+        self,
+        user_id,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        exclude=None,
+        item_bias_weight: float = 1.0,
+        min_ratings: int = 0,
+    ) -> pd.DataFrame:
+        """Top-``n`` movies for a training user by ``μ + b_u + w b_i + U_u·V_i``.
+
+        Parameters
+        ----------
+        user_id : raw user id seen in training
+        n : int, default 10
+        exclude_seen : bool, default True
+            Leave out the movies the user rated in training.
+        exclude : iterable of movie ids, optional
+            Further movies to leave out (unknown ids are ignored).
+        item_bias_weight : float, default 1.0
+            ``w`` (see :func:`recsys_helpers.recommend.ranking_scores`).
+        min_ratings : int, default 0
+            Popularity floor on the movies' training rating counts.
+
+        Returns
+        -------
+        DataFrame
+            ``movieId``, ``score``, ``rank`` (1 = best), at most ``n`` rows.
+        """
+        check_is_fitted(self, "history_")
+        row = int(self.users_.to_index(np.asarray([user_id]))[0])
+        if row < 0:
+            raise DataError(
+                f"userId {user_id!r} is not in the training data; use recommend_new_user"
+            )
+        excluded = [self._exclusions(exclude)]
+        if exclude_seen:
+            indptr, indices = self._seen
+            excluded.append(indices[indptr[row] : indptr[row + 1]].astype(np.int64))
+        return self._top_n(
+            float(self.user_bias_[row]), self.user_factors_[row], n, np.concatenate(excluded),
+            item_bias_weight, min_ratings,
+        )  # fmt: skip
+
+    def _new_user_ratings(self, ratings) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(ratings, pd.DataFrame):
+            missing = [c for c in (ITEM_COL, RATING_COL) if c not in ratings.columns]
+            if missing:
+                raise DataError(f"new user's ratings lack column(s) {missing}")
+            items, values = ratings[ITEM_COL].to_numpy(), ratings[RATING_COL].to_numpy()
+        else:
+            series = pd.Series(ratings, dtype=np.float64)
+            items, values = series.index.to_numpy(), series.to_numpy()
+        values = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise DataError("new user's ratings contain NaN/inf")
+        if len(np.unique(items)) != len(items):
+            raise DataError("new user's ratings rate a movie twice")
+        index = self.items_.to_index(items)
+        if (index < 0).any():
+            logger.info("fold-in ignores %d movie(s) unknown to the model", int((index < 0).sum()))
+        return index[index >= 0], values[index >= 0]
+
+    def fold_in(self, ratings) -> tuple[float, np.ndarray]:
+        """Bias and vector of a user not in training, by one least-squares step.
+
+        Solves the user half-step of training (:func:`recsys_helpers.recommend.fold_in`)
+        with the movies held fixed; no retraining. Movies unknown to the model carry no
+        information and are ignored.
+
+        Parameters
+        ----------
+        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
+
+        Returns
+        -------
+        bias : float
+        vector : ndarray, shape (K,)
+        """
+        check_is_fitted(self, "history_")
+        index, values = self._new_user_ratings(ratings)
+        return ranking.fold_in(
+            index, values, self.global_mean_, self.item_bias_, self.item_factors_,
+            self.reg, self.reg_bias, scale_by_count=self.scale_reg,
+        )  # fmt: skip
+
+    def recommend_new_user(
+        self,
+        ratings,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        exclude=None,
+        item_bias_weight: float = 1.0,
+        min_ratings: int = 0,
+    ) -> pd.DataFrame:
+        """Top-``n`` movies for a new user described by their ratings (fold-in, then rank).
+
+        Parameters
+        ----------
+        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
+        n, exclude, item_bias_weight, min_ratings
+            As in :meth:`recommend`.
+        exclude_seen : bool, default True
+            Leave out the movies in ``ratings``.
+
+        Returns
+        -------
+        DataFrame
+            ``movieId``, ``score``, ``rank``.
+        """
+        bias, vector = self.fold_in(ratings)
+        excluded = [self._exclusions(exclude)]
+        if exclude_seen:
+            excluded.append(self._new_user_ratings(ratings)[0])
+        return self._top_n(bias, vector, n, np.concatenate(excluded), item_bias_weight, min_ratings)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:
         """Write the fitted model to ``path`` (``.npz``; JSON metadata inside), atomically.
@@ -463,6 +605,8 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             "item_factors": self.item_factors_,
             "user_counts": self.user_counts_,
             "item_counts": self.item_counts_,
+            "seen_indptr": self._seen[0],
+            "seen_indices": self._seen[1],
             "history": self.history_.to_numpy(dtype=np.float64),
             "meta": np.array(json.dumps(meta)),
         }
@@ -514,6 +658,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         model.user_bias_, model.item_bias_ = arrays["user_bias"], arrays["item_bias"]
         model.user_factors_, model.item_factors_ = arrays["user_factors"], arrays["item_factors"]
         model.user_counts_, model.item_counts_ = arrays["user_counts"], arrays["item_counts"]
+        model._seen = (arrays["seen_indptr"], arrays["seen_indices"])
         model.history_ = pd.DataFrame(
             arrays["history"], columns=["iteration", "objective", "train_rmse", "valid_rmse",
                                         "seconds"]
