@@ -158,7 +158,7 @@ def temporal_split(
     ----------
     ratings : DataFrame
         ``time_col`` holds Unix seconds.
-    cutoff : int (Unix seconds), str, datetime or Timestamp, optional
+    cutoff : int or float (Unix seconds), str, datetime or Timestamp, optional
         The first instant of the test period. Strings and naive times are read as UTC
         (``"2015-01-01"``). Give exactly one of ``cutoff`` and ``cutoff_quantile``.
     cutoff_quantile : float in (0, 1), optional
@@ -383,8 +383,8 @@ def _check_count(name: str, value, minimum: int) -> None:
 
 
 def _unix_seconds(cutoff) -> int:
-    if isinstance(cutoff, (int, np.integer)) and not isinstance(cutoff, bool):
-        return int(cutoff)
+    if isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
+        return int(cutoff)  # numbers are Unix seconds (pandas would read them as nanoseconds)
     try:
         stamp = pd.Timestamp(cutoff)
     except (TypeError, ValueError) as error:

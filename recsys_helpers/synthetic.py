@@ -641,8 +641,8 @@ def _check_int(name: str, value, minimum: int) -> None:
 
 
 def _unix_seconds(value, name: str) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return int(value)  # numbers are Unix seconds (pandas would read them as nanoseconds)
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as error:

@@ -106,7 +106,8 @@ def test_temporal_split_cutoff_forms_agree(ratings):
     train, test = temporal_split(ratings, cutoff=seconds)
     assert_partition(ratings, train, test)
     assert train["timestamp"].max() < seconds <= test["timestamp"].min()
-    for form in ("2010-06-01", stamp, stamp.tz_convert(None), stamp.to_pydatetime()):
+    forms = ("2010-06-01", stamp, stamp.tz_convert(None), stamp.to_pydatetime(), float(seconds))
+    for form in forms:
         assert temporal_split(ratings, cutoff=form)[1].index.equals(test.index)
 
 
