@@ -76,7 +76,7 @@ def pca_projection(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tsne_projection(
-    vectors: np.ndarray, *, perplexity: float = 30.0, random_state: int = 0
+    vectors: np.ndarray, *, perplexity: float = 30.0, max_iter: int = 1000, random_state: int = 0
 ) -> np.ndarray:
     """Embed vectors in 2-D with t-SNE (PCA initialisation, Euclidean distances).
 
@@ -85,6 +85,8 @@ def tsne_projection(
     vectors : ndarray, shape (n_items, K), K >= 2
     perplexity : float, default 30
         Effective number of neighbours; lowered to ``(n_items - 1) / 3`` for small inputs.
+    max_iter : int, default 1000
+        Gradient steps (scikit-learn needs at least 250); fewer is faster and coarser.
     random_state : int, default 0
         Seed; the same seed and input give the same map.
 
@@ -95,19 +97,35 @@ def tsne_projection(
     """
     array = _check_vectors(vectors, minimum_rows=4)
     perplexity = float(min(perplexity, (array.shape[0] - 1) / 3))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        max_iter=max_iter,
+        init="pca",
+        random_state=random_state,
+    )
     logger.info("t-SNE of %d vectors (K = %d)", *array.shape)
     return tsne.fit_transform(array).astype(np.float64)
 
 
 def project(
-    vectors: np.ndarray, method: str = "pca", *, perplexity: float = 30.0, random_state: int = 0
+    vectors: np.ndarray,
+    method: str = "pca",
+    *,
+    perplexity: float = 30.0,
+    max_iter: int = 1000,
+    random_state: int = 0,
 ) -> np.ndarray:
-    """2-D coordinates of each vector by ``method`` ("pca" or "tsne"); shape (n_items, 2)."""
+    """2-D coordinates of each vector by ``method`` ("pca" or "tsne"); shape (n_items, 2).
+
+    ``perplexity``, ``max_iter`` and ``random_state`` apply to t-SNE only.
+    """
     if method == "pca":
         return pca_projection(vectors)[0]
     if method == "tsne":
-        return tsne_projection(vectors, perplexity=perplexity, random_state=random_state)
+        return tsne_projection(
+            vectors, perplexity=perplexity, max_iter=max_iter, random_state=random_state
+        )
     raise DataError(f"method must be one of {PROJECTION_METHODS}; got {method!r}")
 
 
