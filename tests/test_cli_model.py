@@ -333,6 +333,43 @@ def test_recommend_known_user_json(saved, tmp_path, capsys):
     assert all(row["title"] == f"Movie {row['movieId']}" for row in rows)
 
 
+def test_recommend_ranking_options_reach_the_model(saved, capsys):
+    model_path, train = saved
+    model = BiasedMF.load(model_path)
+    user = int(train["userId"].iloc[-1])
+    argv = ["recommend", "--model", str(model_path), "--user", str(user), "-n", "4", "--json"]
+    rows = run_json(capsys, [*argv, "--item-bias-weight", "0"])["recommendations"]
+    row = model.users_.to_index([user])[0]
+    scores = (
+        model.global_mean_ + model.user_bias_[row] + model.item_factors_ @ model.user_factors_[row]
+    )
+    scores[model.items_.to_index(train.loc[train["userId"] == user, "movieId"])] = -np.inf
+    best = np.argsort(-scores, kind="stable")[:4]
+    assert [r["movieId"] for r in rows] == model.items_.to_ids(best).tolist()
+    np.testing.assert_allclose([r["score"] for r in rows], scores[best], rtol=1e-5)
+
+    counts = train["movieId"].value_counts()
+    floor = int(counts.quantile(0.75))
+    rows = run_json(capsys, [*argv, "--min-ratings", str(floor)])["recommendations"]
+    assert rows and all(counts[r["movieId"]] >= floor for r in rows)
+
+
+def test_recommend_human_table_with_titles(saved, tmp_path, capsys):
+    model_path, train = saved
+    movies_path = tmp_path / "movies.parquet"
+    movie_ids = np.sort(train["movieId"].unique())
+    titles = pd.DataFrame({"title": [f"Film {m}, the" for m in movie_ids], "movieId": movie_ids})
+    titles.to_parquet(movies_path)
+    user = int(train["userId"].iloc[0])
+    argv = ["recommend", "--model", str(model_path), "--user", str(user), "-n", "3"]
+    assert main([*argv, "--movies", str(movies_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"top 3 for user {user}"
+    assert lines[1].split() == ["rank", "movieId", "score", "title"]
+    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3"]
+    assert all(line.rstrip().endswith(", the") for line in lines[2:])
+
+
 def test_recommend_unknown_user_is_one_line_exit_1(saved, capsys):
     model_path, _ = saved
     message = fail(capsys, ["recommend", "--model", str(model_path), "--user", "99999"])
@@ -359,6 +396,22 @@ def test_recommend_missing_model_file(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- real data
+
+
+@pytest.mark.mirror
+def test_recommend_titles_from_a_named_dataset(mirror, tmp_path, capsys):
+    ratings = pd.read_csv(mirror / "ml-latest-small" / "ratings.csv")
+    train_path, model_path = tmp_path / "train.csv", tmp_path / "model.npz"
+    ratings[ratings["userId"] <= 60].to_csv(train_path, index=False)
+    assert main(["fit", "--train", str(train_path), *FAST, "--save", str(model_path)]) == 0
+    capsys.readouterr()
+    argv = ["recommend", "--model", str(model_path), "--rate", "1=5", "-n", "20"]
+    payload = run_json(
+        capsys, [*argv, "--dataset", "ml-latest-small", "--mirror", str(mirror), "--json"]
+    )
+    titles = [row["title"] for row in payload["recommendations"]]
+    assert len(titles) == 20 and all(isinstance(t, str) and t for t in titles)
+    assert sum(t.endswith(")") and t[-5:-1].isdigit() for t in titles) >= 15  # "Title (year)"
 
 
 @pytest.mark.mirror

@@ -201,6 +201,18 @@ def register(subparsers) -> None:
         help="ratings of a new user, e.g. --rate 318=5 296=4.5 1=3",
     )
     rec.add_argument("-n", type=_positive_int, default=10, help="how many movies (default 10)")
+    rec.add_argument(
+        "--min-ratings",
+        type=int,
+        metavar="N",
+        help="only movies with at least N training ratings (default: the model's)",
+    )
+    rec.add_argument(
+        "--item-bias-weight",
+        type=float,
+        metavar="W",
+        help="rank by μ + b_u + W·b_i + U_u·V_i (default: the model's)",
+    )
     titles = rec.add_mutually_exclusive_group()
     titles.add_argument("--movies", type=Path, metavar="FILE", help="movies file for titles")
     titles.add_argument("--dataset", metavar="NAME", help="take titles from a MovieLens release")
@@ -434,6 +446,12 @@ def _known_ids(model, attribute: str) -> np.ndarray:
     return np.asarray(getattr(index, "ids", index))
 
 
+def _ranking_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of ``recommend`` given on the command line (others keep defaults)."""
+    options = {"min_ratings": args.min_ratings, "item_bias_weight": args.item_bias_weight}
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _recommendations(args: argparse.Namespace, model) -> tuple[pd.DataFrame, dict]:
     if args.user is not None:
         users = _known_ids(model, "users_")
@@ -442,7 +460,8 @@ def _recommendations(args: argparse.Namespace, model) -> tuple[pd.DataFrame, dic
                 f"user {args.user} is not in the model ({len(users):,} users, ids "
                 f"{users.min()}..{users.max()}); for a new user give --rate movieId=stars ..."
             )
-        return model.recommend(args.user, n=args.n), {"user": args.user}
+        table = model.recommend(args.user, n=args.n, **_ranking_options(args))
+        return table, {"user": args.user}
     ratings: dict[int, float] = {}
     for movie, stars in args.rate:
         if movie in ratings:
@@ -456,7 +475,7 @@ def _recommendations(args: argparse.Namespace, model) -> tuple[pd.DataFrame, dic
             f"--rate: none of the movies {', '.join(map(str, unknown))} is in the model; "
             "rate movies seen in training"
         )
-    table = model.recommend_new_user(known, n=args.n)
+    table = model.recommend_new_user(known, n=args.n, **_ranking_options(args))
     return table, {"user": None, "rated": known, "ignored_movies": unknown}
 
 
