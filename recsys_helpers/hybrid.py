@@ -37,18 +37,17 @@ exactly the plain biased MF.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
-from tqdm.auto import tqdm
 
-from recsys_helpers._solvers import solve_side
-from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, _lookup, item_features
+from recsys_helpers._solvers import penalty_diagonal, penalty_value, solve_side
+from recsys_helpers.als import BiasedMF
+from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, item_features
 from recsys_helpers.errors import DataError
+from recsys_helpers.ratings import IdIndex
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +62,16 @@ def prior_item_step(
     prior_bias: np.ndarray,
     reg: float,
     reg_bias: float,
+    *,
+    scale_by_count: bool = False,
+    solve=solve_side,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Movie half-step around prior means, by the plain ridge half-step.
 
     Movie ``i`` minimises
 
     .. math:: \sum_{u\in\Omega_i} (r_{ui} - \mu - b_u - b_i - U_u \cdot V_i)^2
-              + \lambda \|V_i - m_i\|^2 + \lambda_b (b_i - m^b_i)^2 .
+              + c_i \lambda \|V_i - m_i\|^2 + \lambda_b (b_i - m^b_i)^2 .
 
     With ``V_i = m_i + δ_i`` and ``b_i = m^b_i + δ^b_i`` this is the plain kernel
     :func:`recsys_helpers._solvers.solve_side` for ``(δ^b_i, δ_i)`` with targets
@@ -88,45 +90,63 @@ def prior_item_step(
         ``m_i`` and ``m^b_i``.
     reg, reg_bias : float
         ``λ`` and ``λ_b``.
+    scale_by_count : bool, default False
+        ``c_i = |Ω_i|`` instead of 1 (passed to the kernel).
+    solve : callable, default :func:`recsys_helpers._solvers.solve_side`
+        The half-step kernel (the compiled twin has the same signature).
 
     Returns
     -------
     item_bias : ndarray (n_items,);  item_factors : ndarray (n_items, K)
     """
+    dtype = user_factors.dtype
     item_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     targets = (
         centred_ratings
         - user_bias[indices]
         - np.einsum("jk,jk->j", user_factors[indices], prior[item_of])
         - prior_bias[item_of]
+    ).astype(dtype)
+    delta_bias, delta = solve(
+        indptr, indices, targets, user_factors, reg, reg_bias, scale_by_count=scale_by_count
     )
-    delta_bias, delta = solve_side(indptr, indices, targets, user_factors, reg, reg_bias)
-    return prior_bias + delta_bias, prior + delta
+    return (prior_bias + delta_bias).astype(dtype), (prior + delta).astype(dtype)
 
 
-def feature_ridge(features: sp.csr_matrix, targets: np.ndarray, ratio: float) -> np.ndarray:
-    r"""Closed-form ridge regression of per-movie parameters on their features (the W-step).
+def feature_ridge(
+    features: sp.csr_matrix,
+    targets: np.ndarray,
+    feature_reg: float,
+    weights: np.ndarray,
+) -> np.ndarray:
+    r"""Closed-form weighted ridge regression of per-movie parameters on features (W-step).
 
-    .. math:: \min_W \|V - \Phi W\|^2 + \rho \|W\|^2
-              \;\Rightarrow\; (\Phi^T \Phi + \rho I)\, W = \Phi^T V ,
+    .. math:: \min_W \sum_i c_i \|V_i - \Phi_i W\|^2 + \lambda_W \|W\|^2
+              \;\Rightarrow\; (\Phi^T C \Phi + \lambda_W I)\, W = \Phi^T C V ,
 
-    with ``ρ = λ_W/λ`` for the vectors and ``λ_W/λ_b`` for the biases.
+    where ``c_i`` is the penalty weight of movie ``i``'s prior term (``λ``, or ``λ|Ω_i|``
+    when count-scaled, for vectors; ``λ_b`` for biases). With all ``c_i = λ`` this is
+    ``(ΦᵀΦ + (λ_W/λ) I) W = Φᵀ V``.
 
     Parameters
     ----------
     features : csr_matrix, shape (n_movies, n_features)
         ``Φ`` (already scaled).
     targets : ndarray, shape (n_movies, K) or (n_movies,)
-    ratio : float
-        ``ρ > 0``.
+        ``V`` (or ``b``).
+    feature_reg : float
+        ``λ_W > 0``.
+    weights : ndarray, shape (n_movies,)
+        ``c_i >= 0``.
 
     Returns
     -------
-    ndarray, shape (n_features, K) or (n_features,)
+    ndarray of float64, shape (n_features, K) or (n_features,)
     """
-    gram = (features.T @ features).toarray() + ratio * np.eye(features.shape[1])
-    rhs = features.T @ targets
-    return np.linalg.solve(gram, rhs).astype(targets.dtype, copy=False)
+    weighted = sp.diags(np.asarray(weights, dtype=np.float64)) @ features
+    gram = (features.T @ weighted).toarray() + feature_reg * np.eye(features.shape[1])
+    rhs = weighted.T @ np.asarray(targets, dtype=np.float64)
+    return np.linalg.solve(gram, rhs)
 
 
 def normalised_features(features: sp.csr_matrix) -> sp.csr_matrix:
@@ -137,57 +157,61 @@ def normalised_features(features: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(scale) @ features)
 
 
-class HybridMF(BaseEstimator):
+class HybridMF(BiasedMF):
     """Biased MF by ALS with genre/year/tag priors on every movie's vector and bias.
 
-    See the module docstring for the model and the sweep. Keyword-only parameters are
-    stored as given; :meth:`fit` does the work.
+    A :class:`~recsys_helpers.als.BiasedMF` whose movie half-step shrinks towards the
+    feature prior ``(Φ_i w, Φ_i W)`` instead of zero, followed by the W-step (see the
+    module docstring). Everything else (user half-step, kernels, history, validation,
+    prediction, ``recommend``, ``save``/``load``) is inherited. After fitting, the movies
+    of the movies table that have no training ratings are appended to ``items_`` with
+    their prior means as bias and vector, so prediction and ranking treat them like any
+    other movie (``item_counts_`` is 0 for them).
 
     Parameters
     ----------
     n_factors : int, default 16
         ``K``.
     reg : float, default 15.0
-        ``λ``, penalty on ``‖U_u‖²`` and ``‖V_i − Φ_i W‖²`` (not scaled by counts).
+        ``λ``, penalty on ``‖U_u‖²`` and ``‖V_i − Φ_i W‖²``.
     reg_bias : float, default 5.0
         ``λ_b``, penalty on ``b_u²`` and ``(b_i − Φ_i w)²``.
     feature_reg : float, default 10.0
         ``λ_W``, penalty on ``‖W‖²`` and ``‖w‖²``.
+    scale_reg : bool, default False
+        Count-scale ``λ`` as :class:`~recsys_helpers.als.BiasedMF` does when True; the
+        W-step then weights each movie by its penalty.
     n_iter : int, default 10
-        Sweeps.
     kinds : sequence of str, default ("genres", "year", "tags")
         Feature families (:func:`~recsys_helpers.content.item_features`); ``()`` gives
         the plain biased MF.
     year_bucket, min_tag_movies, max_tags
         Passed to :func:`~recsys_helpers.content.item_features`.
-    init_std : float, default 0.1
-        Movie vectors start at ``N(0, init_std²)``; biases and ``W`` at zero.
-    dtype : numpy dtype, default float64
-    random_state : int, default 0
-    verbose : bool, default False
-        Progress bar over sweeps.
+    solver, dtype, init_std, random_state, tol, rating_range, verbose
+        As in :class:`~recsys_helpers.als.BiasedMF`.
 
     Notes
     -----
     Defaults chosen on ml-latest-small by validation RMSE on splits carved from the
     training part only (cold: movies held out of the item hold-out's training part;
-    warm: random ratings), K = 16, 8 sweeps, over λ ∈ {10, 15, 20}, λ_b ∈ {2, 5, 10},
-    λ_W ∈ {0.1, 1, 10, 20, 30, 100} (partial grid). λ = 15, λ_b = 5, λ_W = 10 gave cold
-    0.890 / warm 0.827 validation RMSE (λ = 10: 0.885 / 0.841; λ = 20: 0.896 / 0.832).
+    warm: random ratings), K = 16, 8 sweeps, unscaled penalties, over λ ∈ {10, 15, 20},
+    λ_b ∈ {2, 5, 10}, λ_W ∈ {0.1, 1, 10, 20, 30, 100} (partial grid). λ = 15, λ_b = 5,
+    λ_W = 10 gave cold 0.890 / warm 0.827 validation RMSE (λ = 10: 0.885 / 0.841;
+    λ = 20: 0.896 / 0.832). Early stopping is not offered: the W-step would have to be
+    restored with the movie parameters.
 
     Attributes
     ----------
-    global_mean_ : float
-    user_bias_ : ndarray (n_users,);  item_bias_ : ndarray (n_items,)
-    user_factors_ : ndarray (n_users, K);  item_factors_ : ndarray (n_items, K)
-    users_, items_ : ndarray of raw ids, sorted. ``items_`` holds every rated movie and
-        every movie of the movies table (cold movies included).
-    item_rated_ : ndarray of bool (n_items,), whether the movie had training ratings
-    feature_weights_ : ndarray (n_features, K) ``W``;  feature_bias_weights_ : ``w``
-    item_features_ : csr_matrix (n_items, n_features), ``Φ`` (scaled)
+    feature_weights_ : ndarray (n_features, K)
+        ``W``.
+    feature_bias_weights_ : ndarray (n_features,)
+        ``w``.
+    item_features_ : csr_matrix (n_items, n_features)
+        ``Φ`` (scaled) in ``items_`` order (zero rows for movies without features).
     feature_names_ : list of str
-    history_ : DataFrame with ``iteration``, ``objective``, ``train_rmse``, ``seconds``
-    n_iter_ : int
+    item_rated_ : ndarray of bool (n_items,)
+        Whether the movie had training ratings.
+    Plus every attribute of :class:`~recsys_helpers.als.BiasedMF`.
     """
 
     def __init__(
@@ -197,174 +221,84 @@ class HybridMF(BaseEstimator):
         reg: float = 15.0,
         reg_bias: float = 5.0,
         feature_reg: float = 10.0,
+        scale_reg: bool = False,
         n_iter: int = 10,
         kinds: Sequence[str] = FEATURE_KINDS,
         year_bucket: int = 10,
         min_tag_movies: int = 5,
         max_tags: int = 100,
+        solver: str = "auto",
+        dtype: str = "float64",
         init_std: float = 0.1,
-        dtype=np.float64,
         random_state: int = 0,
+        tol: float | None = 1e-4,
+        rating_range: tuple[float, float] | None = None,
         verbose: bool = False,
     ) -> None:
-        self.n_factors = n_factors
-        self.reg = reg
-        self.reg_bias = reg_bias
+        super().__init__(
+            n_factors=n_factors,
+            reg=reg,
+            reg_bias=reg_bias,
+            scale_reg=scale_reg,
+            n_iter=n_iter,
+            solver=solver,
+            dtype=dtype,
+            init_std=init_std,
+            random_state=random_state,
+            tol=tol,
+            rating_range=rating_range,
+            verbose=verbose,
+        )
         self.feature_reg = feature_reg
-        self.n_iter = n_iter
         self.kinds = kinds
         self.year_bucket = year_bucket
         self.min_tag_movies = min_tag_movies
         self.max_tags = max_tags
-        self.init_std = init_std
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _validate(self) -> None:
-        for name in ("reg", "reg_bias", "feature_reg"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.n_factors < 0:
-            raise ValueError(f"n_factors must be >= 0, got {self.n_factors}")
-        if self.n_iter < 1:
-            raise ValueError(f"n_iter must be >= 1, got {self.n_iter}")
 
     def fit(
         self,
-        ratings: pd.DataFrame,
+        X,
+        y=None,
+        *,
         movies: pd.DataFrame | None = None,
         tags: pd.DataFrame | None = None,
+        validation=None,
     ) -> HybridMF:
-        """Fit by alternating the user step, the prior-mean item step and the W-step.
+        """Fit by alternating the user step, the prior-mean movie step and the W-step.
 
         Parameters
         ----------
-        ratings : DataFrame with ``userId``, ``movieId``, ``rating``
-        movies : DataFrame accepted by :func:`~recsys_helpers.content.item_features`,
-            optional. Its movies without ratings become cold items predicted from their
-            features. Needed unless ``kinds=()``.
+        X, y, validation
+            As in :meth:`recsys_helpers.als.BiasedMF.fit`.
+        movies : DataFrame accepted by :func:`~recsys_helpers.content.item_features`
+            Needed unless ``kinds=()``. Its movies without ratings become cold movies
+            predicted from their features.
         tags : DataFrame with ``movieId``, ``tag``, optional
 
         Returns
         -------
         self
         """
-        self._validate()
-        missing = {"userId", "movieId", "rating"} - set(ratings.columns)
-        if missing:
-            raise DataError(f"ratings: missing column(s) {sorted(missing)}")
-        if len(ratings) == 0:
-            raise DataError("ratings: no rows to fit")
+        if not self.feature_reg > 0:
+            raise ValueError(f"feature_reg must be positive, got {self.feature_reg!r}")
         if movies is None and len(self.kinds):
             raise DataError(f"HybridMF.fit: kinds={tuple(self.kinds)} needs the movies table")
-        dtype = np.dtype(self.dtype)
-        rated_ids = ratings["movieId"].to_numpy()
-        movie_ids = np.asarray([], dtype=rated_ids.dtype) if movies is None else movies["movieId"]
-        items = np.unique(np.concatenate([np.unique(rated_ids), np.asarray(movie_ids)]))
-        users = np.unique(ratings["userId"].to_numpy())
-        uidx = np.searchsorted(users, ratings["userId"].to_numpy())
-        iidx = np.searchsorted(items, rated_ids)
-        values = ratings["rating"].to_numpy(dtype=np.float64)
-        n_users, n_items, k = len(users), len(items), int(self.n_factors)
-
-        phi, names = self._features(items, movies, tags)
-        by_user = sp.csr_matrix((np.arange(len(values)), (uidx, iidx)), shape=(n_users, n_items))
-        by_item = by_user.T.tocsr()
-        # data holds each rating's row position in `ratings`: permutations to each CSR order.
-        user_order, item_order = by_user.data.copy(), by_item.data.copy()
-        if len(np.unique(user_order)) != len(user_order) or by_user.nnz != len(values):
-            raise DataError("ratings: duplicate (userId, movieId) pairs")
-        rated = np.diff(by_item.indptr) > 0
-        mu = float(values.mean())
-        residual = values - mu
-
-        rng = np.random.default_rng(self.random_state)
-        user_bias = np.zeros(n_users, dtype=dtype)
-        user_factors = np.zeros((n_users, k), dtype=dtype)
-        item_bias = np.zeros(n_items, dtype=dtype)
-        item_factors = rng.normal(0.0, self.init_std, size=(n_items, k)).astype(dtype)
-        weights = np.zeros((phi.shape[1], k), dtype=dtype)
-        bias_weights = np.zeros(phi.shape[1], dtype=dtype)
-        phi_rated = phi[rated]
-        history = []
-        started = time.perf_counter()
-        for sweep in tqdm(range(1, self.n_iter + 1), disable=not self.verbose, desc="HybridMF"):
-            # 1. users given movies
-            t_user = residual[user_order] - item_bias[by_user.indices]
-            user_bias, user_factors = solve_side(
-                by_user.indptr, by_user.indices, t_user, item_factors, self.reg, self.reg_bias
-            )
-            # 2. movies given users, around the prior means m_i = Φ_i W, m^b_i = Φ_i w
-            prior = np.asarray(phi @ weights, dtype=dtype).reshape(n_items, k)
-            prior_bias = np.asarray(phi @ bias_weights, dtype=dtype)
-            item_bias, item_factors = prior_item_step(
-                by_item.indptr,
-                by_item.indices,
-                residual[item_order],
-                user_bias,
-                user_factors,
-                prior,
-                prior_bias,
-                self.reg,
-                self.reg_bias,
-            )
-            # 3. W-step over rated movies; unrated movies then sit at their new prior mean
-            if phi.shape[1]:
-                weights = feature_ridge(phi_rated, item_factors[rated], self.feature_reg / self.reg)
-                bias_weights = feature_ridge(
-                    phi_rated, item_bias[rated], self.feature_reg / self.reg_bias
-                )
-                item_factors[~rated] = phi[~rated] @ weights
-                item_bias[~rated] = phi[~rated] @ bias_weights
-            predicted = (
-                mu
-                + user_bias[uidx]
-                + item_bias[iidx]
-                + np.einsum("jk,jk->j", user_factors[uidx], item_factors[iidx])
-            )
-            sq_error = float(np.sum((values - predicted) ** 2))
-            objective = (
-                sq_error
-                + self.reg * float(np.sum(user_factors**2))
-                + self.reg_bias * float(np.sum(user_bias**2))
-                + self.reg * float(np.sum((item_factors - phi @ weights) ** 2))
-                + self.reg_bias * float(np.sum((item_bias - phi @ bias_weights) ** 2))
-                + self.feature_reg * float(np.sum(weights**2) + np.sum(bias_weights**2))
-            )
-            if not np.isfinite(objective):
-                raise FloatingPointError(
-                    f"HybridMF: objective is not finite at sweep {sweep}; raise reg/reg_bias "
-                    "or use dtype=float64"
-                )
-            history.append(
-                {
-                    "iteration": sweep,
-                    "objective": objective,
-                    "train_rmse": float(np.sqrt(sq_error / len(values))),
-                    "seconds": time.perf_counter() - started,
-                }
-            )
-            logger.debug("HybridMF sweep %d: objective %.6g", sweep, objective)
-
-        self.global_mean_ = mu
-        self.rating_range_ = (float(values.min()), float(values.max()))
-        self.users_, self.items_ = users, items
-        self.user_bias_, self.user_factors_ = user_bias, user_factors
-        self.item_bias_, self.item_factors_ = item_bias, item_factors
-        self.item_rated_ = rated
-        self.feature_weights_, self.feature_bias_weights_ = weights, bias_weights
-        self.item_features_, self.feature_names_ = phi, names
-        self.history_ = pd.DataFrame(history)
-        self.n_iter_ = len(history)
+        self._movie_table_features(movies, tags)
+        super().fit(X, y, validation=validation)
+        # One more exact W-step leaves W consistent with the final movie parameters.
+        self._feature_step()
+        self._append_cold_movies()
         return self
 
-    def _features(self, items, movies, tags) -> tuple[sp.csr_matrix, list[str]]:
-        """``Φ`` for ``items`` (zero rows for movies missing from the movies table)."""
+    def _movie_table_features(self, movies, tags) -> None:
+        """Scaled ``Φ`` of every movie of the table, rows in sorted movieId order."""
         if movies is None or not len(self.kinds):
-            return sp.csr_matrix((len(items), 0), dtype=np.float64), []
-        table = movies.drop_duplicates("movieId")
-        raw, names = item_features(
+            self._table_ids = IdIndex.from_ids(np.asarray([], dtype=np.int64))
+            self._table_features = sp.csr_matrix((0, 0))
+            self.feature_names_ = []
+            return
+        table = movies.drop_duplicates("movieId").sort_values("movieId", kind="stable")
+        raw, self.feature_names_ = item_features(
             table,
             tags,
             self.kinds,
@@ -372,34 +306,118 @@ class HybridMF(BaseEstimator):
             min_tag_movies=self.min_tag_movies,
             max_tags=self.max_tags,
         )
-        rows = _lookup(items, table["movieId"].to_numpy())
+        self._table_ids = IdIndex.from_ids(table["movieId"].to_numpy())
+        self._table_features = normalised_features(raw)
+
+    def _features_of(self, raw_ids: np.ndarray) -> sp.csr_matrix:
+        """``Φ`` rows for raw movie ids (zero rows for movies not in the table)."""
+        rows = self._table_ids.to_index(raw_ids)
+        known = np.flatnonzero(rows >= 0)
         placement = sp.csr_matrix(
-            (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(items), len(rows))
+            (np.ones(len(known)), (known, rows[known])),
+            shape=(len(raw_ids), len(self._table_ids)),
         )
-        return normalised_features(sp.csr_matrix(placement @ raw)), names
+        n_features = len(self.feature_names_)
+        if n_features == 0:
+            return sp.csr_matrix((len(raw_ids), 0))
+        return sp.csr_matrix(placement @ self._table_features)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Predicted ratings ``μ + b_u + b_i + U_u·V_i`` for the rows of ``X``.
+    def _priors(self) -> tuple[np.ndarray, np.ndarray]:
+        dtype = self.item_factors_.dtype
+        prior = np.asarray(self.item_features_ @ self.feature_weights_, dtype=dtype)
+        prior_bias = np.asarray(self.item_features_ @ self.feature_bias_weights_, dtype=dtype)
+        return prior.reshape(len(self.item_features_.indptr) - 1, -1), prior_bias
 
-        Unknown users contribute ``b_u = 0, U_u = 0``; movies unknown at fit time (neither
-        rated nor in the movies table) contribute ``b_i = 0, V_i = 0``, so the prediction
-        falls back to ``μ + b_u``; never NaN. Clipped to the training rating range.
+    def _sweep(self, kernels, by_user, by_item) -> None:
+        """User step, movie step around the feature priors, then the W-step."""
+        if getattr(self, "_fitting_ids", None) is not self.items_:
+            # first sweep of this fit: Φ for the rated movies, W = 0, w = 0
+            self._fitting_ids = self.items_
+            self.item_features_ = self._features_of(self.items_.ids)
+            n_features = self.item_features_.shape[1]
+            self.feature_weights_ = np.zeros((n_features, int(self.n_factors)))
+            self.feature_bias_weights_ = np.zeros(n_features)
+        dtype = self.user_factors_.dtype
+        targets = (by_user.ratings - self.global_mean_ - self.item_bias_[by_user.indices]).astype(
+            dtype
+        )
+        self.user_bias_, self.user_factors_ = kernels.solve_side(
+            by_user.indptr, by_user.indices, targets, self.item_factors_,
+            self.reg, self.reg_bias, scale_by_count=self.scale_reg,
+        )  # fmt: skip
+        prior, prior_bias = self._priors()
+        self.item_bias_, self.item_factors_ = prior_item_step(
+            by_item.indptr, by_item.indices, by_item.ratings - self.global_mean_,
+            self.user_bias_, self.user_factors_, prior, prior_bias, self.reg, self.reg_bias,
+            scale_by_count=self.scale_reg, solve=kernels.solve_side,
+        )  # fmt: skip
+        self._feature_step()
 
-        Returns
-        -------
-        ndarray, float64, shape (len(X),)
-        """
-        if not hasattr(self, "history_"):
-            raise RuntimeError("HybridMF is not fitted yet: call fit() first")
-        u = _lookup(self.users_, X["userId"].to_numpy())
-        i = _lookup(self.items_, X["movieId"].to_numpy())
-        out = np.full(len(X), self.global_mean_)
-        ku, ki = u >= 0, i >= 0
-        out[ku] += self.user_bias_[u[ku]]
-        out[ki] += self.item_bias_[i[ki]]
-        both = ku & ki
-        out[both] += np.einsum("jk,jk->j", self.user_factors_[u[both]], self.item_factors_[i[both]])
-        return np.clip(out, *self.rating_range_)
+    def _feature_step(self) -> None:
+        """W-step: exact ridge of the rated movies' vectors and biases on their features."""
+        if self.item_features_.shape[1] == 0:
+            return
+        penalty = penalty_diagonal(
+            self.item_counts_, int(self.n_factors), self.reg, self.reg_bias, self.scale_reg
+        )
+        if int(self.n_factors):
+            self.feature_weights_ = feature_ridge(
+                self.item_features_, self.item_factors_, self.feature_reg, penalty[:, 1]
+            )
+        self.feature_bias_weights_ = feature_ridge(
+            self.item_features_, self.item_bias_, self.feature_reg, penalty[:, 0]
+        )
+
+    def _objective(self, kernels, by_user) -> tuple[float, float]:
+        """``J`` of the module docstring and the training RMSE."""
+        errors = kernels.residuals(
+            by_user.rows, by_user.indices, by_user.ratings, self.global_mean_,
+            self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_,
+        )  # fmt: skip
+        squared = float(np.dot(errors, errors))
+        prior, prior_bias = self._priors()
+        penalty = (
+            penalty_value(
+                self.user_bias_, self.user_factors_, self.user_counts_,
+                self.reg, self.reg_bias, self.scale_reg,
+            )
+            + penalty_value(
+                self.item_bias_ - prior_bias, self.item_factors_ - prior, self.item_counts_,
+                self.reg, self.reg_bias, self.scale_reg,
+            )
+            + self.feature_reg
+            * float(np.sum(self.feature_weights_**2) + np.sum(self.feature_bias_weights_**2))
+        )  # fmt: skip
+        return squared + penalty, float(np.sqrt(squared / len(errors)))
+
+    def _append_cold_movies(self) -> None:
+        """Add the table's unrated movies to ``items_`` at their prior means."""
+        rated_ids = self.items_.ids
+        cold_ids = np.setdiff1d(self._table_ids.ids, rated_ids)
+        all_ids = IdIndex.from_ids(np.concatenate([rated_ids, cold_ids]).astype(rated_ids.dtype))
+        rated_rows = all_ids.to_index(rated_ids)
+        n_items = len(all_ids)
+        dtype = self.item_factors_.dtype
+        item_bias = np.zeros(n_items, dtype=dtype)
+        item_factors = np.zeros((n_items, self.item_factors_.shape[1]), dtype=dtype)
+        item_counts = np.zeros(n_items, dtype=self.item_counts_.dtype)
+        item_bias[rated_rows] = self.item_bias_
+        item_factors[rated_rows] = self.item_factors_
+        item_counts[rated_rows] = self.item_counts_
+        self.items_ = all_ids
+        self.item_features_ = self._features_of(all_ids.ids)
+        self._fitting_ids = None
+        prior, prior_bias = self._priors()
+        cold = item_counts == 0
+        item_bias[cold] = prior_bias[cold]
+        item_factors[cold] = prior[cold]
+        self.item_bias_, self.item_factors_, self.item_counts_ = (
+            item_bias,
+            item_factors,
+            item_counts,
+        )
+        self.item_rated_ = ~cold
+        logger.info("HybridMF: %d unrated movies placed at their feature priors", int(cold.sum()))
 
 
 def ndcg_within_users(
@@ -497,8 +515,8 @@ def cold_start_comparison(
       baseline from the user's feature profile.
     * ``warm``: a seeded random ``test_fraction`` of the ratings.
 
-    Plain ALS is :class:`HybridMF` with ``kinds=()`` (no features: exactly the biased MF
-    with the same λ, λ_b, K and sweeps), so the two differ only in the feature prior.
+    Plain ALS is :class:`~recsys_helpers.als.BiasedMF` with the same λ, λ_b (unscaled), K,
+    sweeps and seed, so the two differ only in the feature prior.
 
     Returns
     -------
@@ -516,9 +534,9 @@ def cold_start_comparison(
     for split, (train, test) in splits.items():
         models = {
             "content": ContentBaseline(alpha=content_alpha, kinds=kinds).fit(train, movies, tags),
-            "als": HybridMF(kinds=(), feature_reg=feature_reg, **common).fit(train),
+            "als": BiasedMF(scale_reg=False, dtype="float64", **common).fit(train),
             "hybrid": HybridMF(kinds=kinds, feature_reg=feature_reg, **common).fit(
-                train, movies, tags
+                train, movies=movies, tags=tags
             ),
         }
         truth = test["rating"].to_numpy(dtype=np.float64)

@@ -67,16 +67,20 @@ def test_prior_item_step_is_exact_minimiser_with_prior():
 
 
 @pytest.mark.parametrize("shape", [(6, 3), (6,)])
-def test_feature_ridge_is_closed_form(shape):
+def test_feature_ridge_is_weighted_closed_form(shape):
     rng = np.random.default_rng(3)
     phi = normalised_features(_random_csr(rng, 6, 4, 0.5))
     targets = rng.normal(size=shape)
-    ratio = 0.8
-    weights = feature_ridge(phi, targets, ratio)
-    stacked = np.vstack([phi.toarray(), np.sqrt(ratio) * np.eye(4)])
-    rhs = np.concatenate([targets.reshape(6, -1), np.zeros((4, targets.reshape(6, -1).shape[1]))])
+    weights = rng.uniform(0.5, 3.0, size=6)
+    feature_reg = 0.8
+    weights_hat = feature_ridge(phi, targets, feature_reg, weights)
+    columns = targets.reshape(6, -1)
+    stacked = np.vstack(
+        [np.sqrt(weights)[:, None] * phi.toarray(), np.sqrt(feature_reg) * np.eye(4)]
+    )
+    rhs = np.vstack([np.sqrt(weights)[:, None] * columns, np.zeros((4, columns.shape[1]))])
     expected = np.linalg.lstsq(stacked, rhs, rcond=None)[0].reshape((4, *shape[1:]))
-    np.testing.assert_allclose(weights, expected, atol=1e-12)
+    np.testing.assert_allclose(weights_hat, expected, atol=1e-12)
 
 
 def test_normalised_features_scale_rows():
@@ -123,23 +127,32 @@ def _planted(seed=0, n_users=150, n_movies=300, n_genres=8, k=3):
             "genres": ["|".join(f"g{g}" for g in sorted(s)) for s in genre_sets],
         }
     )
-    return ratings, movies, bias_star
+
+    # the best possible prediction of a cold movie: its planted prior means
+    def oracle(frame):
+        u, i = frame["userId"].to_numpy(), frame["movieId"].to_numpy() - 1000
+        prior = phi[i] @ w_star
+        return (
+            3.5 + user_bias[u] + phi[i] @ bias_star + np.einsum("jk,jk->j", user_factors[u], prior)
+        )
+
+    return ratings, movies, oracle
 
 
 def test_planted_feature_effect_predicts_cold_movies():
-    ratings, movies, bias_star = _planted()
+    ratings, movies, oracle = _planted()
     train, test = item_holdout(ratings, 0.2, seed=1)
     settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15)
-    hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies)
+    hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies=movies)
     plain = HybridMF(kinds=(), **settings).fit(train)
     truth = test["rating"].to_numpy()
     rmse_hybrid = np.sqrt(np.mean((hybrid.predict(test) - truth) ** 2))
     rmse_plain = np.sqrt(np.mean((plain.predict(test) - truth) ** 2))
-    assert rmse_hybrid < 0.5 * rmse_plain
-    # genre bias weights recovered up to a common offset (μ absorbs the mean bias)
-    order = np.argsort([int(n.split("=g")[1]) for n in hybrid.feature_names_])
-    learned = hybrid.feature_bias_weights_[order]
-    assert np.corrcoef(learned, bias_star)[0, 1] > 0.9
+    rmse_oracle = np.sqrt(np.mean((oracle(test) - truth) ** 2))
+    # W and w are identified only up to a rotation of the latent space and an offset
+    # shared with μ, so they are judged by what they predict: close to the planted priors
+    assert rmse_hybrid < 0.25 * rmse_plain
+    assert rmse_hybrid < 1.3 * rmse_oracle
     # cold movies sit at their prior mean; objective never increases
     cold = ~hybrid.item_rated_
     assert cold.sum() == test["movieId"].nunique()
@@ -156,15 +169,19 @@ def test_plain_model_falls_back_to_user_bias_and_never_nan():
     predicted = model.predict(query)
     assert np.isfinite(predicted).all()
     assert predicted[0] == pytest.approx(
-        np.clip(model.global_mean_ + model.user_bias_[0], *model.rating_range_)
+        np.clip(model.global_mean_ + model.user_bias_[0], 0.5, 5.0)
     )
     assert predicted[2] == pytest.approx(model.global_mean_)
 
 
 def test_same_seed_same_model():
     ratings, movies, _ = _planted(n_users=30, n_movies=40)
-    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(ratings, movies)
-    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(ratings, movies)
+    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(
+        ratings, movies=movies
+    )
+    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(
+        ratings, movies=movies
+    )
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
 
 
@@ -176,8 +193,19 @@ def test_fit_rejects_bad_input():
         HybridMF().fit(ratings)
     with pytest.raises(ValueError, match="feature_reg must be positive"):
         HybridMF(feature_reg=0, kinds=()).fit(ratings)
-    with pytest.raises(DataError, match=r"missing column\(s\) \['rating'\]"):
+    with pytest.raises(DataError, match="fit needs ratings: a 'rating' column or y"):
         HybridMF(kinds=()).fit(ratings.drop(columns="rating"))
+
+
+def test_cold_movies_join_items_and_survive_save_load(tmp_path):
+    ratings, movies, _ = _planted(n_users=40, n_movies=60)
+    train = ratings[ratings["movieId"] != 1005]
+    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4).fit(train, movies=movies)
+    assert len(model.items_) == 60 and model.item_counts_[5] == 0 and not model.item_rated_[5]
+    query = pd.DataFrame({"userId": [0, 1], "movieId": [1005, 1005]})
+    path = model.save(tmp_path / "hybrid.npz")
+    np.testing.assert_allclose(HybridMF.load(path).predict(query), model.predict(query))
+    assert model.get_params()["feature_reg"] == 10.0
 
 
 def test_ndcg_within_users_hand_computed():
@@ -210,7 +238,7 @@ def test_hybrid_beats_plain_als_on_cold_movies_of_ml_latest_small(mirror):
     ratings = pd.read_csv(folder / "ratings.csv")
     movies = pd.read_csv(folder / "movies.csv")
     tags = pd.read_csv(folder / "tags.csv")
-    table = cold_start_comparison(ratings, movies, tags, n_factors=8, n_iter=6, seed=0)
+    table = cold_start_comparison(ratings, movies, tags, n_factors=8, n_iter=5, seed=0)
     rmse = table.set_index(["split", "model"])["rmse"]
     assert rmse["cold", "hybrid"] < rmse["cold", "als"] - 0.04
     assert rmse["warm", "hybrid"] <= rmse["warm", "als"] + 0.005
