@@ -62,7 +62,7 @@ def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def _solve_rows(indptr, indices, targets, other, penalty, bias, factors):  # pragma: no cover
+def _solve_rows(indptr, indices, targets, other, penalty, dual, bias, factors):  # pragma: no cover
     n_rows = len(indptr) - 1
     width = other.shape[1] + 1
     for row in numba.prange(n_rows):
@@ -77,24 +77,64 @@ def _solve_rows(indptr, indices, targets, other, penalty, bias, factors):  # pra
             design[j, 0] = 1.0
             design[j, 1:] = other[indices[start + j]]
         row_targets = targets[start:stop].astype(other.dtype)
-        if count < _SMALL_ROW:
-            gram = np.zeros((width, width), dtype=np.float64)
-            rhs = np.zeros(width, dtype=np.float64)
-            for j in range(count):
-                for a in range(width):
-                    rhs[a] += design[j, a] * row_targets[j]
-                    for b in range(a + 1):
-                        gram[a, b] += design[j, a] * design[j, b]
-        else:
-            gram = np.dot(design.T, design).astype(np.float64)
-            rhs = np.dot(design.T, row_targets).astype(np.float64)
-        for a in range(width):
-            gram[a, a] += penalty[row, a]
         solution = np.empty(width, dtype=np.float64)
-        _cholesky_solve(gram, rhs, solution)
+        if count < width and dual:
+            _solve_dual(design, row_targets, penalty[row], solution)
+        else:
+            _solve_primal(design, row_targets, penalty[row], solution)
         bias[row] = solution[0]
         for a in range(1, width):
             factors[row, a - 1] = solution[a]
+
+
+@numba.njit(cache=True)
+def _solve_primal(design, row_targets, penalty, solution):  # pragma: no cover - compiled
+    """``(XᵀX + P) w = Xᵀt``: a (K+1)² system; Gram by BLAS unless the row is short."""
+    count, width = design.shape
+    if count < _SMALL_ROW:
+        gram = np.zeros((width, width), dtype=np.float64)
+        rhs = np.zeros(width, dtype=np.float64)
+        for j in range(count):
+            for a in range(width):
+                rhs[a] += design[j, a] * row_targets[j]
+                for b in range(a + 1):
+                    gram[a, b] += design[j, a] * design[j, b]
+    else:
+        gram = np.dot(design.T, design).astype(np.float64)
+        rhs = np.dot(design.T, row_targets).astype(np.float64)
+    for a in range(width):
+        gram[a, a] += penalty[a]
+    _cholesky_solve(gram, rhs, solution)
+
+
+@numba.njit(cache=True)
+def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - compiled
+    """Same minimiser for a row with fewer ratings than unknowns, in the |Ω_u|² dual.
+
+    ``(XᵀX + P)⁻¹Xᵀ = P⁻¹Xᵀ(X P⁻¹ Xᵀ + I)⁻¹`` (push-through identity, P > 0 diagonal), so
+    ``w = P⁻¹ Xᵀ y`` with ``(X P⁻¹ Xᵀ + I) y = t``: an |Ω_u|×|Ω_u| system instead of
+    (K+1)×(K+1).
+    """
+    count, width = design.shape
+    scaled = np.empty((count, width), dtype=np.float64)
+    for j in range(count):
+        for a in range(width):
+            scaled[j, a] = design[j, a] / penalty[a]
+    kernel = np.zeros((count, count), dtype=np.float64)
+    for j in range(count):
+        for m in range(j + 1):
+            value = 0.0
+            for a in range(width):
+                value += scaled[j, a] * design[m, a]
+            kernel[j, m] = value
+        kernel[j, j] += 1.0
+    dual = np.empty(count, dtype=np.float64)
+    _cholesky_solve(kernel, row_targets.astype(np.float64), dual)
+    for a in range(width):
+        value = 0.0
+        for j in range(count):
+            value += scaled[j, a] * dual[j]
+        solution[a] = value
 
 
 @numba.njit(parallel=True, cache=True)
@@ -131,9 +171,11 @@ def solve_side(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Exact ridge half-step, compiled: see :func:`recsys_helpers._solvers.solve_side`.
 
-    Per row ``u``: ``(X_u^T X_u + c_u diag(λ_b, λ, …, λ)) [b_u, U_u] = X_u^T t_u`` with
+    Per row ``u``: ``(X_u^T X_u + diag(λ_b, c_u λ, …, c_u λ)) [b_u, U_u] = X_u^T t_u`` with
     ``X_u`` rows ``[1, V_i]``, ``i ∈ Ω_u``; Gram by BLAS (or loops for rows with few
-    ratings), accumulated and factorised in float64, stored in ``other_factors.dtype``.
+    ratings), factorised in float64, stored in ``other_factors.dtype``. A row with fewer
+    ratings than ``K + 1`` (and both penalties positive) solves the equivalent
+    ``|Ω_u|``-dimensional dual system instead.
 
     Parameters
     ----------
@@ -166,6 +208,7 @@ def solve_side(
             np.ascontiguousarray(targets),
             other,
             penalty,
+            bool(reg > 0 and reg_bias > 0),
             bias,
             factors,
         )

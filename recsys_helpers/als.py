@@ -123,13 +123,13 @@ class BiasedMF(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_factors : int, default 48
+    n_factors : int, default 64
         ``K``; 0 gives the bias-only model.
-    reg : float, default 0.05
+    reg : float, default 12.0
         ``λ`` on the latent vectors.
-    reg_bias : float, default 2.0
+    reg_bias : float, default 3.0
         ``λ_b`` on the biases.
-    scale_reg : bool, default True
+    scale_reg : bool, default False
         Multiply ``λ`` by each row's rating count (ALS-WR, as Spark and LensKit); ``λ_b``
         is never scaled (a damping of ``λ_b`` pseudo-ratings at the mean).
     n_iter : int, default 15
@@ -154,6 +154,15 @@ class BiasedMF(RegressorMixin, BaseEstimator):
     verbose : bool, default False
         Show a progress bar over sweeps.
 
+    Notes
+    -----
+    Defaults were chosen by validation RMSE on ml-latest-small: a seeded 90/10 split
+    (seed 42) whose training part was split again 90/10 (seed 7); the test part was never
+    used. Grid (15 sweeps): bias-only ``λ_b ∈ {1, 3, 5, 10}`` → 3 (0.867);
+    count-scaled ``λ ∈ {0.02 … 0.25}``, ``K ∈ {16, 32, 64, 128}`` → best 0.852
+    (``λ = 0.12, K = 64``); unscaled ``λ ∈ {5, 10, 12, 15, 20, 30}``, ``K ∈ {32, 64}`` →
+    best 0.851 (``λ = 12, K = 64, λ_b = 3``), kept as default.
+
     Attributes
     ----------
     global_mean_ : float
@@ -172,10 +181,10 @@ class BiasedMF(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_factors: int = 48,
-        reg: float = 0.05,
-        reg_bias: float = 2.0,
-        scale_reg: bool = True,
+        n_factors: int = 64,
+        reg: float = 12.0,
+        reg_bias: float = 3.0,
+        scale_reg: bool = False,
         n_iter: int = 15,
         solver: str = "auto",
         dtype: str = "float32",
@@ -676,9 +685,9 @@ class BiasOnly(BiasedMF):
         self,
         *,
         n_factors: int = 0,
-        reg: float = 0.05,
-        reg_bias: float = 2.0,
-        scale_reg: bool = True,
+        reg: float = 12.0,
+        reg_bias: float = 3.0,
+        scale_reg: bool = False,
         n_iter: int = 10,
         solver: str = "auto",
         dtype: str = "float32",
