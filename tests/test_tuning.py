@@ -59,7 +59,10 @@ def test_rows_equal_direct_fits_on_a_given_pair(ratings):
 
 def test_planted_rank_beats_biases_only(ratings):
     frame = grid_search(
-        ratings, {"n_factors": [0, 2]}, estimator=BiasedMF(solver="numpy", n_iter=8), seed=3
+        ratings,
+        {"n_factors": [0, 2]},
+        estimator=BiasedMF(solver="numpy", n_iter=8, reg=1.0, reg_bias=1.0, scale_reg=False),
+        seed=3,
     )
     best = best_params(frame)
     assert best == {"n_factors": 2} and isinstance(best["n_factors"], int)
@@ -87,6 +90,36 @@ def test_holdout_is_seeded_and_disjoint(ratings):
     assert len(train) + len(valid) == len(ratings)
     pd.testing.assert_frame_equal(train, train_again)
     assert not train.index.equals(train_other.index)
+
+
+class RecordingMF(BiasedMF):
+    """BiasedMF that records the (userId, movieId) keys it is fitted on and asked about."""
+
+    log: list[tuple[str, set]] = []
+
+    def fit(self, X, y=None, **kwargs):
+        self.log.append(("fit", set(zip(X["userId"], X["movieId"], strict=True))))
+        return super().fit(X, y, **kwargs)
+
+    def predict(self, X):
+        self.log.append(("predict", set(zip(X["userId"], X["movieId"], strict=True))))
+        return super().predict(X)
+
+
+def test_only_the_given_ratings_are_used_and_each_is_validated_once(ratings):
+    train, test = split.random_split(ratings, 0.2, seed=5)
+    RecordingMF.log = []
+    grid_search(train, {"n_factors": [0]}, estimator=RecordingMF(solver="numpy", n_iter=2),
+                validation=4)  # fmt: skip
+    train_keys = set(zip(train["userId"], train["movieId"], strict=True))
+    test_keys = set(zip(test["userId"], test["movieId"], strict=True))
+    seen = set().union(*(keys for _, keys in RecordingMF.log))
+    assert seen <= train_keys and not seen & test_keys
+    fitted = [keys for kind, keys in RecordingMF.log if kind == "fit"]
+    assert len(fitted) == 4
+    validated = [train_keys - keys for keys in fitted]  # each fold's held-out ratings
+    assert set().union(*validated) == train_keys
+    assert sum(len(keys) for keys in validated) == len(train_keys)
 
 
 def test_same_numbers_as_gridsearchcv_on_the_same_folds(ratings):
