@@ -218,7 +218,8 @@ def test_fit_defaults_come_from_the_estimator(files, capsys):
     assert report["reg"] == defaults["reg"] and report["reg_bias"] == defaults["reg_bias"]
     assert report["rmse"] is None and report["mae"] is None and report["n_test"] == 0
     assert report["n_cold_users"] is None
-    assert 0 < report["train_rmse"] < 0.5
+    train = read_ratings_file(train_path)["rating"]
+    assert report["train_rmse"] < train.std(ddof=0)  # beats predicting the mean
 
 
 def test_fit_options_reach_the_estimator(files, capsys):
@@ -340,13 +341,14 @@ def test_recommend_ranking_options_reach_the_model(saved, capsys):
     argv = ["recommend", "--model", str(model_path), "--user", str(user), "-n", "4", "--json"]
     rows = run_json(capsys, [*argv, "--item-bias-weight", "0"])["recommendations"]
     row = model.users_.to_index([user])[0]
-    scores = (
-        model.global_mean_ + model.user_bias_[row] + model.item_factors_ @ model.user_factors_[row]
-    )
-    scores[model.items_.to_index(train.loc[train["userId"] == user, "movieId"])] = -np.inf
-    best = np.argsort(-scores, kind="stable")[:4]
-    assert [r["movieId"] for r in rows] == model.items_.to_ids(best).tolist()
-    np.testing.assert_allclose([r["score"] for r in rows], scores[best], rtol=1e-5)
+    vectors = model.item_factors_.astype(np.float64)
+    scores = model.global_mean_ + model.user_bias_[row] + vectors @ model.user_factors_[row]
+    seen = model.items_.to_index(train.loc[train["userId"] == user, "movieId"])
+    scores[seen] = -np.inf
+    chosen = model.items_.to_index([r["movieId"] for r in rows])
+    np.testing.assert_allclose([r["score"] for r in rows], scores[chosen], rtol=1e-6)
+    others = np.delete(scores, chosen)
+    assert min(r["score"] for r in rows) >= others.max() - 1e-6  # a true top 4, ties aside
 
     counts = train["movieId"].value_counts()
     floor = int(counts.quantile(0.75))
