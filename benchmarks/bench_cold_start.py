@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = (
         f"Cold start on {args.dataset} (K={args.n_factors}, {args.n_iter} sweeps, "
         f"seed {args.seed}; {seconds:.0f} s)\n\n"
-        + results_io.markdown_table(header, table.itertuples(index=False, name=None))
+        + results_io.markdown_table(header, [list(row) for row in table.itertuples(index=False)])
     )
     record = {
         "dataset": args.dataset,
