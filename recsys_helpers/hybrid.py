@@ -515,6 +515,9 @@ def cold_start_comparison(
       baseline from the user's feature profile.
     * ``warm``: a seeded random ``test_fraction`` of the ratings.
 
+    Tags applied to a held-out movie stay among its features: they are metadata a new
+    movie can carry before it is rated (pass ``kinds=("genres", "year")`` to leave them out).
+
     Plain ALS is :class:`~recsys_helpers.als.BiasedMF` with the same λ, λ_b (unscaled), K,
     sweeps and seed, so the two differ only in the feature prior.
 
