@@ -212,7 +212,7 @@ class RatingMatrix:
         The same ratings transposed (the CSC layout of ``by_user`` stored as CSR of the
         transpose); row ``i`` holds ``Ω_i``. Canonical as well.
     global_mean : float
-        ``μ``: the mean of all stored ratings, computed in float64.
+        ``μ``: the mean of all stored ratings, computed in float64 (0.0 when there are none).
     user_counts : ndarray of int64, shape (n_users,)
         ``|Ω_u|``, ratings per user.
     item_counts : ndarray of int64, shape (n_items,)
