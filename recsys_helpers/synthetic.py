@@ -5,7 +5,7 @@ The generator plants the model the project fits,
     r_ui = μ + b_u + b_i + U_u · V_i + ε_ui,    ε_ui ~ N(0, noise_std²),
 
 and samples *which* (user, movie) pairs are observed the way MovieLens looks: a heavy
-(Pareto) tail of user activity with every user having at least ``min_user_ratings``
+(Pareto-type, Lomax) tail of user activity with every user having at least ``min_user_ratings``
 ratings (MovieLens keeps only users with 20 or more), and a heavy tail of movie
 popularity. Each pair occurs once. With ``quantize=True`` the ratings are clipped to
 [0.5, 5] and rounded to half stars like the real data; with ``quantize=False`` they are
