@@ -48,6 +48,7 @@ from recsys_helpers.als import BiasedMF
 from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, item_features
 from recsys_helpers.errors import DataError
 from recsys_helpers.ratings import IdIndex
+from recsys_helpers.split import item_holdout_split, random_split
 
 logger = logging.getLogger(__name__)
 
@@ -467,30 +468,6 @@ def ndcg_within_users(
     return float((actual[valid] / ideal[valid]).mean())
 
 
-def item_holdout(ratings: pd.DataFrame, test_fraction: float = 0.1, *, seed: int = 0):
-    """Every rating of a seeded random ``test_fraction`` of the rated movies goes to test.
-
-    Returns
-    -------
-    train, test : DataFrame
-        Row subsets of ``ratings`` (original index and order kept).
-    """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    movies = np.unique(ratings["movieId"].to_numpy())
-    rng = np.random.default_rng(seed)
-    n_cold = max(1, round(test_fraction * len(movies)))
-    cold = rng.choice(movies, size=n_cold, replace=False)
-    is_test = ratings["movieId"].isin(cold).to_numpy()
-    return ratings[~is_test], ratings[is_test]
-
-
-def _random_holdout(ratings: pd.DataFrame, test_fraction: float, seed: int):
-    rng = np.random.default_rng(seed)
-    is_test = rng.random(len(ratings)) < test_fraction
-    return ratings[~is_test], ratings[is_test]
-
-
 def cold_start_comparison(
     ratings: pd.DataFrame,
     movies: pd.DataFrame,
@@ -509,11 +486,12 @@ def cold_start_comparison(
 ) -> pd.DataFrame:
     """Content baseline, plain ALS and hybrid ALS on cold-start and on warm movies.
 
-    * ``cold``: :func:`item_holdout` puts every rating of a seeded ``test_fraction`` of
-      movies in test, so the test movies have no training ratings. Plain ALS then
+    * ``cold``: :func:`~recsys_helpers.split.item_holdout_split` puts every rating of a
+      seeded ``test_fraction`` of movies in test, so they have no training ratings. Plain ALS then
       predicts ``μ + b_u`` for them; the hybrid predicts from their features; the content
       baseline from the user's feature profile.
-    * ``warm``: a seeded random ``test_fraction`` of the ratings.
+    * ``warm``: :func:`~recsys_helpers.split.random_split`, a seeded random
+      ``test_fraction`` of the ratings.
 
     Tags applied to a held-out movie stay among its features: they are metadata a new
     movie can carry before it is rated (pass ``kinds=("genres", "year")`` to leave them out).
@@ -530,8 +508,8 @@ def cold_start_comparison(
     """
     common = dict(n_factors=n_factors, reg=reg, reg_bias=reg_bias, n_iter=n_iter, random_state=seed)
     splits = {
-        "cold": item_holdout(ratings, test_fraction, seed=seed),
-        "warm": _random_holdout(ratings, test_fraction, seed),
+        "cold": item_holdout_split(ratings, test_fraction, seed=seed),
+        "warm": random_split(ratings, test_fraction, seed=seed),
     }
     rows = []
     for split, (train, test) in splits.items():

@@ -12,11 +12,11 @@ from recsys_helpers.hybrid import (
     HybridMF,
     cold_start_comparison,
     feature_ridge,
-    item_holdout,
     ndcg_within_users,
     normalised_features,
     prior_item_step,
 )
+from recsys_helpers.split import item_holdout_split
 
 
 def _random_csr(rng, n_rows, n_cols, density, empty_rows=()):
@@ -141,7 +141,7 @@ def _planted(seed=0, n_users=150, n_movies=300, n_genres=8, k=3):
 
 def test_planted_feature_effect_predicts_cold_movies():
     ratings, movies, oracle = _planted()
-    train, test = item_holdout(ratings, 0.2, seed=1)
+    train, test = item_holdout_split(ratings, 0.2, seed=1)
     settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15)
     hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies=movies)
     plain = HybridMF(kinds=(), **settings).fit(train)
@@ -219,17 +219,6 @@ def test_ndcg_within_users_hand_computed():
     assert ndcg_within_users(users, rel, scores, k=1) == pytest.approx((1 / 3 + 1.0) / 2)
     with pytest.raises(ValueError, match="same length"):
         ndcg_within_users(users, rel[:2], scores)
-
-
-def test_item_holdout_holds_out_whole_movies():
-    ratings, _, _ = _planted(n_users=20, n_movies=50)
-    train, test = item_holdout(ratings, 0.1, seed=3)
-    assert not set(train["movieId"]) & set(test["movieId"])
-    assert test["movieId"].nunique() == 5
-    again = item_holdout(ratings, 0.1, seed=3)[1]
-    pd.testing.assert_frame_equal(test, again)
-    with pytest.raises(ValueError, match="test_fraction must be in"):
-        item_holdout(ratings, 1.0)
 
 
 @pytest.mark.mirror
