@@ -168,6 +168,9 @@ def test_parse_rating():
         ["fit"],  # no data
         ["fit", "--train", "a.csv", "--dataset", "ml-latest-small"],  # two sources
         ["fit", "--train", "a.csv", "--iters", "0"],
+        ["fit", "--train", "a.csv", "--factors", "-1"],
+        ["fit", "--train", "a.csv", "--reg", "-0.1"],
+        ["fit", "--train", "a.csv", "--reg-bias", "nan"],
         ["recommend", "--model", "m.npz"],  # neither --user nor --rate
         ["recommend", "--model", "m.npz", "--user", "1", "--rate", "1=3"],
     ],

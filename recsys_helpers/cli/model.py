@@ -141,6 +141,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def register(subparsers) -> None:
     """Add the model commands to ``subparsers``."""
     fit = subparsers.add_parser(
@@ -173,9 +187,15 @@ def register(subparsers) -> None:
         ),
     )
     fit.add_argument("--mirror", metavar="DIR", help="local folder of MovieLens releases")
-    fit.add_argument("--factors", type=int, metavar="K", help="latent dimension K (0: biases only)")
-    fit.add_argument("--reg", type=float, metavar="R", help="penalty λ on the latent vectors")
-    fit.add_argument("--reg-bias", type=float, metavar="R", help="penalty λ_b on the biases")
+    fit.add_argument(
+        "--factors", type=_non_negative_int, metavar="K", help="latent dimension K (0: biases only)"
+    )
+    fit.add_argument(
+        "--reg", type=_non_negative_float, metavar="R", help="penalty λ on the latent vectors"
+    )
+    fit.add_argument(
+        "--reg-bias", type=_non_negative_float, metavar="R", help="penalty λ_b on the biases"
+    )
     fit.add_argument("--iters", type=_positive_int, metavar="N", help="ALS sweeps")
     fit.add_argument("--seed", type=int, metavar="S", help="seed of the factor initialisation")
     fit.add_argument("--save", type=Path, metavar="FILE", help="write the fitted model (.npz)")
@@ -203,7 +223,7 @@ def register(subparsers) -> None:
     rec.add_argument("-n", type=_positive_int, default=10, help="how many movies (default 10)")
     rec.add_argument(
         "--min-ratings",
-        type=int,
+        type=_non_negative_int,
         metavar="N",
         help="only movies with at least N training ratings (default: the model's)",
     )
@@ -384,7 +404,11 @@ def format_fit_report(report: dict) -> str:
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    """``fit``: train, evaluate, optionally save; print a table or one JSON object."""
+    """``fit``: train, evaluate, optionally save; print a table or one JSON object.
+
+    The JSON object is :func:`fit_report`'s plus ``source`` (files, or dataset and split),
+    ``warnings`` (messages the estimator issued, also printed to stderr) and ``saved``.
+    """
     train, test, source = load_fit_data(args)
     params = hyperparameters(args)
     model = _estimator_class()(**params)
