@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recsys_helpers.als import BiasedMF
 from recsys_helpers.errors import DataError
 from recsys_helpers.hybrid import (
     HybridMF,
@@ -160,6 +161,28 @@ def test_planted_feature_effect_predicts_cold_movies():
         hybrid.item_factors_[cold], hybrid.item_features_[cold] @ hybrid.feature_weights_
     )
     assert (np.diff(hybrid.history_["objective"]) <= 1e-9 * hybrid.history_["objective"][0]).all()
+
+
+def test_without_features_equals_plain_biased_mf():
+    ratings, _, _ = _planted(n_users=40, n_movies=50)
+    settings = dict(n_factors=3, reg=2.0, reg_bias=1.5, n_iter=4, dtype="float64", tol=None)
+    hybrid = HybridMF(kinds=(), **settings).fit(ratings)
+    plain = BiasedMF(scale_reg=False, **settings).fit(ratings)
+    np.testing.assert_allclose(hybrid.item_factors_, plain.item_factors_, atol=1e-10)
+    np.testing.assert_allclose(hybrid.user_bias_, plain.user_bias_, atol=1e-10)
+    np.testing.assert_allclose(hybrid.history_["objective"], plain.history_["objective"])
+
+
+@pytest.mark.parametrize("scale_reg", [False, True])
+def test_objective_never_increases(scale_reg):
+    ratings, movies, _ = _planted(n_users=40, n_movies=50)
+    model = HybridMF(
+        kinds=("genres",), n_factors=3, reg=0.5 if scale_reg else 3.0, scale_reg=scale_reg,
+        feature_reg=0.5, n_iter=8, tol=None,
+    ).fit(ratings, movies=movies)  # fmt: skip
+    objective = model.history_["objective"].to_numpy()
+    assert (np.diff(objective) <= 1e-9 * objective[0]).all()
+    assert objective[-1] < 0.5 * objective[0]
 
 
 def test_plain_model_falls_back_to_user_bias_and_never_nan():
