@@ -79,12 +79,10 @@ def _read_table(path: Path, columns: tuple[str, ...], optional: tuple[str, ...])
     wanted = list(columns) + [c for c in optional if c in header]
     try:
         if kind == "csv":
-            # Read as text so that a bad value can be reported with its line number.
+            # keep_default_na=False: a column with a bad or empty value stays text, so the
+            # value can be shown as written; clean columns still parse straight to numbers.
             frame = pd.read_csv(
-                path,
-                usecols=lambda c: str(c).strip() in wanted,
-                dtype=str,
-                keep_default_na=False,
+                path, usecols=lambda c: str(c).strip() in wanted, keep_default_na=False
             )
             frame.columns = [str(c).strip() for c in frame.columns]
         else:
@@ -104,17 +102,17 @@ def _location(path: Path, position: int) -> str:
 def _numeric(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
     """Column ``column`` as float64, or DataError naming the first bad value and its place."""
     raw = frame[column]
-    values = pd.to_numeric(raw.str.strip() if raw.dtype == object else raw, errors="coerce")
-    values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(raw):
+        raw = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         first = int(bad[0])
         shown = raw.iloc[first]
-        shown = (
-            "an empty value"
-            if shown is None or str(shown).strip() in ("", "nan")
-            else (f"{str(shown)!r}")
-        )
+        if shown is None or str(shown) in ("", "nan", "<NA>"):
+            shown = "an empty value"
+        else:
+            shown = repr(str(shown))
         raise DataError(
             f"{path}: {_location(path, first)}, column {column}: {shown} is not a number "
             f"({bad.size} bad value(s) in this column)"
@@ -130,8 +128,9 @@ def _integer_ids(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
     )
     if bad.size:
         first = int(bad[0])
+        shown = str(frame[column].iloc[first])
         raise DataError(
-            f"{path}: {_location(path, first)}, column {column}: {frame[column].iloc[first]!r} "
+            f"{path}: {_location(path, first)}, column {column}: {shown!r} "
             "is not a whole number in the 32-bit integer range"
         )
     return values.astype(np.int32)

@@ -81,6 +81,13 @@ def test_read_ratings_file_any_column_order_extra_columns_and_crlf(tmp_path):
     assert frame["rating"].tolist() == [4.5, 2.0, 0.5]
 
 
+def test_read_ratings_file_strips_spaces_around_numbers(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("userId,movieId,rating\n1, 2,4.5 \n1,3,  3\n")
+    frame = read_ratings_file(path)
+    assert frame["movieId"].tolist() == [2, 3] and frame["rating"].tolist() == [4.5, 3.0]
+
+
 def test_read_ratings_file_parquet_round_trip_keeps_timestamp(tmp_path):
     ratings = planted_ratings()
     path = tmp_path / "r.parquet"
