@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from recsys_helpers.errors import DataError
+from recsys_helpers.ratings import IdIndex
 
 logger = logging.getLogger(__name__)
 
@@ -288,8 +289,8 @@ class ContentBaseline(BaseEstimator):
     Attributes
     ----------
     global_mean_ : float
-    users_, items_ : ndarray of raw ids, sorted
-        ``items_`` are the movies of the movies table (every movie with features).
+    users_, items_ : IdIndex
+        Raw id ↔ row maps; ``items_`` are the movies of the movies table.
     intercept_ : ndarray (n_users,)
     coef_ : ndarray (n_users, n_features)
     item_features_ : csr_matrix (n_items, n_features), rows in ``items_`` order
@@ -338,8 +339,8 @@ class ContentBaseline(BaseEstimator):
             min_tag_movies=self.min_tag_movies,
             max_tags=self.max_tags,
         )
-        items = movies["movieId"].to_numpy()
-        item_index = _lookup(items, ratings["movieId"].to_numpy())
+        items = IdIndex.from_ids(movies["movieId"].to_numpy())
+        item_index = items.to_index(ratings["movieId"].to_numpy())
         known = item_index >= 0
         if not known.all():
             logger.info(
@@ -347,8 +348,8 @@ class ContentBaseline(BaseEstimator):
                 int((~known).sum()),
             )
         rated = ratings[known]
-        users = np.unique(rated["userId"].to_numpy())
-        user_index = np.searchsorted(users, rated["userId"].to_numpy())
+        users = IdIndex.from_ids(rated["userId"].to_numpy())
+        user_index = users.to_index(rated["userId"].to_numpy())
         values = rated["rating"].to_numpy(dtype=np.float64)
         by_user = sp.csr_matrix(
             (values, (user_index, item_index[known])), shape=(len(users), len(items))
@@ -374,8 +375,8 @@ class ContentBaseline(BaseEstimator):
         """
         if not hasattr(self, "coef_"):
             raise RuntimeError("ContentBaseline is not fitted yet: call fit() first")
-        u = _lookup(self.users_, X["userId"].to_numpy())
-        i = _lookup(self.items_, X["movieId"].to_numpy())
+        u = self.users_.to_index(X["userId"].to_numpy())
+        i = self.items_.to_index(X["movieId"].to_numpy())
         out = np.full(len(X), self.global_mean_)
         known_user = u >= 0
         out[known_user] = self._user_mean[u[known_user]]
@@ -396,7 +397,7 @@ class ContentBaseline(BaseEstimator):
         """
         if not hasattr(self, "coef_"):
             raise RuntimeError("ContentBaseline is not fitted yet: call fit() first")
-        u = int(_lookup(self.users_, np.asarray([user_id]))[0])
+        u = int(self.users_.to_index(np.asarray([user_id]))[0])
         if u < 0:
             raise KeyError(f"user {user_id!r} has no training ratings")
         scores = self.intercept_[u] + self.item_features_ @ self.coef_[u]
@@ -406,7 +407,7 @@ class ContentBaseline(BaseEstimator):
         n = min(n, int(np.isfinite(scores).sum()))
         top = np.argsort(-scores, kind="stable")[:n]
         return pd.DataFrame(
-            {"movieId": self.items_[top], "score": scores[top], "rank": np.arange(1, n + 1)}
+            {"movieId": self.items_.ids[top], "score": scores[top], "rank": np.arange(1, n + 1)}
         )
 
 
@@ -416,12 +417,3 @@ def _check_ratings(ratings: pd.DataFrame) -> None:
         raise DataError(f"ratings: missing column(s) {sorted(missing)}")
     if len(ratings) == 0:
         raise DataError("ratings: no rows to fit")
-
-
-def _lookup(sorted_ids: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """Index of each raw id in ``sorted_ids``; -1 where absent."""
-    raw = np.asarray(raw)
-    if len(sorted_ids) == 0:
-        return np.full(len(raw), -1, dtype=np.int64)
-    pos = np.searchsorted(sorted_ids, raw).clip(0, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == raw, pos, -1).astype(np.int64)

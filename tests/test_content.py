@@ -113,7 +113,7 @@ def test_profiles_equal_sklearn_ridge_per_user():
     for u, group in ratings.groupby("userId"):
         x = features[[row_of[m] for m in group["movieId"]]]
         ridge = Ridge(alpha=2.5).fit(x, group["rating"])
-        k = np.searchsorted(model.users_, u)
+        k = model.users_.to_index([u])[0]
         np.testing.assert_allclose(model.coef_[k], ridge.coef_, atol=1e-10)
         np.testing.assert_allclose(model.intercept_[k], ridge.intercept_, atol=1e-10)
         np.testing.assert_allclose(
