@@ -402,6 +402,13 @@ def test_recommend_new_user_by_fold_in(saved, capsys):
     assert not {first, second} & {row["movieId"] for row in payload["recommendations"]}
 
 
+def test_recommend_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.zeros(3))
+    message = fail(capsys, ["recommend", "--model", str(path), "--user", "1"])
+    assert "other.npz: not a saved model" in message
+
+
 def test_recommend_missing_model_file(tmp_path, capsys):
     message = fail(capsys, ["recommend", "--model", str(tmp_path / "m.npz"), "--user", "1"])
     assert "m.npz: no such model file" in message
