@@ -26,6 +26,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid
 
+from recsys_helpers.als import BiasedMF
+
 logger = logging.getLogger(__name__)
 
 METRIC_COLUMNS = (
@@ -41,12 +43,6 @@ METRIC_COLUMNS = (
 """Columns of :func:`grid_search`'s result that are not hyperparameters."""
 
 Split = tuple[pd.DataFrame, pd.DataFrame]
-
-
-def _default_estimator():
-    from recsys_helpers.als import BiasedMF
-
-    return BiasedMF
 
 
 def validation_splits(
@@ -130,7 +126,7 @@ def grid_search(
     ratings: pd.DataFrame | Split,
     param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Sequence]],
     *,
-    estimator=None,
+    estimator=BiasedMF,
     validation: float | int | Iterable[Split] = 0.1,
     seed: int = 0,
     verbose: bool = False,
@@ -181,7 +177,6 @@ def grid_search(
     """
     from tqdm.auto import tqdm
 
-    estimator = _default_estimator() if estimator is None else estimator
     grid = ParameterGrid(param_grid)
     if len(grid) == 0:
         raise ValueError("param_grid: no combination to try")

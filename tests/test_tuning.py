@@ -138,6 +138,15 @@ def test_same_numbers_as_gridsearchcv_on_the_same_folds(ratings):
     assert best_params(ours) == search.best_params_
 
 
+def test_default_estimator_is_biasedmf_built_from_the_grid(ratings):
+    grid = {"n_factors": [0], "n_iter": [3], "solver": ["numpy"]}
+    frame = grid_search(ratings, grid)
+    train, valid = split.random_split(ratings, 0.1, seed=0)
+    params = {"n_factors": 0, "n_iter": 3, "solver": "numpy"}
+    assert frame.loc[0, "n_iter"] == 3
+    assert frame.loc[0, "valid_rmse"] == pytest.approx(direct_rmse(params, train, valid), rel=1e-9)
+
+
 def test_list_of_grids_and_best_params_keep_plain_types(ratings):
     train, valid = ratings.drop(ratings.index[::4]), ratings.iloc[::4]
     grids = [{"n_factors": [0]}, {"n_factors": [2], "reg": [0.05]}]
