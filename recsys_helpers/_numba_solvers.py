@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from recsys_helpers._solvers import penalty_diagonal
 
 __all__ = ["residuals", "solve_side", "warm_up"]
+
+_THREADPOOLS = ThreadpoolController()
 
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
@@ -201,7 +203,7 @@ def solve_side(
     if other.shape[1] == 0:
         _bias_rows(indptr, np.ascontiguousarray(targets, dtype=np.float64), penalty, bias)
         return bias, factors
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
         _solve_rows(
             indptr,
             np.ascontiguousarray(indices, dtype=np.int64),

@@ -265,13 +265,19 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         self.items_ = IdIndex.from_ids(items_raw)
         user_index = self.users_.to_index(users_raw)
         item_index = self.items_.to_index(items_raw)
-        key = user_index * len(self.items_) + item_index
-        if len(np.unique(key)) != len(key):
-            raise DataError("training ratings contain duplicate (userId, movieId) pairs")
         n_users, n_items, n_factors = len(self.users_), len(self.items_), int(self.n_factors)
         self.global_mean_ = float(ratings.mean())
         self._train_range = (float(ratings.min()), float(ratings.max()))
         by_user = _Csr(user_index, item_index, ratings, n_users)
+        repeated = (by_user.rows[1:] == by_user.rows[:-1]) & (
+            by_user.indices[1:] == by_user.indices[:-1]
+        )
+        if repeated.any():
+            raise DataError(
+                f"training ratings contain {int(repeated.sum())} duplicate (userId, movieId) "
+                f"pairs, e.g. ({self.users_.to_ids(by_user.rows[1:][repeated][:1])[0]}, "
+                f"{self.items_.to_ids(by_user.indices[1:][repeated][:1])[0]})"
+            )
         by_item = _Csr(item_index, user_index, ratings, n_items)
         self.user_counts_, self.item_counts_ = by_user.counts, by_item.counts
         self._seen = (by_user.indptr, by_user.indices.astype(np.int32))

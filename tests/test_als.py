@@ -253,8 +253,12 @@ def test_bad_data_is_refused():
     frame = toy_ratings()
     with pytest.raises(DataError, match=r"lacks column\(s\) \['movieId'\]"):
         BiasedMF().fit(frame.drop(columns="movieId"))
-    with pytest.raises(DataError, match="duplicate \\(userId, movieId\\) pairs"):
-        BiasedMF().fit(pd.concat([frame, frame.iloc[:1]]))
+    first = frame.iloc[:1]
+    expected = (
+        rf"1 duplicate \(userId, movieId\) pairs, e.g. \({first.userId[0]}, {first.movieId[0]}\)"
+    )
+    with pytest.raises(DataError, match=expected):
+        BiasedMF().fit(pd.concat([frame, first]))
     with pytest.raises(DataError, match="NaN/inf value\\(s\\), first at row 3"):
         BiasedMF().fit(frame.assign(rating=frame.rating.where(frame.index != 3)))
     with pytest.raises(DataError, match="fit needs ratings"):

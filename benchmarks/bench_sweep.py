@@ -1,0 +1,204 @@
+"""Seconds per ALS sweep of our kernels, against K and against data size.
+
+One sweep = all users given the movies, then all movies given the users, biases included
+(``BiasedMF._sweep``, timed by ``BiasedMF.history_.seconds``). Data: MovieLens-shaped
+synthetic ratings (``recsys_helpers.synthetic.make_ratings``) at ``scale`` × the ML-25M shape.
+
+Reported per configuration: median and min seconds per sweep over ``--sweeps`` sweeps (JIT
+compilation is done before timing and reported separately), the process's peak resident
+memory so far, achieved GFLOP/s of the nominal work
+``Σ_sides [nnz (K+1)(K+2) + n_rows (K+1)³/3]`` (symmetric Gram updates plus Cholesky) beside
+a float32 matrix-multiply rate measured in the same run, and, for the smallest configuration,
+the NumPy reference kernel's sweep time and its ratio to the compiled one.
+
+Usage::
+
+    python benchmarks/bench_sweep.py --scale 0.04            # quick, ~1M ratings
+    python benchmarks/bench_sweep.py --scale 1.0 --sweeps 3  # the full ML-25M shape
+
+Writes ``benchmarks/results/sweep.json`` and ``sweep.md`` (``--name`` changes the stem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results_io import machine, markdown_table, save, versions
+from recsys_helpers import _numba_solvers
+from recsys_helpers.als import BiasedMF
+from recsys_helpers.synthetic import ML25M_SHAPE, make_ratings
+
+logger = logging.getLogger("bench_sweep")
+
+
+def peak_rss_gib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 3) -> float:
+    """Best float32 ``size × size`` matrix-multiply rate, GFLOP/s (all BLAS threads)."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def nominal_flops(n_users: int, n_items: int, nnz: int, n_factors: int) -> float:
+    """Nominal floating-point work of one sweep (see the module docstring)."""
+    width = n_factors + 1
+    gram = 2 * nnz * width * (width + 1)
+    cholesky = (n_users + n_items) * width**3 / 3
+    return gram + cholesky
+
+
+def shape_at(scale: float) -> dict[str, int]:
+    return {key: max(int(round(value * scale)), 50) for key, value in ML25M_SHAPE.items()}
+
+
+def time_sweeps(frame, n_factors: int, sweeps: int, solver: str, dtype: str) -> np.ndarray:
+    """Seconds of each sweep after the first (the first may still touch cold memory)."""
+    model = BiasedMF(n_factors=n_factors, n_iter=sweeps + 1, solver=solver, dtype=dtype, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame)
+    return model.history_.seconds.to_numpy()[1:]
+
+
+def run(args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    warm_up = _numba_solvers.warm_up()
+    logger.info("numba warm-up (compile or cache load): %.1f s", warm_up)
+    rate = matmul_gflops()
+    logger.info("float32 matmul: %.0f GFLOP/s", rate)
+    configurations = [(args.scale, k) for k in args.factors]
+    configurations += [(s, 64) for s in args.size_scales if (s, 64) not in configurations]
+    frames: dict[float, object] = {}
+    rows = []
+    for scale, n_factors in configurations:
+        if scale not in frames:
+            shape = shape_at(scale)
+            frames[scale], _ = make_ratings(**shape, n_factors=8, seed=0)
+            logger.info("data at scale %g: %s", scale, shape)
+        frame = frames[scale]
+        n_users, n_items = frame.userId.nunique(), frame.movieId.nunique()
+        seconds = time_sweeps(frame, n_factors, args.sweeps, "numba", args.dtype)
+        median = float(np.median(seconds))
+        row = {
+            "scale": scale,
+            "n_ratings": len(frame),
+            "n_users": n_users,
+            "n_items": n_items,
+            "n_factors": n_factors,
+            "dtype": args.dtype,
+            "median_s": median,
+            "min_s": float(seconds.min()),
+            "sweeps": len(seconds),
+            "gflops": nominal_flops(n_users, n_items, len(frame), n_factors) / median / 1e9,
+            "peak_rss_gib": peak_rss_gib(),
+            "numpy_s": None,
+            "numpy_over_numba": None,
+        }
+        logger.info("scale %g K=%d: %.3f s/sweep", scale, n_factors, median)
+        rows.append(row)
+    if args.numpy_scale > 0:
+        frame, _ = make_ratings(**shape_at(args.numpy_scale), n_factors=8, seed=0)
+        for n_factors in (16, 64):
+            numpy_s = float(np.median(time_sweeps(frame, n_factors, 1, "numpy", args.dtype)))
+            numba_s = float(np.median(time_sweeps(frame, n_factors, 3, "numba", args.dtype)))
+            rows.append({
+                "scale": args.numpy_scale, "n_ratings": len(frame),
+                "n_users": frame.userId.nunique(), "n_items": frame.movieId.nunique(),
+                "n_factors": n_factors, "dtype": args.dtype, "median_s": numba_s,
+                "min_s": numba_s, "sweeps": 3, "gflops": None, "peak_rss_gib": peak_rss_gib(),
+                "numpy_s": numpy_s, "numpy_over_numba": numpy_s / numba_s,
+            })  # fmt: skip
+    return {
+        "benchmark": "als_sweep",
+        "machine": machine(),
+        "versions": versions(),
+        "numba_threads": _numba_threads(),
+        "warm_up_s": warm_up,
+        "matmul_float32_gflops": rate,
+        "total_s": time.perf_counter() - started,
+        "rows": rows,
+    }
+
+
+def _numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def to_markdown(record: dict) -> str:
+    header = ["ratings", "users", "movies", "K", "median s/sweep", "min s", "GFLOP/s",
+              "% of matmul", "peak RSS GiB", "NumPy s", "NumPy/numba"]  # fmt: skip
+    rate = record["matmul_float32_gflops"]
+    rows = [
+        [r["n_ratings"], r["n_users"], r["n_items"], r["n_factors"], r["median_s"], r["min_s"],
+         r["gflops"], None if r["gflops"] is None else 100 * r["gflops"] / rate,
+         r["peak_rss_gib"], r["numpy_s"], r["numpy_over_numba"]]
+        for r in record["rows"]
+    ]  # fmt: skip
+    notes = (
+        f"\nfloat32 matmul {rate:.0f} GFLOP/s; numba threads {record['numba_threads']}; "
+        f"JIT warm-up {record['warm_up_s']:.1f} s (not in the timings); "
+        f"load average {record['machine']['load_average_1_5_15']}.\n"
+    )
+    return "# ALS sweep timings\n\n" + markdown_table(header, rows) + notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.04,
+        help="fraction of the ML-25M shape for the K sweep (default 0.04)",
+    )
+    parser.add_argument("--factors", type=int, nargs="+", default=[16, 32, 64, 128])
+    parser.add_argument(
+        "--size-scales",
+        type=float,
+        nargs="*",
+        default=[],
+        help="extra scales timed at K=64, e.g. 0.04 0.2 1.0",
+    )
+    parser.add_argument("--sweeps", type=int, default=3, help="timed sweeps per configuration")
+    parser.add_argument(
+        "--numpy-scale",
+        type=float,
+        default=0.004,
+        help="scale of the NumPy-reference comparison (0 skips it)",
+    )
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--name", default="sweep", help="stem of the result files")
+    parser.add_argument("--out", type=Path, default=None, help="results folder")
+    args = parser.parse_args(argv)  # fmt: skip
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    record = run(args)
+    path = save(args.name, record, to_markdown(record), args.out)
+    print(to_markdown(record))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
