@@ -191,3 +191,20 @@ def test_item_holdout_split(ratings):
         item_holdout_split(ratings.head(1), 0.5)
     with pytest.raises(ValueError, match="test_fraction must be in \\(0, 1\\)"):
         item_holdout_split(ratings, 1.0)
+
+
+def test_splits_on_the_small_release(mirror):
+    path = mirror / "ml-latest-small" / "ratings.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not in the mirror")
+    real = pd.read_csv(path, dtype={"userId": np.int32, "movieId": np.int32})
+    train, test = per_user_split(real, test_fraction=0.2, seed=0)
+    assert_partition(real, train, test)
+    assert set(test["userId"]) == set(real["userId"])  # every user has >= 20 ratings
+    assert set(train["userId"]) == set(real["userId"])
+    train, test = temporal_split(real, cutoff="2015-01-01")
+    assert train["timestamp"].max() < 1_420_070_400 <= test["timestamp"].min()
+    train, test = last_k_split(real, k=5)
+    assert len(test) == 5 * 610
+    folds = [test for _, test in kfold(real, 5, seed=0)]
+    assert sorted(len(f) for f in folds) == [20_167] * 4 + [20_168]
