@@ -5,7 +5,8 @@ Run from the repository root::
     MOVIELENS_MIRROR=/path/to/mirror .venv/bin/python -m benchmarks.bench_cold_start
     .venv/bin/python -m benchmarks.bench_cold_start --n-factors 8 --n-iter 5   # quick
 
-Calls :func:`recsys_helpers.hybrid.cold_start_comparison` (cold: every rating of a seeded
+Loads the release with :func:`recsys_helpers.datasets.load` and calls
+:func:`recsys_helpers.hybrid.cold_start_comparison` (cold: every rating of a seeded
 10% of movies held out; warm: a seeded random 10% of ratings) and writes
 ``benchmarks/results/cold_start.{json,md}``, printing the markdown table.
 """
@@ -18,15 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from benchmarks import results_io
-from recsys_helpers import config
+from recsys_helpers import config, datasets
 from recsys_helpers.hybrid import cold_start_comparison
-
-
-def _read_release(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return tuple(pd.read_csv(folder / f"{name}.csv") for name in ("ratings", "movies", "tags"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,13 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    mirror = config.mirror_dir()
-    if mirror is None or not (mirror / args.dataset).is_dir():
-        print(
-            f"needs {config.MIRROR_ENV} pointing at a folder with {args.dataset}/", file=sys.stderr
-        )
-        return 1
-    ratings, movies, tags = _read_release(mirror / args.dataset)
+    release = datasets.load(args.dataset, progress=False)
+    ratings, movies, tags = release.ratings, release.movies, release.tags
     started = time.perf_counter()
     table = cold_start_comparison(
         ratings, movies, tags, n_factors=args.n_factors, n_iter=args.n_iter, seed=args.seed
