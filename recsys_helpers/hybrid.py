@@ -17,21 +17,22 @@ The MAP estimate minimises
         + \lambda \sum_i \|V_i - \Phi_i W\|^2 + \lambda_b \sum_i (b_i - \Phi_i w)^2
         + \lambda_W (\|W\|^2 + \|w\|^2)
 
-with ``λ = reg``, ``λ_b = reg_bias``, ``λ_W = feature_reg``. One sweep is three exact
-block minimisations, so ``J`` never increases:
+with ``λ = reg``, ``λ_b = reg_bias``, ``λ_W = feature_reg`` (with ``scale_reg=True`` the
+vector terms carry ``λ|Ω|`` as in :class:`~recsys_helpers.als.BiasedMF`). One sweep is
+three exact block minimisations, so ``J`` never increases:
 
-1. user step: the plain ridge half-step (:func:`recsys_helpers._solvers.solve_side`,
-   the kernel of :class:`recsys_helpers.als.BiasedMF`, with unscaled penalties) with
+1. user step: the plain ridge half-step of :class:`~recsys_helpers.als.BiasedMF`
+   (kernel :func:`recsys_helpers._solvers.solve_side` or its compiled twin) with
    targets ``r_ui − μ − b_i``;
-2. item step with prior mean ``m_i = Φ_i W``, ``m^b_i = Φ_i w``: writing ``V_i = m_i +
-   δ_i``, ``b_i = m^b_i + δ^b_i`` turns it into the plain ridge half-step for
-   ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i`` (same kernel);
-3. W-step (closed-form ridge over the rated movies):
+2. movie step with prior means ``m_i = Φ_i W``, ``m^b_i = Φ_i w`` (:func:`prior_item_step`):
+   writing ``V_i = m_i + δ_i``, ``b_i = m^b_i + δ^b_i`` turns it into the same kernel for
+   ``(δ^b_i, δ_i)`` with targets ``r_ui − μ − b_u − U_u·m_i − m^b_i``;
+3. W-step (:func:`feature_ridge`, closed-form ridge over the rated movies):
    ``(ΦᵀΦ + (λ_W/λ) I) W = Φᵀ V`` and ``(ΦᵀΦ + (λ_W/λ_b) I) w = Φᵀ b``.
 
 A movie with no training ratings but known features gets its prior mean, ``V_i = Φ_i W``
 and ``b_i = Φ_i w``, instead of zero; with no features at all (``kinds=()``) the model is
-exactly the plain biased MF.
+exactly the plain biased MF. :func:`cold_start_comparison` measures what the priors buy.
 """
 
 from __future__ import annotations
