@@ -200,7 +200,10 @@ class HybridMF(BiasedMF):
     λ_b ∈ {2, 5, 10}, λ_W ∈ {0.1, 1, 10, 20, 30, 100} (partial grid). λ = 15, λ_b = 5,
     λ_W = 10 gave cold 0.890 / warm 0.827 validation RMSE (λ = 10: 0.885 / 0.841;
     λ = 20: 0.896 / 0.832). Early stopping is not offered: the W-step would have to be
-    restored with the movie parameters.
+    restored with the movie parameters. The per-sweep ``valid_rmse`` of ``validation=``
+    sees unrated movies only after the fit (they join ``items_`` at the end), so use a
+    warm validation set. :meth:`save`/:meth:`load` keep every prediction, cold movies
+    included, but not ``W``, ``w`` or ``Φ``.
 
     Attributes
     ----------
