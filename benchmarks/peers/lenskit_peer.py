@@ -22,7 +22,7 @@ UNKNOWN_POLICY = {
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
     "bias": {"damping": [0.0, 5.0, 25.0]},
-    "als": {"features": [50, 100], "reg": [0.1, 1.0], "epochs": [10]},
+    "als": {"features": [50, 100], "reg": [0.05, 0.1, 0.3], "epochs": [10]},
 }
 
 

@@ -17,8 +17,13 @@ UNKNOWN_POLICY = {
 }
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "bias": {"n_factors": [0], "reg_bias": [0.1, 0.5, 2.0], "n_iter": [10]},
-    "als": {"n_factors": [48, 100], "reg": [0.05, 0.1], "reg_bias": [0.5, 2.0], "n_iter": [15]},
+    "bias": {"n_factors": [0], "reg_bias": [0.5, 2.0, 5.0], "n_iter": [10]},
+    "als": {
+        "n_factors": [48, 100],
+        "reg": [0.05, 0.1, 0.2],
+        "reg_bias": [0.5, 2.0],
+        "n_iter": [15],
+    },
 }
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 UNKNOWN_POLICY = {"als": "NaN when the user or the movie is unseen (coldStartStrategy='nan')"}
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "als": {"rank": [10, 50], "reg": [0.05, 0.1, 0.2], "max_iter": [15]},
+    "als": {"rank": [10, 50], "reg": [0.1, 0.15, 0.2], "max_iter": [15]},
 }
 
 _SESSION = None
