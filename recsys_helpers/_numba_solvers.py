@@ -139,6 +139,70 @@ def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - c
         solution[a] = value
 
 
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  # pragma: no cover
+    """A few conjugate-gradient steps on each row's normal equations, warm-started.
+
+    Starts from the current ``(bias[row], factors[row])`` and never forms ``X_uᵀX_u``: each
+    step costs two products with the gathered ``X_u`` (``O(|Ω_u| K)``). CG decreases the
+    row's quadratic objective at every step, so ``J`` still never increases.
+    """
+    n_rows = len(indptr) - 1
+    width = other.shape[1] + 1
+    for row in numba.prange(n_rows):
+        start, stop = indptr[row], indptr[row + 1]
+        count = stop - start
+        if count == 0:
+            bias[row] = 0.0
+            factors[row, :] = 0.0
+            continue
+        design = np.empty((count, width), dtype=other.dtype)
+        for j in range(count):
+            design[j, 0] = 1.0
+            design[j, 1:] = other[indices[start + j]]
+        solution = np.empty(width, dtype=np.float64)
+        solution[0] = bias[row]
+        solution[1:] = factors[row]
+        # residual = Xᵀ(t − X w) − P w
+        errors = np.empty(count, dtype=np.float64)
+        for j in range(count):
+            value = targets[start + j] * 1.0
+            for a in range(width):
+                value -= design[j, a] * solution[a]
+            errors[j] = value
+        residual = np.empty(width, dtype=np.float64)
+        for a in range(width):
+            residual[a] = -penalty[row, a] * solution[a]
+        for j in range(count):
+            for a in range(width):
+                residual[a] += design[j, a] * errors[j]
+        direction = residual.copy()
+        norm = residual @ residual
+        product = np.empty(width, dtype=np.float64)
+        for _ in range(steps):
+            if norm < 1e-20:
+                break
+            for j in range(count):  # X p
+                value = 0.0
+                for a in range(width):
+                    value += design[j, a] * direction[a]
+                errors[j] = value
+            for a in range(width):  # (XᵀX + P) p
+                product[a] = penalty[row, a] * direction[a]
+            for j in range(count):
+                for a in range(width):
+                    product[a] += design[j, a] * errors[j]
+            step = norm / (direction @ product)
+            solution += step * direction
+            residual -= step * product
+            new_norm = residual @ residual
+            direction = residual + (new_norm / norm) * direction
+            norm = new_norm
+        bias[row] = solution[0]
+        for a in range(1, width):
+            factors[row, a - 1] = solution[a]
+
+
 @numba.njit(parallel=True, cache=True)
 def _bias_rows(indptr, targets, penalty, bias):  # pragma: no cover - compiled
     for row in numba.prange(len(indptr) - 1):
@@ -170,6 +234,8 @@ def solve_side(
     reg_bias: float,
     *,
     scale_by_count: bool = False,
+    cg_steps: int | None = None,
+    initial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Exact ridge half-step, compiled: see :func:`recsys_helpers._solvers.solve_side`.
 
@@ -187,6 +253,11 @@ def solve_side(
     other_factors : ndarray of float32 or float64, shape (n_other, K)
     reg, reg_bias : float
     scale_by_count : bool, default False
+    cg_steps : int, optional
+        Instead of the exact solve, take this many conjugate-gradient steps (Takács et al.
+        2011) from ``initial``, never forming the Gram matrices: approximate, cheaper.
+    initial : (bias, factors), optional
+        Warm start of the CG steps (this side's current parameters); zeros when omitted.
 
     Returns
     -------
@@ -202,6 +273,21 @@ def solve_side(
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     if other.shape[1] == 0:
         _bias_rows(indptr, np.ascontiguousarray(targets, dtype=np.float64), penalty, bias)
+        return bias, factors
+    if cg_steps is not None:
+        if initial is not None:
+            bias[:] = initial[0]
+            factors[:] = initial[1]
+        _cg_rows(
+            indptr,
+            np.ascontiguousarray(indices, dtype=np.int64),
+            np.ascontiguousarray(targets),
+            other,
+            penalty,
+            int(cg_steps),
+            bias,
+            factors,
+        )
         return bias, factors
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
         _solve_rows(

@@ -151,6 +151,10 @@ class BiasedMF(RegressorMixin, BaseEstimator):
     patience : int, default 2
     rating_range : (float, float) or None
         Clip predictions to it; None uses the training ratings' min and max.
+    cg_steps : int or None, default None
+        None solves each half-step exactly (Cholesky). An integer takes that many
+        conjugate-gradient steps per row, warm-started from the previous sweep (numba
+        kernels only): approximate, cheaper per sweep, ``J`` still never increases.
     verbose : bool, default False
         Show a progress bar over sweeps.
 
@@ -194,6 +198,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         early_stopping: bool = False,
         patience: int = 2,
         rating_range: tuple[float, float] | None = None,
+        cg_steps: int | None = None,
         verbose: bool = False,
     ) -> None:
         self.n_factors = n_factors
@@ -209,6 +214,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.patience = patience
         self.rating_range = rating_range
+        self.cg_steps = cg_steps
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
@@ -227,6 +233,10 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience!r}")
+        if self.cg_steps is not None and (int(self.cg_steps) != self.cg_steps or self.cg_steps < 1):
+            raise ValueError(f"cg_steps must be None or an integer >= 1, got {self.cg_steps!r}")
+        if self.cg_steps is not None and self.solver == "numpy":
+            raise ValueError("cg_steps needs the numba kernels; use solver='auto' or 'numba'")
         if self.solver == "numba" and _numba_kernels() is None:
             raise ValueError("solver='numba' needs numba; use solver='numpy'")
 
@@ -359,6 +369,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         self.user_bias_, self.user_factors_ = kernels.solve_side(
             by_user.indptr, by_user.indices, targets, self.item_factors_,
             self.reg, self.reg_bias, scale_by_count=self.scale_reg,
+            **self._cg_options(self.user_bias_, self.user_factors_),
         )  # fmt: skip
         targets = (by_item.ratings - self.global_mean_ - self.user_bias_[by_item.indices]).astype(
             dtype
@@ -366,7 +377,13 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         self.item_bias_, self.item_factors_ = kernels.solve_side(
             by_item.indptr, by_item.indices, targets, self.user_factors_,
             self.reg, self.reg_bias, scale_by_count=self.scale_reg,
+            **self._cg_options(self.item_bias_, self.item_factors_),
         )  # fmt: skip
+
+    def _cg_options(self, bias, factors) -> dict:
+        if self.cg_steps is None:
+            return {}
+        return {"cg_steps": int(self.cg_steps), "initial": (bias, factors)}
 
     def _check_finite(self, iteration: int) -> None:
         for name in ("user_bias_", "item_bias_", "user_factors_", "item_factors_"):
@@ -703,11 +720,12 @@ class BiasOnly(BiasedMF):
         early_stopping: bool = False,
         patience: int = 2,
         rating_range: tuple[float, float] | None = None,
+        cg_steps: int | None = None,
         verbose: bool = False,
     ) -> None:
         super().__init__(
             n_factors=n_factors, reg=reg, reg_bias=reg_bias, scale_reg=scale_reg,
             n_iter=n_iter, solver=solver, dtype=dtype, init_std=init_std,
             random_state=random_state, tol=tol, early_stopping=early_stopping,
-            patience=patience, rating_range=rating_range, verbose=verbose,
+            patience=patience, rating_range=rating_range, cg_steps=cg_steps, verbose=verbose,
         )  # fmt: skip

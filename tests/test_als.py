@@ -177,6 +177,22 @@ def test_dtype_and_solver_options_are_honoured():
     assert not np.allclose(scaled.fit(frame).item_factors_, double.item_factors_)
 
 
+def test_conjugate_gradient_option(planted):
+    frame = planted[0]
+    kwargs = dict(n_factors=4, reg=0.1, reg_bias=2.0, n_iter=8, dtype="float64", tol=None)
+    exact = BiasedMF(**kwargs).fit(frame)
+    approximate = BiasedMF(**kwargs, cg_steps=3).fit(frame)
+    objective = approximate.history_.objective.to_numpy()
+    assert np.all(np.diff(objective) <= 1e-9 * objective[:-1])
+    assert approximate.history_.train_rmse.iloc[-1] == pytest.approx(
+        exact.history_.train_rmse.iloc[-1], rel=0.02
+    )
+    with pytest.raises(ValueError, match="cg_steps needs the numba kernels"):
+        BiasedMF(cg_steps=3, solver="numpy").fit(frame)
+    with pytest.raises(ValueError, match="cg_steps must be None or an integer >= 1, got 0"):
+        BiasedMF(cg_steps=0).fit(frame)
+
+
 def test_bias_only_is_k_zero():
     frame = toy_ratings()
     bias_only = BiasOnly(n_iter=3, tol=None).fit(frame)

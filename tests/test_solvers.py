@@ -138,3 +138,42 @@ def test_numpy_kernel_batches_give_the_same_answer(monkeypatch):
     batched = _solvers.solve_side(indptr, indices, targets, other, 0.2, 0.4)
     np.testing.assert_allclose(batched[0], whole[0], atol=1e-12)
     np.testing.assert_allclose(batched[1], whole[1], atol=1e-12)
+
+
+def test_conjugate_gradient_reaches_the_exact_solution():
+    """CG converges in at most K + 1 steps in exact arithmetic; it starts anywhere."""
+    indptr, indices, targets, other = random_side(n_rows=20, n_factors=4, seed=9)
+    exact = _solvers.solve_side(indptr, indices, targets, other, 0.3, 1.1)
+    start = (np.full(20, 0.5), np.full((20, 4), -0.2))
+    bias, factors = _numba_solvers.solve_side(
+        indptr, indices, targets, other, 0.3, 1.1, cg_steps=20, initial=start
+    )
+    np.testing.assert_allclose(bias, exact[0], atol=1e-9)
+    np.testing.assert_allclose(factors, exact[1], atol=1e-9)
+    assert (start[0] == 0.5).all()  # the warm start is copied, not overwritten
+
+
+def test_conjugate_gradient_steps_decrease_each_row_objective():
+    indptr, indices, targets, other = random_side(n_rows=20, n_factors=5, seed=10)
+    rows = oracle_rows(indptr, indices, targets)
+
+    def row_objectives(bias, factors):
+        values = []
+        for row, (columns, row_targets) in rows.items():
+            errors = row_targets - bias[row] - other[columns] @ factors[row]
+            values.append(
+                errors @ errors + 1.1 * bias[row] ** 2 + 0.3 * factors[row] @ factors[row]
+            )
+        return np.array(values)
+
+    state = (np.zeros(20), np.zeros((20, 5)))
+    previous = row_objectives(*state)
+    for _ in range(3):
+        state = _numba_solvers.solve_side(
+            indptr, indices, targets, other, 0.3, 1.1, cg_steps=1, initial=state
+        )
+        current = row_objectives(*state)
+        assert np.all(current <= previous + 1e-12)
+        previous = current
+    exact = row_objectives(*_solvers.solve_side(indptr, indices, targets, other, 0.3, 1.1))
+    assert np.all(previous >= exact - 1e-12)
