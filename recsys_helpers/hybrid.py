@@ -510,7 +510,10 @@ def cold_start_comparison(
         ("content", "als", "hybrid"), ``rmse``, ``ndcg@{k}`` (within each user's test
         movies, gain = rating, see :func:`ndcg_within_users`), ``n_test`` (ratings).
     """
-    common = dict(n_factors=n_factors, reg=reg, reg_bias=reg_bias, n_iter=n_iter, random_state=seed)
+    # a fixed number of sweeps for every model: no convergence warning wanted
+    common = dict(
+        n_factors=n_factors, reg=reg, reg_bias=reg_bias, n_iter=n_iter, random_state=seed, tol=None
+    )
     splits = {
         "cold": item_holdout_split(ratings, test_fraction, seed=seed),
         "warm": random_split(ratings, test_fraction, seed=seed),

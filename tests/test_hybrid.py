@@ -143,7 +143,7 @@ def _planted(seed=0, n_users=150, n_movies=300, n_genres=8, k=3):
 def test_planted_feature_effect_predicts_cold_movies():
     ratings, movies, oracle = _planted()
     train, test = item_holdout_split(ratings, 0.2, seed=1)
-    settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15)
+    settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15, tol=None)
     hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies=movies)
     plain = HybridMF(kinds=(), **settings).fit(train)
     truth = test["rating"].to_numpy()
@@ -187,7 +187,7 @@ def test_objective_never_increases(scale_reg):
 
 def test_plain_model_falls_back_to_user_bias_and_never_nan():
     ratings, movies, _ = _planted(n_users=30, n_movies=40)
-    model = HybridMF(kinds=(), n_factors=2, n_iter=3).fit(ratings)
+    model = HybridMF(kinds=(), n_factors=2, n_iter=3, tol=None).fit(ratings)
     query = pd.DataFrame({"userId": [0, 10**6, 10**6], "movieId": [10**6, 1000, 10**6]})
     predicted = model.predict(query)
     assert np.isfinite(predicted).all()
@@ -199,10 +199,10 @@ def test_plain_model_falls_back_to_user_bias_and_never_nan():
 
 def test_same_seed_same_model():
     ratings, movies, _ = _planted(n_users=30, n_movies=40)
-    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(
+    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",), tol=None).fit(
         ratings, movies=movies
     )
-    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",)).fit(
+    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",), tol=None).fit(
         ratings, movies=movies
     )
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
@@ -223,7 +223,7 @@ def test_fit_rejects_bad_input():
 def test_cold_movies_join_items_and_survive_save_load(tmp_path):
     ratings, movies, _ = _planted(n_users=40, n_movies=60)
     train = ratings[ratings["movieId"] != 1005]
-    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4).fit(train, movies=movies)
+    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
     assert len(model.items_) == 60 and model.item_counts_[5] == 0 and not model.item_rated_[5]
     query = pd.DataFrame({"userId": [0, 1], "movieId": [1005, 1005]})
     path = model.save(tmp_path / "hybrid.npz")
