@@ -77,10 +77,19 @@ _LATEX_TEMPLATE = r"""((*- extends 'report.tex.j2' -*))
 
 
 # The lab page without the scripts it would fetch from the network (require.js for
-# widgets, mermaid for diagrams); the report uses neither.
+# widgets, mermaid for diagrams; the report uses neither), and MathJax told to use the
+# STIX web fonts, the only fonts the local MathJax copy ships.
 _HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {
+  availableFonts: [], preferredFont: null, imageFont: null, webFont: "STIX-Web"
+}});
+</script>
+{{ super() }}
+{%- endblock html_head_js_mathjax -%}
 """
 
 
