@@ -199,7 +199,7 @@ def _row_outer_products(features: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _per_user_ridge(
-    by_user: sp.csr_matrix, features: sp.csr_matrix, alpha: float, batch_size: int = 2048
+    by_user: sp.csr_matrix, features: sp.csr_matrix, alpha: float, batch_size: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ridge regression with an unpenalised intercept for every row of a rating matrix.
 

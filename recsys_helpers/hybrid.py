@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys_helpers._solvers import penalty_diagonal, penalty_value, solve_side
+from recsys_helpers._solvers import pair_dots, penalty_diagonal, penalty_value, solve_side
 from recsys_helpers.als import BiasedMF
 from recsys_helpers.content import FEATURE_KINDS, ContentBaseline, item_features
 from recsys_helpers.errors import DataError
@@ -106,7 +106,7 @@ def prior_item_step(
     targets = (
         centred_ratings
         - user_bias[indices]
-        - np.einsum("jk,jk->j", user_factors[indices], prior[item_of])
+        - pair_dots(indices, item_of, user_factors, prior)
         - prior_bias[item_of]
     ).astype(dtype)
     delta_bias, delta = solve(
