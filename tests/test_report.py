@@ -194,6 +194,7 @@ def test_render_html_is_one_offline_page_with_embedded_figures(executed_notebook
     html = page.read_text()
     assert '<script src="mathjax/MathJax.js?config=' in html
     assert (tmp_path / "mathjax" / "MathJax.js").is_file()
+    assert 'webFont: "STIX-Web"' in html  # the only fonts the local copy ships
     assert 'src="https://' not in html and 'src="http://' not in html
     assert html.count('src="data:image/png;base64,') == 1
     assert '<a href="#01_first">Notebook 01_first</a>' in html
