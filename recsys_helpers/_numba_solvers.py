@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import threadpool_limits
 
 from recsys_helpers._solvers import penalty_diagonal
 
 __all__ = ["residuals", "solve_side", "warm_up"]
-
-_THREADPOOLS = ThreadpoolController()
 
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
@@ -289,7 +287,8 @@ def solve_side(
             factors,
         )
         return bias, factors
-    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+    # Looked up at each call: the BLAS numba calls may be loaded after this module.
+    with threadpool_limits(limits=1, user_api="blas"):
         _solve_rows(
             indptr,
             np.ascontiguousarray(indices, dtype=np.int64),

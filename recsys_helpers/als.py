@@ -317,7 +317,8 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             sweeps.set_postfix(train_rmse=f"{train_rmse:.4f}", valid_rmse=f"{valid_rmse:.4f}")
             logger.debug("sweep %d: J=%.6g train %.4f valid %.4f", *rows[-1][:4])
             if valid is not None and (best is None or valid_rmse < best[0]):
-                best, stale = (valid_rmse, iteration, self._parameters()), 0
+                kept = self._parameters() if self.early_stopping else None
+                best, stale = (valid_rmse, iteration, kept), 0
             elif valid is not None:
                 stale += 1
                 if self.early_stopping and stale >= self.patience:
