@@ -139,3 +139,20 @@ def test_compare_rankings_recovers_planted_agreement_and_disagreement():
 
     with pytest.raises(DataError, match="need at least 3 movies"):
         compare_rankings(agreeing.head(2))
+
+
+@pytest.mark.mirror
+def test_without_a_floor_the_shortest_vectors_are_the_rarely_rated_movies(mirror):
+    from recsys_helpers import datasets
+    from recsys_helpers.als import BiasedMF
+
+    ratings = datasets.load("ml-latest-small", mirror=mirror).ratings
+    model = BiasedMF(n_factors=16, n_iter=5, tol=None).fit(ratings)
+
+    unfiltered = polarisation_table(ratings, model.items_.ids, model.item_factors_, min_ratings=2)
+    shortest = extremes(unfiltered, "vector_norm", 20, most=False)
+    assert shortest["n_ratings"].median() <= 3 < unfiltered["n_ratings"].quantile(0.75)
+
+    floored = polarisation_table(ratings, model.items_.ids, model.item_factors_, min_ratings=50)
+    assert floored["n_ratings"].min() >= 50
+    assert compare_rankings(floored)["spearman"] > 0.2  # both measure disagreement
