@@ -2,6 +2,8 @@
 
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
 is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0.
+The tuning grids are built around ``BiasedMF()``'s defaults (K and 2K; λ/2, λ, 2λ; λ_b/4,
+λ_b, 4λ_b for the bias-only model), so they stay meaningful when the defaults move.
 """
 
 from __future__ import annotations
@@ -16,15 +18,31 @@ UNKNOWN_POLICY = {
     "als": "μ + known biases, no dot product (never NaN)",
 }
 
-ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "bias": {"n_factors": [0], "reg_bias": [0.5, 2.0, 5.0], "n_iter": [10]},
-    "als": {
-        "n_factors": [48, 100],
-        "reg": [0.05, 0.1, 0.2],
-        "reg_bias": [0.5, 2.0],
-        "n_iter": [15],
-    },
-}
+
+def _grids() -> dict[str, dict[str, list[Any]]]:
+    """Grids centred on the estimator's own defaults, so they follow the package."""
+    from recsys_helpers.als import BiasedMF
+
+    default = BiasedMF().get_params()
+    reg, reg_bias, n_factors = default["reg"], default["reg_bias"], default["n_factors"]
+    return {
+        "bias": {
+            "n_factors": [0],
+            "reg_bias": [reg_bias / 4, reg_bias, reg_bias * 4],
+            "scale_reg": [default["scale_reg"]],
+            "n_iter": [10],
+        },
+        "als": {
+            "n_factors": [n_factors, 2 * n_factors],
+            "reg": [reg / 2, reg, reg * 2],
+            "reg_bias": [reg_bias],
+            "scale_reg": [default["scale_reg"]],
+            "n_iter": [default["n_iter"]],
+        },
+    }
+
+
+ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = _grids()
 
 
 class OursModel:
