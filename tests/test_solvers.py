@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import als_reference  # the oracle beside this file (tests/ is on sys.path)
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from recsys_helpers import _numba_solvers, _solvers
-from tests import als_reference
 
 BACKENDS = [_solvers, _numba_solvers]
 IDS = ["numpy", "numba"]
