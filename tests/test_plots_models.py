@@ -38,7 +38,10 @@ def test_training_curves_draw_the_history(history):
     fig = training.training_curves(history, title="bias only")
     objective_ax, rmse_ax = fig.axes
     np.testing.assert_array_equal(objective_ax.lines[0].get_ydata(), history["objective"])
-    assert objective_ax.get_yscale() == "log"
+    assert objective_ax.get_yscale() == "linear"  # spans less than a factor of 10
+    assert objective_ax.yaxis.get_major_formatter()(1234.0, 0) == "1,234"
+    steep = training.training_curves(history.assign(objective=[9000.0, 500.0, 480.0]))
+    assert steep.axes[0].get_yscale() == "log"
     assert [line.get_label() for line in rmse_ax.lines] == ["train", "test"]
     np.testing.assert_array_equal(rmse_ax.lines[1].get_ydata(), history["valid_rmse"])
     assert rmse_ax.get_ylabel() == "RMSE (stars)"

@@ -181,13 +181,19 @@ def embedding_scatter(
             linewidths=0,
         )
     if label is not None:
+        centre_x, centre_y = frame["x"].median(), frame["y"].median()
         for _, row in label.iterrows():
+            # Write each title on the side away from the crowd's centre.
+            right = row["x"] >= centre_x
+            above = row["y"] >= centre_y
             ax.annotate(
                 _shorten(str(row["title"]), 30),
                 (row["x"], row["y"]),
                 fontsize=7,
-                xytext=(3, 3),
+                xytext=(8 if right else -8, 6 if above else -6),
                 textcoords="offset points",
+                ha="left" if right else "right",
+                va="bottom" if above else "top",
                 arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5},
             )
     ax.set_xlabel(axis_labels[0])

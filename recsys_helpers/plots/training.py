@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 __all__ = [
     "model_comparison",
@@ -50,14 +51,19 @@ def training_curves(history: pd.DataFrame, *, title: str | None = None) -> Figur
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes: left, the objective :math:`J` (log scale) against iteration; right, train
-        and (if present) validation RMSE in stars.
+        Two axes: left, the objective :math:`J` against iteration (log scale when it spans
+        more than a factor of 10, else linear with thousands separators); right, train and
+        (if present) validation RMSE in stars.
     """
     _require(history, ["iteration", "objective", "train_rmse"], "history")
     fig, axes = _subplots(2, figsize=(9.6, 3.6))
     left, right = axes[0]
     left.plot(history["iteration"], history["objective"], marker="o", color="C0")
-    left.set_yscale("log")
+    objective = history["objective"].to_numpy(dtype=float)
+    if objective.min() > 0 and objective.max() > 10 * objective.min():
+        left.set_yscale("log")
+    else:
+        left.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     left.set_xlabel("iteration")
     left.set_ylabel("regularised objective J")
     left.set_title("Objective")
