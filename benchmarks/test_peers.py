@@ -273,3 +273,17 @@ def test_spark_adapter_nan_for_unseen_users_and_movies():
     assert np.isnan(predicted[:2]).all()  # unseen movie
     assert np.isnan(predicted[-1])  # unseen user
     assert np.isfinite(predicted[2:-1]).all()
+
+
+def test_ours_adapter_never_nan_and_grid_follows_defaults():
+    pytest.importorskip("recsys_helpers.als")
+    from benchmarks.peers import ours
+    from recsys_helpers.als import BiasedMF
+
+    train, test = _holdout_with_unseen_movie()
+    predicted = ours.OursModel(n_factors=3, n_iter=3).fit(train).predict(test)
+    assert np.isfinite(predicted).all()
+    default = BiasedMF().get_params()
+    assert default["reg"] in ours.ACCURACY_GRIDS["als"]["reg"]
+    assert ours.ACCURACY_GRIDS["als"]["n_factors"][0] == default["n_factors"]
+    assert ours.ACCURACY_GRIDS["bias"]["n_factors"] == [0]
