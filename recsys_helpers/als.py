@@ -47,6 +47,16 @@ class NumericalError(RecsysError, FloatingPointError):
     """Parameters became NaN or infinite during fitting."""
 
 
+def _package_version() -> str | None:
+    """Installed version of this package, recorded in saved models."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("recsys_helpers")
+    except PackageNotFoundError:
+        return None
+
+
 def _numba_kernels():
     """The compiled kernels module, or None when numba is unavailable."""
     try:
@@ -623,6 +633,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         path = Path(path)
         meta = {
             "format_version": FORMAT_VERSION,
+            "package_version": _package_version(),
             "class": type(self).__name__,
             "params": self.get_params(),
             "global_mean": self.global_mean_,

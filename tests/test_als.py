@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import als_reference  # the oracle beside this file (tests/ is on sys.path)
@@ -283,6 +284,11 @@ def test_bad_data_is_refused():
         BiasedMF().fit(np.zeros((4, 3)), np.zeros(4))
 
 
+def data_files(path):
+    with np.load(path, allow_pickle=False) as data:
+        return data.files
+
+
 def test_save_load_round_trip(tmp_path):
     frame = toy_ratings()
     model = BiasedMF(n_factors=3, n_iter=3, reg=0.2, tol=None, rating_range=(0.5, 5.0))
@@ -294,6 +300,10 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
     pd.testing.assert_frame_equal(loaded.history_, model.history_)
     assert loaded.users_ == model.users_ and loaded.n_iter_ == 3
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+    assert meta["params"]["reg"] == 0.2 and meta["class"] == "BiasedMF"
+    assert set(data_files(path)) >= {"user_factors", "item_ids", "seen_indptr"}
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="junk.npz: not a saved model"):
