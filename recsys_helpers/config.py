@@ -12,6 +12,8 @@ Environment variables
     Where downloads and parsed caches are written (default: ``<project>/data``).
 ``RECSYS_FIGURES_DIR``
     Where :func:`recsys_helpers.plots.save_figure` writes (default: ``<project>/figures``).
+``RECSYS_REPORT_DIR``
+    Where executed notebooks, metrics and the rendered report go (default: ``<project>/report``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIRROR_ENV = "MOVIELENS_MIRROR"
 DATA_DIR_ENV = "RECSYS_DATA_DIR"
 FIGURES_DIR_ENV = "RECSYS_FIGURES_DIR"
+REPORT_DIR_ENV = "RECSYS_REPORT_DIR"
 
 DEFAULT_DATASET = "ml-latest-small"
 
@@ -41,7 +44,7 @@ def figures_dir() -> Path:
 
 def report_dir() -> Path:
     """Folder for executed notebooks and the rendered report."""
-    return PROJECT_ROOT / "report"
+    return Path(os.environ.get(REPORT_DIR_ENV) or PROJECT_ROOT / "report")
 
 
 def mirror_dir(mirror: str | os.PathLike | None = None) -> Path | None:

@@ -11,12 +11,8 @@ Notebooks call :func:`record_metrics` in their last cell; :func:`write_metrics_s
 gathers those files into ``report/metrics.json`` and the Markdown table
 ``report/headline.md``. Every file is written under a temporary name in its folder and
 then renamed, so an interrupted build never leaves a half-written output behind.
-
-Environment variables
----------------------
-``RECSYS_REPORT_DIR``
-    Where executed notebooks, metrics and the rendered report go (default:
-    :func:`recsys_helpers.config.report_dir`).
+Outputs go to :func:`recsys_helpers.config.report_dir` (``$RECSYS_REPORT_DIR`` or
+``<project>/report``).
 """
 
 from __future__ import annotations
@@ -56,7 +52,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-REPORT_DIR_ENV = "RECSYS_REPORT_DIR"
 NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_(?P<slug>[a-z0-9_]+)$")
 """Stem of a report notebook: two digits, an underscore, a lower-case slug."""
 
@@ -97,10 +92,7 @@ class ReportError(RecsysError):
     """A notebook failed to run, or the report could not be rendered."""
 
 
-def report_dir() -> Path:
-    """Folder for executed notebooks, metrics and the rendered report."""
-    value = os.environ.get(REPORT_DIR_ENV)
-    return Path(value) if value else config.report_dir()
+report_dir = config.report_dir
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:

@@ -21,7 +21,8 @@ def mirror() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Never let a test write caches or figures into the project's own folders."""
+    """Never let a test write caches, figures or reports into the project's own folders."""
     root = tmp_path_factory.getbasetemp()
     monkeypatch.setenv(config.DATA_DIR_ENV, os.fspath(root / "data"))
     monkeypatch.setenv(config.FIGURES_DIR_ENV, os.fspath(root / "figures"))
+    monkeypatch.setenv(config.REPORT_DIR_ENV, os.fspath(root / "report"))

@@ -92,7 +92,7 @@ def test_notebook_follows_the_template(path):
 @pytest.mark.slow
 @by_name
 def test_notebook_runs_on_smoke_parameters(path, mirror, tmp_path, monkeypatch):
-    monkeypatch.setenv(report.REPORT_DIR_ENV, str(tmp_path / "report"))
+    monkeypatch.setenv(config.REPORT_DIR_ENV, str(tmp_path / "report"))
     output = tmp_path / "report" / path.name
     report.execute_notebook(path, output, parameters={"smoke": True}, progress=False)
     record = json.loads((tmp_path / "report" / "metrics" / f"{path.stem}.json").read_text())

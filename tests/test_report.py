@@ -11,14 +11,14 @@ import nbformat
 import numpy as np
 import pytest
 
-from recsys_helpers import report
+from recsys_helpers import config, report
 from recsys_helpers.report import ReportError
 
 
 @pytest.fixture
 def report_folder(tmp_path, monkeypatch):
     folder = tmp_path / "report"
-    monkeypatch.setenv(report.REPORT_DIR_ENV, str(folder))
+    monkeypatch.setenv(config.REPORT_DIR_ENV, str(folder))
     return folder
 
 
