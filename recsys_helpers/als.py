@@ -47,6 +47,11 @@ class NumericalError(RecsysError, FloatingPointError):
     """Parameters became NaN or infinite during fitting."""
 
 
+def _relative_change(previous: float, current: float) -> float:
+    """``|J_prev − J| / |J_prev|`` between consecutive sweeps."""
+    return abs(previous - current) / max(abs(previous), np.finfo(float).tiny)
+
+
 def _package_version() -> str | None:
     """Installed version of this package, recorded in saved models."""
     from importlib.metadata import PackageNotFoundError, version
@@ -153,8 +158,9 @@ class BiasedMF(RegressorMixin, BaseEstimator):
     random_state : int, default 0
         Seed of ``numpy.random.default_rng``.
     tol : float or None, default 1e-4
-        A :class:`~sklearn.exceptions.ConvergenceWarning` is issued when the last relative
-        objective change is still ``>= tol``; None disables the check.
+        Stop once the relative objective change between sweeps falls below ``tol``; if
+        ``n_iter`` sweeps end first, a :class:`~sklearn.exceptions.ConvergenceWarning` is
+        issued. None runs all ``n_iter`` sweeps without the check.
     early_stopping : bool, default False
         Stop when the validation RMSE has not improved for ``patience`` sweeps and restore
         the best sweep's parameters (needs ``validation=`` in :meth:`fit`).
@@ -315,6 +321,8 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             n_factors, len(ratings), n_users, n_items, kernels.__name__.rsplit(".", 1)[-1],
         )  # fmt: skip
         rows, best, stale = [], None, 0
+        converged = stopped_early = False
+        change = np.inf
         sweeps = tqdm(range(1, self.n_iter + 1), desc="ALS", disable=not self.verbose)
         for iteration in sweeps:
             started = time.perf_counter()
@@ -326,13 +334,20 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             rows.append((iteration, objective, train_rmse, valid_rmse, seconds))
             sweeps.set_postfix(train_rmse=f"{train_rmse:.4f}", valid_rmse=f"{valid_rmse:.4f}")
             logger.debug("sweep %d: J=%.6g train %.4f valid %.4f", *rows[-1][:4])
+            if self.tol is not None and len(rows) >= 2:
+                change = _relative_change(rows[-2][1], objective)
+                converged = change < self.tol
             if valid is not None and (best is None or valid_rmse < best[0]):
                 kept = self._parameters() if self.early_stopping else None
                 best, stale = (valid_rmse, iteration, kept), 0
             elif valid is not None:
                 stale += 1
                 if self.early_stopping and stale >= self.patience:
+                    stopped_early = True
                     break
+            if converged:
+                logger.info("converged at sweep %d (relative change %.2e)", iteration, change)
+                break
         self.history_ = pd.DataFrame(
             rows, columns=["iteration", "objective", "train_rmse", "valid_rmse", "seconds"]
         )
@@ -340,16 +355,13 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         if self.early_stopping and best is not None and best[1] != self.n_iter_:
             self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_ = best[2]
             logger.info("early stopping: restored sweep %d (valid RMSE %.4f)", best[1], best[0])
-        elif self.tol is not None and len(rows) >= 2 and self.n_iter_ == self.n_iter:
-            previous, last = rows[-2][1], rows[-1][1]
-            change = abs(previous - last) / max(abs(previous), np.finfo(float).tiny)
-            if change >= self.tol:
-                warnings.warn(
-                    f"ALS stopped after n_iter={self.n_iter} sweeps with relative objective "
-                    f"change {change:.2e} >= tol={self.tol}; raise n_iter",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
+        if self.tol is not None and not (converged or stopped_early):
+            warnings.warn(
+                f"ALS stopped after n_iter={self.n_iter} sweeps with relative objective "
+                f"change {change:.2e} >= tol={self.tol}; raise n_iter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _validation_arrays(self, validation):

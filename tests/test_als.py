@@ -202,14 +202,18 @@ def test_bias_only_is_k_zero():
     np.testing.assert_array_equal(bias_only.predict(frame), same.predict(frame))
 
 
-def test_convergence_warning_and_tol():
+def test_tol_stops_at_convergence_and_warns_otherwise():
     frame = toy_ratings()
-    with pytest.warns(ConvergenceWarning, match=r"n_iter=1 sweeps|n_iter=2 sweeps"):
+    with pytest.warns(ConvergenceWarning, match=r"after n_iter=2 sweeps .* >= tol=1e-12"):
         BiasedMF(n_factors=3, n_iter=2, tol=1e-12).fit(frame)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         BiasedMF(n_factors=3, n_iter=2, tol=None).fit(frame)
-        BiasedMF(n_factors=3, n_iter=40, tol=0.5).fit(frame)
+        model = BiasedMF(n_factors=3, n_iter=200, tol=1e-3, dtype="float64").fit(frame)
+    objective = model.history_.objective.to_numpy()
+    assert 2 <= model.n_iter_ < 200
+    assert abs(objective[-2] - objective[-1]) / objective[-2] < 1e-3  # the stopping sweep
+    assert np.all(np.abs(np.diff(objective[:-1])) / objective[:-2] >= 1e-3)  # not before
 
 
 def test_early_stopping_restores_the_best_sweep(planted):
