@@ -1,16 +1,17 @@
 r"""Compiled, parallel twins of the kernels in :mod:`recsys_helpers._solvers`.
 
-Same equations, same signatures. :func:`solve_side` runs one thread per block of rows
-(``numba.prange``); per row it gathers the design ``X_u`` (rows ``[1, V_i]``), forms the
-normal equations with BLAS,
+Same equations and signatures (plus the optional conjugate-gradient arguments of
+:func:`solve_side`). :func:`solve_side` spreads rows over threads (``numba.prange``); per
+row it gathers the design ``X_u`` (rows ``[1, V_i]``), forms the normal equations with BLAS,
 
-.. math:: A_u = X_u^T X_u + c_u P, \qquad b_u = X_u^T t_u ,
+.. math:: A_u = X_u^T X_u + P_u, \qquad b_u = X_u^T t_u ,
 
-and solves ``A_u w = b_u`` by an in-kernel Cholesky factorisation. BLAS is limited to one
-thread inside the parallel region (:mod:`threadpoolctl`) so the cores are never
-oversubscribed; numba's own thread count is left at its default (the number of cores).
-Compilation is cached on disk (``cache=True``); the first call in a fresh environment pays
-the JIT cost once.
+and solves ``A_u w = b_u`` by an in-kernel Cholesky factorisation (rows with fewer ratings
+than unknowns use the equivalent dual system). BLAS is limited to one thread inside the
+parallel region (:mod:`threadpoolctl`) so the cores are never oversubscribed; numba's own
+thread count is left at its default (the number of cores). Compilation is cached on disk
+(``cache=True``); the first call in a fresh environment pays the JIT cost once
+(:func:`warm_up`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from recsys_helpers._solvers import penalty_diagonal
 
 __all__ = ["residuals", "solve_side", "warm_up"]
 
+#: Reassociation and contraction let reductions vectorise; NaN/inf semantics are kept so a
+#: singular or overflowing system still shows up as NaN.
+_FAST = {"reassoc", "contract", "arcp"}
+
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=_FAST)
 def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
     """Solve ``matrix @ out = rhs`` for SPD ``matrix`` in place (lower Cholesky).
 
@@ -137,7 +142,7 @@ def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - c
         solution[a] = value
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  # pragma: no cover
     """A few conjugate-gradient steps on each row's normal equations, warm-started.
 
