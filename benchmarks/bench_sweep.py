@@ -72,9 +72,14 @@ def shape_at(scale: float) -> dict[str, int]:
     return {key: max(int(round(value * scale)), 50) for key, value in ML25M_SHAPE.items()}
 
 
-def time_sweeps(frame, n_factors: int, sweeps: int, solver: str, dtype: str) -> np.ndarray:
+def time_sweeps(
+    frame, n_factors: int, sweeps: int, solver: str, dtype: str, cg_steps: int | None = None
+) -> np.ndarray:
     """Seconds of each sweep after the first (the first may still touch cold memory)."""
-    model = BiasedMF(n_factors=n_factors, n_iter=sweeps + 1, solver=solver, dtype=dtype, tol=None)
+    model = BiasedMF(
+        n_factors=n_factors, n_iter=sweeps + 1, solver=solver, dtype=dtype, tol=None,
+        cg_steps=cg_steps,
+    )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(frame)
@@ -89,16 +94,21 @@ def run(args: argparse.Namespace) -> dict:
     logger.info("float32 matmul: %.0f GFLOP/s", rate)
     configurations = [(args.scale, k) for k in args.factors]
     configurations += [(s, 64) for s in args.size_scales if (s, 64) not in configurations]
+    configurations = [(scale, k, None) for scale, k in configurations]
+    if args.cg_steps:
+        configurations += [
+            (scale, 64, args.cg_steps) for scale in sorted({c[0] for c in configurations})
+        ]
     frames: dict[float, object] = {}
     rows = []
-    for scale, n_factors in configurations:
+    for scale, n_factors, cg_steps in configurations:
         if scale not in frames:
             shape = shape_at(scale)
             frames[scale], _ = make_ratings(**shape, n_factors=8, seed=0)
             logger.info("data at scale %g: %s", scale, shape)
         frame = frames[scale]
         n_users, n_items = frame.userId.nunique(), frame.movieId.nunique()
-        seconds = time_sweeps(frame, n_factors, args.sweeps, "numba", args.dtype)
+        seconds = time_sweeps(frame, n_factors, args.sweeps, "numba", args.dtype, cg_steps)
         median = float(np.median(seconds))
         row = {
             "scale": scale,
@@ -107,15 +117,18 @@ def run(args: argparse.Namespace) -> dict:
             "n_items": n_items,
             "n_factors": n_factors,
             "dtype": args.dtype,
+            "method": f"cg{cg_steps}" if cg_steps else "cholesky",
             "median_s": median,
             "min_s": float(seconds.min()),
             "sweeps": len(seconds),
-            "gflops": nominal_flops(n_users, n_items, len(frame), n_factors) / median / 1e9,
+            "gflops": None
+            if cg_steps
+            else nominal_flops(n_users, n_items, len(frame), n_factors) / median / 1e9,
             "peak_rss_gib": peak_rss_gib(),
             "numpy_s": None,
             "numpy_over_numba": None,
         }
-        logger.info("scale %g K=%d: %.3f s/sweep", scale, n_factors, median)
+        logger.info("scale %g K=%d %s: %.3f s/sweep", scale, n_factors, row["method"], median)
         rows.append(row)
     if args.numpy_scale > 0:
         frame, _ = make_ratings(**shape_at(args.numpy_scale), n_factors=8, seed=0)
@@ -125,7 +138,8 @@ def run(args: argparse.Namespace) -> dict:
             rows.append({
                 "scale": args.numpy_scale, "n_ratings": len(frame),
                 "n_users": frame.userId.nunique(), "n_items": frame.movieId.nunique(),
-                "n_factors": n_factors, "dtype": args.dtype, "median_s": numba_s,
+                "n_factors": n_factors, "dtype": args.dtype, "method": "cholesky",
+                "median_s": numba_s,
                 "min_s": numba_s, "sweeps": 3, "gflops": None, "peak_rss_gib": peak_rss_gib(),
                 "numpy_s": numpy_s, "numpy_over_numba": numpy_s / numba_s,
             })  # fmt: skip
@@ -148,11 +162,12 @@ def _numba_threads() -> int:
 
 
 def to_markdown(record: dict) -> str:
-    header = ["ratings", "users", "movies", "K", "median s/sweep", "min s", "GFLOP/s",
+    header = ["ratings", "users", "movies", "K", "solve", "median s/sweep", "min s", "GFLOP/s",
               "% of matmul", "peak RSS GiB", "NumPy s", "NumPy/numba"]  # fmt: skip
     rate = record["matmul_float32_gflops"]
     rows = [
-        [r["n_ratings"], r["n_users"], r["n_items"], r["n_factors"], r["median_s"], r["min_s"],
+        [r["n_ratings"], r["n_users"], r["n_items"], r["n_factors"], r["method"], r["median_s"],
+         r["min_s"],
          r["gflops"], None if r["gflops"] is None else 100 * r["gflops"] / rate,
          r["peak_rss_gib"], r["numpy_s"], r["numpy_over_numba"]]
         for r in record["rows"]
@@ -189,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         help="scale of the NumPy-reference comparison (0 skips it)",
     )
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument(
+        "--cg-steps",
+        type=int,
+        default=3,
+        help="also time K=64 with this many CG steps per half-step (0 skips)",
+    )
     parser.add_argument("--name", default="sweep", help="stem of the result files")
     parser.add_argument("--out", type=Path, default=None, help="results folder")
     args = parser.parse_args(argv)  # fmt: skip
