@@ -141,6 +141,21 @@ def _rss_bytes() -> int:
         return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _threads(library: str) -> int | str | None:
+    """Worker threads the library ran with (Spark: its master URL)."""
+    if library == "ours" and find_spec("numba") is not None:
+        import numba
+
+        return numba.get_num_threads()
+    if library == "lenskit":
+        import torch
+
+        return torch.get_num_threads()
+    if library == "spark":
+        return os.environ.get("BENCH_SPARK_MASTER", "local[2]")
+    return 1 if library == "surprise" else None
+
+
 def ours_epoch_seconds(
     users: np.ndarray,
     items: np.ndarray,
@@ -192,6 +207,7 @@ def worker(
         record = adapter.epoch_seconds(
             users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed
         )
+    record["threads"] = _threads(library)
     record["loaded_rss_bytes"] = loaded_rss
     record["self_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     results_io.atomic_write_text(out_path, json.dumps(record))
