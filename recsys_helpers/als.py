@@ -148,7 +148,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         Multiply ``λ`` by each row's rating count (ALS-WR, as Spark and LensKit); ``λ_b``
         is never scaled (a damping of ``λ_b`` pseudo-ratings at the mean).
     n_iter : int, default 15
-        Maximum number of sweeps.
+        Number of sweeps (fewer only with early stopping).
     solver : {"auto", "numba", "numpy"}, default "auto"
         Kernel backend; "auto" is numba when importable.
     dtype : {"float32", "float64"}, default "float32"
@@ -158,9 +158,9 @@ class BiasedMF(RegressorMixin, BaseEstimator):
     random_state : int, default 0
         Seed of ``numpy.random.default_rng``.
     tol : float or None, default 1e-4
-        Stop once the relative objective change between sweeps falls below ``tol``; if
-        ``n_iter`` sweeps end first, a :class:`~sklearn.exceptions.ConvergenceWarning` is
-        issued. None runs all ``n_iter`` sweeps without the check.
+        All ``n_iter`` sweeps always run (so fixed-sweep comparisons stay comparable); a
+        :class:`~sklearn.exceptions.ConvergenceWarning` is issued when the last sweep's
+        relative objective change is still ``>= tol``. None disables the check.
     early_stopping : bool, default False
         Stop when the validation RMSE has not improved for ``patience`` sweeps and restore
         the best sweep's parameters (needs ``validation=`` in :meth:`fit`).
@@ -345,9 +345,6 @@ class BiasedMF(RegressorMixin, BaseEstimator):
                 if self.early_stopping and stale >= self.patience:
                     stopped_early = True
                     break
-            if converged:
-                logger.info("converged at sweep %d (relative change %.2e)", iteration, change)
-                break
         self.history_ = pd.DataFrame(
             rows, columns=["iteration", "objective", "train_rmse", "valid_rmse", "seconds"]
         )
@@ -355,7 +352,7 @@ class BiasedMF(RegressorMixin, BaseEstimator):
         if self.early_stopping and best is not None and best[1] != self.n_iter_:
             self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_ = best[2]
             logger.info("early stopping: restored sweep %d (valid RMSE %.4f)", best[1], best[0])
-        if self.tol is not None and not (converged or stopped_early):
+        if self.tol is not None and not (converged or stopped_early):  # last sweep's change
             warnings.warn(
                 f"ALS stopped after n_iter={self.n_iter} sweeps with relative objective "
                 f"change {change:.2e} >= tol={self.tol}; raise n_iter",
