@@ -148,9 +148,10 @@ def _threads(library: str) -> int | str | None:
 
         return numba.get_num_threads()
     if library == "lenskit":
-        import torch
+        # its ALS kernels run in LensKit's Rust (Rayon) pool of `threads` workers
+        from lenskit.parallel import get_parallel_config
 
-        return torch.get_num_threads()
+        return get_parallel_config().threads
     if library == "spark":
         return os.environ.get("BENCH_SPARK_MASTER", "local[2]")
     return 1 if library == "surprise" else None
