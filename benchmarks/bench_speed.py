@@ -35,12 +35,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks import results_io
+from recsys_helpers.synthetic import ML25M_SHAPE
 
 logger = logging.getLogger("benchmarks.bench_speed")
 
-# ML-25M: 162,541 users, 59,047 rated movies, 25,000,095 ratings.
-ML25M_SHAPE = {"n_users": 162_541, "n_items": 59_047, "n_ratings": 25_000_095}
-LIBRARIES = ("ours", "lenskit", "spark", "surprise")
+LIBRARIES = ("ours", "ours-cg", "lenskit", "spark", "surprise")
+#: Conjugate-gradient steps per half-step of the "ours-cg" variant (exact Cholesky otherwise).
+OURS_CG_STEPS = 3
 ADAPTERS = {
     "lenskit": "benchmarks.peers.lenskit_peer",
     "spark": "benchmarks.peers.spark_peer",
@@ -48,6 +49,7 @@ ADAPTERS = {
 }
 MODEL_NAMES = {
     "ours": "recsys_helpers.als.BiasedMF",
+    "ours-cg": f"recsys_helpers.als.BiasedMF(cg_steps={OURS_CG_STEPS})",
     "lenskit": "lenskit.als.BiasedMFScorer",
     "spark": "pyspark.ml.recommendation.ALS",
     "surprise": "surprise.SVD (SGD)",
@@ -63,20 +65,11 @@ def scaled_shape(scale: float) -> dict[str, int]:
     """``ML25M_SHAPE`` with every count multiplied by ``scale`` (at least 10 users/items)."""
     if not 0.0 < scale <= 1.0:
         raise ValueError(f"--scale must be in (0, 1], got {scale!r}")
-    shape = _package_shape() or ML25M_SHAPE
     return {
-        "n_users": max(10, round(shape["n_users"] * scale)),
-        "n_items": max(10, round(shape["n_items"] * scale)),
-        "n_ratings": max(100, round(shape["n_ratings"] * scale)),
+        "n_users": max(10, round(ML25M_SHAPE["n_users"] * scale)),
+        "n_items": max(10, round(ML25M_SHAPE["n_items"] * scale)),
+        "n_ratings": max(100, round(ML25M_SHAPE["n_ratings"] * scale)),
     }
-
-
-def _package_shape() -> dict[str, int] | None:
-    try:
-        from recsys_helpers.synthetic import ML25M_SHAPE as shape
-    except ImportError:
-        return None
-    return dict(shape)
 
 
 def make_data(shape: dict[str, int], seed: int) -> tuple[dict[str, np.ndarray], str]:
@@ -143,7 +136,7 @@ def _rss_bytes() -> int:
 
 def _threads(library: str) -> int | str | None:
     """Worker threads the library ran with (Spark: its master URL)."""
-    if library == "ours" and find_spec("numba") is not None:
+    if library.startswith("ours") and find_spec("numba") is not None:
         import numba
 
         return numba.get_num_threads()
@@ -165,6 +158,7 @@ def ours_epoch_seconds(
     n_factors: int,
     n_epochs: int,
     seed: int = 0,
+    cg_steps: int | None = None,
 ) -> dict[str, Any]:
     """Per-iteration seconds of ``recsys_helpers.als.BiasedMF`` (its ``history_``)."""
     import warnings
@@ -175,7 +169,7 @@ def ours_epoch_seconds(
     from recsys_helpers.als import BiasedMF
 
     frame = pd.DataFrame({"userId": users, "movieId": items, "rating": ratings})
-    model = BiasedMF(n_factors=n_factors, n_iter=n_epochs, random_state=seed)
+    model = BiasedMF(n_factors=n_factors, n_iter=n_epochs, random_state=seed, cg_steps=cg_steps)
     start = time.perf_counter()
     with warnings.catch_warnings():
         # a few timed sweeps never reach tol; the warning says nothing about speed
@@ -199,10 +193,12 @@ def worker(
     with np.load(data_path, allow_pickle=False) as data:
         users, items, ratings = data["users"], data["items"], data["ratings"]
     loaded_rss = _rss_bytes()
-    if library == "ours":
+    if library.startswith("ours"):
+        cg_steps = OURS_CG_STEPS if library == "ours-cg" else None
         record = ours_epoch_seconds(
-            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed
-        )
+            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed,
+            cg_steps=cg_steps,
+        )  # fmt: skip
     else:
         adapter = importlib.import_module(ADAPTERS[library])
         record = adapter.epoch_seconds(
@@ -358,10 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--peers: unknown {', '.join(unknown)}; choose from {', '.join(ADAPTERS)}")
     if args.repeats < 1 or args.epochs < 1:
         parser.error("--repeats and --epochs must be at least 1")
-    libraries = peers if args.no_ours else ["ours", *peers]
+    libraries = peers if args.no_ours else ["ours", "ours-cg", *peers]
     if "ours" in libraries and find_spec("recsys_helpers.als") is None:
         logger.warning("recsys_helpers.als is not available; timing the peers only")
-        libraries.remove("ours")
+        libraries = peers
 
     spark_repeats = args.repeats if args.spark_repeats is None else args.spark_repeats
     shape = scaled_shape(args.scale)
