@@ -24,8 +24,8 @@ endif
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATASET=$(DATASET) MIRROR=<folder with MovieLens releases>"
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-17s %s\n", $$1, $$2}'
+	@echo "  variables: DATASET=$(DATASET) MIRROR=<folder with MovieLens releases> SMOKE=True SCALE=0.2"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -117,3 +117,38 @@ lab: kernel  ## JupyterLab on notebooks/ with the project's kernel
 
 clean-report:  ## delete executed notebooks, rendered report, metrics and figures
 	find report figures -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
+
+# ---------------------------------------------------------------------------------------
+# BENCHMARKS against LensKit, scikit-surprise and Spark MLlib, in their own venv (kept out
+# of `make test` and CI). SCALE=0.2 for a quick run of the speed comparison.
+# ---------------------------------------------------------------------------------------
+BENCH_VENV := .venv-bench
+BENCH_PY   := $(BENCH_VENV)/bin/python
+SCALE      ?= 1
+
+.PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test
+
+$(BENCH_VENV)/.installed: pyproject.toml benchmarks/setup_bench_env.sh
+	PYTHON=$(PYTHON) bash benchmarks/setup_bench_env.sh
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed  ## venv with the peer libraries (torch CPU, LensKit, Surprise, Spark)
+
+bench-accuracy: $(BENCH_VENV)/.installed  ## RMSE/MAE of ours and the peers on ml-latest-small
+	$(BENCH_PY) -m benchmarks.bench_accuracy
+
+bench-speed: $(BENCH_VENV)/.installed  ## s/epoch and peak memory at ML-25M shape, ours vs peers
+	$(BENCH_PY) -m benchmarks.bench_speed --scale $(SCALE) --repeats 3 --epochs 3 \
+	  --spark-repeats 1 --spark-memory 16g
+
+bench-sweep: $(ENV_STAMP)  ## our sweep against K and data size; NumPy vs numba
+	$(PY) -m benchmarks.bench_sweep --scale $(SCALE) --factors 16 32 64 128 \
+	  --size-scales 0.04 0.2 --cg-steps 3
+
+bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at ML-25M shape
+	$(PY) -m benchmarks.bench_data --scale $(SCALE)
+
+bench: bench-accuracy bench-speed bench-sweep bench-data  ## every benchmark (about 40 min)
+
+bench-test: $(BENCH_VENV)/.installed  ## tests of the benchmark adapters (not in CI)
+	$(BENCH_PY) -m pytest benchmarks/test_peers.py -q
