@@ -2,11 +2,18 @@
 
 ``fit`` trains :class:`recsys_helpers.als.BiasedMF` on a ratings file (or a named
 MovieLens release split on the fly), reports training and test RMSE/MAE and can save
-the model; ``recommend`` loads a saved model and ranks movies for a known user, or for a
-new user described by a few ``movieId=stars`` ratings (folded in without retraining).
+the model. With ``--item-features genres[,year,tags]`` it trains
+:class:`recsys_helpers.hybrid.HybridMF` instead, whose movie vectors and biases are
+shrunk towards a prior learned from the movies' features (movies from ``--movies FILE``
+or the ``--dataset`` release), so that movies without ratings get a useful prediction;
+the split ``item:0.9:SEED`` holds out whole movies to measure exactly that.
+``recommend`` loads a saved model of either class (the class is recorded in the file)
+and ranks movies for a known user, or for a new user described by a few
+``movieId=stars`` ratings (folded in without retraining).
 
 Hyperparameters left out on the command line take the estimator's own defaults, read
-from ``BiasedMF().get_params()`` so that the command line and the library never disagree.
+from ``get_params()`` of the class trained, so that the command line and the library
+never disagree.
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ import pandas as pd
 
 from recsys_helpers.errors import DataError
 
-SPLIT_KINDS = ("random", "peruser", "temporal")
+SPLIT_KINDS = ("random", "peruser", "temporal", "item")
 """Split strategies understood by ``fit --split``."""
 
 DEFAULT_SPLIT = "random:0.9:0"
 """Split used by ``fit --dataset NAME`` when ``--split`` is not given."""
+
+MODEL_CLASSES = ("BiasedMF", "BiasOnly", "HybridMF")
+"""Estimator classes ``recommend --model`` can load, by the name recorded in the file."""
 
 HYPERPARAMETER_OPTIONS = {
     "factors": "n_factors",
@@ -40,6 +50,9 @@ HYPERPARAMETER_OPTIONS = {
 }
 """Command-line option (argparse dest) -> :class:`BiasedMF` parameter name."""
 
+HYBRID_OPTIONS = {"feature_reg": "feature_reg", "item_features": "kinds"}
+"""Command-line option (argparse dest) -> :class:`HybridMF`-only parameter name."""
+
 
 @dataclass(frozen=True)
 class SplitSpec:
@@ -48,11 +61,12 @@ class SplitSpec:
     Attributes
     ----------
     kind : str
-        ``"random"`` (by rating), ``"peruser"`` (within each user) or ``"temporal"``
-        (global timestamp cut-off at the ``train_fraction`` quantile).
+        ``"random"`` (by rating), ``"peruser"`` (within each user), ``"temporal"``
+        (global timestamp cut-off at the ``train_fraction`` quantile) or ``"item"``
+        (every rating of a random ``1 - train_fraction`` of the movies held out).
     train_fraction : float
-        Share of ratings (or, for ``temporal``, the timestamp quantile) kept for training,
-        in (0, 1).
+        Share of ratings (for ``temporal`` the timestamp quantile, for ``item`` the share
+        of movies) kept for training, in (0, 1).
     seed : int
         Seed of the random splits (ignored by ``temporal``).
     """
@@ -73,7 +87,7 @@ class SplitSpec:
 
 
 def parse_split(text: str) -> SplitSpec:
-    """Parse ``random:0.9:SEED``, ``peruser:0.9:SEED`` or ``temporal:0.9`` into a SplitSpec.
+    """Parse ``random:0.9:SEED``, ``peruser:0.9:SEED``, ``item:0.9:SEED`` or ``temporal:0.9``.
 
     Raises
     ------
@@ -85,7 +99,8 @@ def parse_split(text: str) -> SplitSpec:
     kind = parts[0].lower()
     if kind not in SPLIT_KINDS:
         raise argparse.ArgumentTypeError(
-            f"unknown split {parts[0]!r}: use random:0.9:SEED, peruser:0.9:SEED or temporal:0.9"
+            f"unknown split {parts[0]!r}: use random:0.9:SEED, peruser:0.9:SEED, "
+            "item:0.9:SEED or temporal:0.9"
         )
     max_parts = 2 if kind == "temporal" else 3
     if not 2 <= len(parts) <= max_parts:
@@ -110,6 +125,31 @@ def parse_split(text: str) -> SplitSpec:
                 f"split {text!r}: seed {parts[2]!r} is not an integer"
             ) from None
     return SplitSpec(kind, fraction, seed)
+
+
+def parse_feature_kinds(text: str) -> tuple[str, ...]:
+    """Parse ``--item-features``: a comma list of distinct kinds from genres, year, tags.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        An empty list, an unknown kind or a kind given twice.
+    """
+    from recsys_helpers.content import FEATURE_KINDS
+
+    kinds = tuple(part.strip().lower() for part in text.split(","))
+    choices = ", ".join(FEATURE_KINDS)
+    if not any(kinds):
+        raise argparse.ArgumentTypeError(f"give at least one feature kind from {choices}")
+    unknown = [kind for kind in kinds if kind not in FEATURE_KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown feature kind(s) {', '.join(map(repr, unknown))} in {text!r}: "
+            f"choose from {choices}, e.g. genres,year"
+        )
+    if len(set(kinds)) != len(kinds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a feature kind twice")
+    return kinds
 
 
 def parse_rating(text: str) -> tuple[int, float]:
@@ -155,6 +195,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def register(subparsers) -> None:
     """Add the model commands to ``subparsers``."""
     fit = subparsers.add_parser(
@@ -182,8 +229,8 @@ def register(subparsers) -> None:
         type=parse_split,
         metavar="SPEC",
         help=(
-            "with --dataset: random:0.9:SEED, peruser:0.9:SEED or temporal:0.9 "
-            f"(default {DEFAULT_SPLIT})"
+            "with --dataset: random:0.9:SEED, peruser:0.9:SEED, temporal:0.9 or "
+            f"item:0.9:SEED (whole movies held out: cold start) (default {DEFAULT_SPLIT})"
         ),
     )
     fit.add_argument("--mirror", metavar="DIR", help="local folder of MovieLens releases")
@@ -198,6 +245,36 @@ def register(subparsers) -> None:
     )
     fit.add_argument("--iters", type=_positive_int, metavar="N", help="ALS sweeps")
     fit.add_argument("--seed", type=int, metavar="S", help="seed of the factor initialisation")
+    hybrid = fit.add_argument_group(
+        "movie features",
+        "--item-features switches to HybridMF: movie vectors and biases get a prior "
+        "learned from the movies' features, so unrated movies are predicted from them",
+    )
+    hybrid.add_argument(
+        "--item-features",
+        type=parse_feature_kinds,
+        metavar="KINDS",
+        help="comma list of genres, year, tags, e.g. genres,year",
+    )
+    hybrid.add_argument(
+        "--movies",
+        type=Path,
+        metavar="FILE",
+        help="movies .csv or .parquet (movieId, title ending '(YYYY)', genres 'A|B'); "
+        "with --dataset the release's movies are used",
+    )
+    hybrid.add_argument(
+        "--tags",
+        type=Path,
+        metavar="FILE",
+        help="tag applications .csv or .parquet (movieId, tag); with --dataset the release's",
+    )
+    hybrid.add_argument(
+        "--feature-reg",
+        type=_positive_float,
+        metavar="R",
+        help="penalty λ_W on the feature weights W, w",
+    )
     fit.add_argument("--save", type=Path, metavar="FILE", help="write the fitted model (.npz)")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.set_defaults(run=run_fit, parser=fit)
@@ -244,16 +321,32 @@ def register(subparsers) -> None:
 # ---------------------------------------------------------------------------- fit
 
 
-def _estimator_class():
-    from recsys_helpers.als import BiasedMF
+def _estimator_class(name: str = "BiasedMF"):
+    """The estimator class called ``name`` (one of :data:`MODEL_CLASSES`)."""
+    if name == "HybridMF":
+        from recsys_helpers.hybrid import HybridMF
 
-    return BiasedMF
+        return HybridMF
+    from recsys_helpers import als
+
+    return getattr(als, name)
+
+
+def uses_item_features(args: argparse.Namespace) -> bool:
+    """Whether ``fit`` trains :class:`~recsys_helpers.hybrid.HybridMF` (``--item-features``)."""
+    return getattr(args, "item_features", None) is not None
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
-    """Estimator parameters: ``BiasedMF().get_params()`` overridden by the options given."""
-    params = _estimator_class()().get_params()
-    for option, name in HYPERPARAMETER_OPTIONS.items():
+    """Estimator parameters: ``get_params()`` of the class trained, overridden by the options.
+
+    The class is :class:`~recsys_helpers.hybrid.HybridMF` with ``--item-features`` (whose
+    kinds become ``kinds``), :class:`~recsys_helpers.als.BiasedMF` otherwise.
+    """
+    hybrid = uses_item_features(args)
+    params = _estimator_class("HybridMF" if hybrid else "BiasedMF")().get_params()
+    options = {**HYPERPARAMETER_OPTIONS, **(HYBRID_OPTIONS if hybrid else {})}
+    for option, name in options.items():
         value = getattr(args, option, None)
         if value is not None:
             params[name] = value
@@ -269,6 +362,8 @@ def _apply_split(ratings: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, 
         return split.random_split(ratings, spec.test_fraction, seed=spec.seed)
     if spec.kind == "peruser":
         return split.per_user_split(ratings, test_fraction=spec.test_fraction, seed=spec.seed)
+    if spec.kind == "item":
+        return split.item_holdout_split(ratings, spec.test_fraction, seed=spec.seed)
     return split.temporal_split(ratings, cutoff_quantile=spec.train_fraction)
 
 
@@ -290,9 +385,73 @@ def load_fit_data(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame 
     from recsys_helpers import datasets
 
     spec = args.split or parse_split(DEFAULT_SPLIT)
-    ratings = datasets.load_ratings(args.dataset, mirror=args.mirror, progress=args.verbose)
+    if uses_item_features(args):  # the movies (and tags) come with the ratings
+        release = datasets.load(
+            args.dataset, mirror=args.mirror, progress=args.verbose, genome=False
+        )
+        ratings = release.ratings
+        args.release_movies, args.release_tags = release.movies, release.tags
+    else:
+        ratings = datasets.load_ratings(args.dataset, mirror=args.mirror, progress=args.verbose)
     train, test = _apply_split(ratings, spec)
     return train, test, {"dataset": args.dataset, "split": str(spec)}
+
+
+def read_tags_file(path: Path) -> pd.DataFrame:
+    """Tag applications (``movieId`` int32, ``tag`` str) from a CSV or parquet file.
+
+    Raises
+    ------
+    DataError
+        Missing file or columns, or a movieId that is not a whole number.
+    """
+    from recsys_helpers.io import _integer_ids, _read_table
+
+    path = Path(path)
+    frame = _read_table(path, ("movieId", "tag"), ())
+    return pd.DataFrame(
+        {"movieId": _integer_ids(path, frame, "movieId"), "tag": frame["tag"].astype(str)}
+    )
+
+
+def load_movie_features(
+    args: argparse.Namespace,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Movies and tags for ``fit --item-features`` (``(None, None)`` without the option).
+
+    ``--movies`` / ``--tags`` files win over the ``--dataset`` release's tables.
+
+    Raises
+    ------
+    DataError
+        ``--item-features`` with neither ``--movies`` nor ``--dataset``.
+    """
+    if not uses_item_features(args):
+        given = [o for o, v in (("--movies", args.movies), ("--tags", args.tags),
+                                ("--feature-reg", args.feature_reg)) if v is not None]  # fmt: skip
+        if given:
+            args.parser.error(f"{', '.join(given)} only with --item-features KINDS")
+        return None, None
+    from recsys_helpers.io import read_movies_file
+
+    if args.movies is not None:
+        movies = read_movies_file(args.movies)
+    elif getattr(args, "release_movies", None) is not None:
+        movies = args.release_movies
+    else:
+        raise DataError(
+            "--item-features needs the movies: give --movies FILE (movieId,title,genres) "
+            "or --dataset NAME"
+        )
+    kinds = args.item_features
+    if "genres" in kinds and "genres" not in movies.columns:
+        raise DataError(f"{args.movies}: the 'genres' feature needs a genres column")
+    tags = read_tags_file(args.tags) if args.tags is not None else None
+    if tags is None:
+        tags = getattr(args, "release_tags", None)
+    if "tags" in kinds and tags is None:
+        raise DataError("--item-features tags needs --tags FILE (movieId,tag) or --dataset NAME")
+    return movies, tags
 
 
 def _errors(model, frame: pd.DataFrame) -> tuple[float, float]:
@@ -330,10 +489,12 @@ def fit_report(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_second
         ``n_train``, ``n_test``, ``n_users``, ``n_items`` (in training), ``n_cold_users``,
         ``n_cold_items`` (distinct test users / movies absent from training),
         ``n_cold_ratings`` (test rows with either), ``fit_seconds``, ``iters`` (sweeps
-        run), ``factors``, ``reg``, ``reg_bias``, ``seed`` and ``params`` (all of
-        ``get_params()``).
+        run), ``factors``, ``reg``, ``reg_bias``, ``seed``, ``model`` (the class name),
+        ``item_features`` (the feature kinds, None for a model without them),
+        ``feature_reg`` (HybridMF only) and ``params`` (all of ``get_params()``).
     """
     params = model.get_params()
+    kinds = params.get("kinds")
     train_rmse, train_mae = _errors(model, train)
     report = {
         "rmse": None,
@@ -349,6 +510,8 @@ def fit_report(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_second
         "n_cold_ratings": None,
         "fit_seconds": fit_seconds,
         "iters": int(getattr(model, "n_iter_", params.get("n_iter"))),
+        "model": type(model).__name__,
+        "item_features": None if kinds is None else list(kinds),
     }
     if test is not None:
         report["rmse"], report["mae"] = _errors(model, test)
@@ -360,6 +523,8 @@ def fit_report(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_second
     for option, name in HYPERPARAMETER_OPTIONS.items():
         if option != "iters" and name in params:
             report[option] = params[name]
+    if "feature_reg" in params:
+        report["feature_reg"] = params["feature_reg"]
     report["params"] = params
     return _json_safe(report)
 
@@ -376,12 +541,17 @@ def format_fit_report(report: dict) -> str:
     """The short human table printed by ``fit`` without ``--json``."""
     where = report.get("source", {})
     title = where.get("train") or f"{where.get('dataset')} ({where.get('split')})"
+    model = report.get("model", "BiasedMF")
+    kinds = report.get("item_features")
+    features = f" with {','.join(kinds)} priors" if kinds else ""
     lines = [
-        f"BiasedMF on {title}: {report['n_train']:,} training ratings, "
+        f"{model}{features} on {title}: {report['n_train']:,} training ratings, "
         f"{report['n_users']:,} users, {report['n_items']:,} movies",
         "  "
         + "  ".join(
-            f"{k}={report[k]}" for k in ("factors", "reg", "reg_bias", "seed") if k in report
+            f"{k}={report[k]}"
+            for k in ("factors", "reg", "reg_bias", "feature_reg", "seed")
+            if k in report
         ),
         f"  {report['iters']} sweeps in {report['fit_seconds']:.2f} s",
         "",
@@ -396,7 +566,8 @@ def format_fit_report(report: dict) -> str:
         )
         lines.append(
             f"  test cold start: {report['n_cold_users']} users, {report['n_cold_items']} movies, "
-            f"{report['n_cold_ratings']} ratings (predicted from biases)"
+            f"{report['n_cold_ratings']} ratings (predicted from "
+            f"{'features and biases' if kinds else 'biases'})"
         )
     if report.get("saved"):
         lines.append(f"  saved to {report['saved']}")
@@ -406,21 +577,27 @@ def format_fit_report(report: dict) -> str:
 def run_fit(args: argparse.Namespace) -> int:
     """``fit``: train, evaluate, optionally save; print a table or one JSON object.
 
-    The JSON object is :func:`fit_report`'s plus ``source`` (files, or dataset and split),
+    The JSON object is :func:`fit_report`'s plus ``source`` (files, or dataset and split;
+    ``movies`` and ``tags`` files when given),
     ``warnings`` (messages the estimator issued, also printed to stderr) and ``saved``.
     """
     train, test, source = load_fit_data(args)
+    movies, tags = load_movie_features(args)
     params = hyperparameters(args)
-    model = _estimator_class()(**params)
+    model = _estimator_class("HybridMF" if movies is not None else "BiasedMF")(**params)
+    extra = {} if movies is None else {"movies": movies, "tags": tags}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         started = time.perf_counter()
-        model.fit(train)
+        model.fit(train, **extra)
         fit_seconds = time.perf_counter() - started
     notes = [str(w.message) for w in caught]
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     report = fit_report(model, train, test, fit_seconds)
+    for option in ("movies", "tags"):
+        if getattr(args, option, None) is not None:
+            source[option] = str(getattr(args, option))
     report["source"] = source
     report["warnings"] = notes
     if args.save is not None:
@@ -433,16 +610,46 @@ def run_fit(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- recommend
 
 
+def saved_model_class(path: Path) -> str:
+    """Name of the estimator class recorded in a file written by ``save`` (no pickle).
+
+    Raises
+    ------
+    DataError
+        The file is not a saved model, or records a class this command cannot load.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"])) if "meta" in data.files else None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a saved model ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: not a saved model (no metadata)")
+    name = meta.get("class", "BiasedMF")
+    if name not in MODEL_CLASSES:
+        raise DataError(
+            f"{path}: a saved {name!r}; recommend loads {', '.join(MODEL_CLASSES)} models"
+        )
+    return name
+
+
 def load_model(path: Path):
-    """A saved :class:`BiasedMF`; DataError when the file is missing or not a model."""
+    """A saved :class:`BiasedMF` or :class:`HybridMF`, by the class recorded in the file.
+
+    Raises
+    ------
+    DataError
+        The file is missing, not a model, or records an unknown class.
+    """
     if not Path(path).is_file():
         raise DataError(f"{path}: no such model file (write one with `fit --save FILE`)")
+    name = saved_model_class(path)
     try:
-        return _estimator_class().load(path)
+        return _estimator_class(name).load(path)
     except DataError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: not a saved BiasedMF model ({exc})") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a saved {name} model ({exc})") from exc
 
 
 def movie_titles(args: argparse.Namespace) -> pd.Series | None:
