@@ -450,6 +450,11 @@ def load_movie_features(
     if tags is None:
         tags = getattr(args, "release_tags", None)
     if "tags" in kinds and tags is None:
+        if getattr(args, "dataset", None) is not None:
+            raise DataError(
+                f"--item-features tags: {args.dataset} has no tags; give --tags FILE "
+                "(movieId,tag) or leave tags out"
+            )
         raise DataError("--item-features tags needs --tags FILE (movieId,tag) or --dataset NAME")
     return movies, tags
 
