@@ -124,3 +124,18 @@ def test_error_by_rating_count_draws_each_model():
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), [0.9, 0.88])
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['content'\]"):
         hybrid.error_by_rating_count(table, ["content"])
+
+
+def test_genre_vector_map_keeps_labels_of_close_points_apart():
+    # a tight cluster of four points far from a fifth: labels must not overlap each other
+    coordinates = pd.DataFrame(
+        {"genre": ["Crime", "Mystery", "Drama", "Thriller", "IMAX"],
+         "pc1": [0.0, 0.02, 0.0, 0.02, 1.0], "pc2": [0.0, 0.0, 0.02, 0.02, 0.5]}
+    )  # fmt: skip
+    fig = hybrid.genre_vector_map(coordinates)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 5
+    for a in range(5):
+        for b in range(a + 1, 5):
+            assert not boxes[a].overlaps(boxes[b]), (a, b)

@@ -131,13 +131,7 @@ def genre_vector_map(coordinates: pd.DataFrame, explained: Sequence[float] | Non
     else:
         sizes = np.full(len(x), 40.0)
     ax.scatter(x, y, s=sizes, color="C0", alpha=0.7)
-    centre_x, centre_y = x.mean(), y.mean()
-    for genre, px, py in zip(coordinates["genre"], x, y, strict=True):
-        # labels point away from the centre so the crowded middle stays readable
-        ha = "left" if px >= centre_x else "right"
-        va = "bottom" if py >= centre_y else "top"
-        ax.annotate(str(genre), (px, py), xytext=(4 if ha == "left" else -4, 0),
-                    textcoords="offset points", ha=ha, va=va, fontsize=8)  # fmt: skip
+    _place_labels(fig, ax, coordinates["genre"].astype(str).tolist(), x, y, np.sqrt(sizes) / 2)
     labels = ["first principal component", "second principal component"]
     if explained is not None:
         shares = list(explained)[:2]
@@ -150,6 +144,62 @@ def genre_vector_map(coordinates: pd.DataFrame, explained: Sequence[float] | Non
     ax.axvline(0.0, color="grey", linewidth=0.5)
     ax.set_title("genre vectors $W_g$ of the hybrid prior")
     return fig
+
+
+_LABEL_OFFSETS = ((1, 0, "left", "center"), (-1, 0, "right", "center"),
+                  (0, 1, "center", "bottom"), (0, -1, "center", "top"),
+                  (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
+                  (1, -1, "left", "top"), (-1, -1, "right", "top"))  # fmt: skip
+"""Candidate label directions around a point (x, y sign) and the matching text alignment."""
+
+
+def _place_labels(
+    fig: Figure, ax, labels: Sequence[str], x: np.ndarray, y: np.ndarray, radii: np.ndarray
+) -> None:
+    """Annotate each point, choosing the side where its label overlaps the fewest others.
+
+    Greedy, outermost points first: each candidate of :data:`_LABEL_OFFSETS` (just outside
+    the marker of radius ``radii`` points) is scored by the overlap (in display pixels²) of
+    its text box with the labels already placed and with the boxes of every marker; the
+    first candidate with the least overlap wins.
+    """
+    ax.autoscale_view()  # the data-to-pixel transform must see the final limits
+    renderer = fig.canvas.get_renderer()
+    points = ax.transData.transform(np.column_stack([x, y]))
+    pixels = np.asarray(radii, dtype=float) * fig.dpi / 72.0
+    point_boxes = [
+        (px - r, py - r, px + r, py + r) for (px, py), r in zip(points, pixels, strict=True)
+    ]
+    centre = points.mean(axis=0)
+    order = np.argsort(-np.hypot(*(points - centre).T), kind="stable")
+    placed: list[tuple[float, float, float, float]] = []
+
+    def overlap(box, others) -> float:
+        total = 0.0
+        for other in others:
+            width = min(box[2], other[2]) - max(box[0], other[0])
+            height = min(box[3], other[3]) - max(box[1], other[1])
+            if width > 0 and height > 0:
+                total += width * height
+        return total
+
+    for k in order:
+        best, best_score = None, np.inf
+        gap = float(radii[k]) + 2.0
+        for sx, sy, ha, va in _LABEL_OFFSETS:
+            text = ax.annotate(labels[k], (x[k], y[k]), xytext=(sx * gap, sy * gap),
+                               textcoords="offset points", ha=ha, va=va, fontsize=8)  # fmt: skip
+            extent = text.get_window_extent(renderer)
+            box = (extent.x0, extent.y0, extent.x1, extent.y1)
+            others = placed + [b for j, b in enumerate(point_boxes) if j != k]
+            score = overlap(box, others)
+            if score < best_score:
+                if best is not None:
+                    best[0].remove()
+                best, best_score = (text, box), score
+            else:
+                text.remove()
+        placed.append(best[1])
 
 
 def _bin_labels(edges: Sequence[int]) -> list[str]:
