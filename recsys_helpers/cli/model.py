@@ -287,7 +287,13 @@ def register(subparsers) -> None:
             "fold in a new user from a few ratings (--rate movieId=stars ...)."
         ),
     )
-    rec.add_argument("--model", type=Path, required=True, metavar="FILE", help="a saved model")
+    rec.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a model saved by fit --save (BiasedMF, or HybridMF with --item-features)",
+    )
     who = rec.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", type=int, metavar="ID", help="a userId seen in training")
     who.add_argument(
