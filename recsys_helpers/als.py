@@ -699,6 +699,13 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"{path}: model format {meta.get('format_version')} is not {FORMAT_VERSION}"
             )
+        saved_class = meta.get("class", cls.__name__)
+        if saved_class == "HybridMF" and cls.__name__ != saved_class:
+            from recsys_helpers.hybrid import HybridMF
+
+            cls = HybridMF
+        elif saved_class not in (cls.__name__, "BiasedMF", "BiasOnly"):
+            raise DataError(f"{path}: saved class {saved_class!r} is not a BiasedMF")
         params = meta["params"]
         if params.get("rating_range") is not None:
             params["rating_range"] = tuple(params["rating_range"])

@@ -409,6 +409,8 @@ class HybridMF(BiasedMF):
         item_bias[rated_rows] = self.item_bias_
         item_factors[rated_rows] = self.item_factors_
         item_counts[rated_rows] = self.item_counts_
+        # the rated movies' rows move: keep the users' seen lists pointing at them
+        self._seen = (self._seen[0], rated_rows[self._seen[1]].astype(np.int32))
         self.items_ = all_ids
         self.item_features_ = self._features_of(all_ids.ids)
         self._fitting_ids = None

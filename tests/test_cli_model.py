@@ -614,11 +614,6 @@ def test_recommend_loads_a_saved_hybrid_and_ranks_unrated_movies(genre_files, tm
     assert ranked & held_out  # movies nobody rated in training are ranked by their features
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HybridMF appends the unrated movies to items_ (re-sorted) without remapping the "
-    "training movie rows kept to exclude seen movies",
-)
 def test_recommend_from_a_saved_hybrid_leaves_out_seen_movies(genre_files, tmp_path, capsys):
     model_path = tmp_path / "hybrid.npz"
     run_json(capsys, [*_hybrid_argv(genre_files), "--save", str(model_path)])

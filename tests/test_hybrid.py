@@ -229,6 +229,21 @@ def test_cold_movies_join_items_and_survive_save_load(tmp_path):
     path = model.save(tmp_path / "hybrid.npz")
     np.testing.assert_allclose(HybridMF.load(path).predict(query), model.predict(query))
     assert model.get_params()["feature_reg"] == 10.0
+    loaded = BiasedMF.load(path)  # the saved class decides, whichever class reads it
+    assert isinstance(loaded, HybridMF)
+    np.testing.assert_allclose(loaded.predict(query), model.predict(query))
+
+
+def test_recommend_leaves_out_seen_movies_after_cold_movies_join(tmp_path):
+    ratings, movies, _ = _planted(n_users=40, n_movies=60)
+    train = ratings[ratings["movieId"] != 1005]
+    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
+    user = int(train["userId"].iloc[0])
+    seen = set(train.loc[train["userId"] == user, "movieId"])
+    for fitted in (model, BiasedMF.load(model.save(tmp_path / "hybrid.npz"))):
+        ranked = set(fitted.recommend(user, n=60)["movieId"])
+        assert ranked and not ranked & seen
+        assert ranked | seen == set(movies["movieId"])
 
 
 def test_ndcg_within_users_hand_computed():
