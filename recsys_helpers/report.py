@@ -387,6 +387,8 @@ def _combined_notebook(
             if "injected-parameters" in tags:
                 continue
             cell = copy.deepcopy(cell)
+            if "id" in cell:  # ids repeat across notebooks; keep them unique in the whole
+                cell["id"] = f"{name}-{cell['id']}"[:64]
             if html_contents and index == 0 and cell.cell_type == "markdown":
                 cell.source = f'<a id="{name}"></a>\n\n{cell.source}'
             combined.cells.append(cell)
