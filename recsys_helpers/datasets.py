@@ -30,7 +30,6 @@ links, genome_scores, genome_tags
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -297,14 +296,6 @@ def _published_md5(release: Release) -> str:
     return match.group(0).lower()
 
 
-def _file_hash(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _download(release: Release, destination: Path, *, progress: bool) -> Path:
     """Download ``release``'s archive to ``destination`` and verify its checksum.
 
@@ -323,7 +314,7 @@ def _download(release: Release, destination: Path, *, progress: bool) -> Path:
     try:
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
         downloader(release.url, os.fspath(temporary), None)
-        actual = _file_hash(temporary, algorithm)
+        actual = pooch.file_hash(os.fspath(temporary), alg=algorithm)
         if actual != expected.lower():
             raise DownloadError(
                 f"{release.url}: checksum mismatch: expected {algorithm} {expected}, got "
