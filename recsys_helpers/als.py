@@ -382,15 +382,8 @@ class BiasedMF(RegressorMixin, BaseEstimator):
 
     def _sweep(self, kernels, by_user: _Csr, by_item: _Csr) -> None:
         """Users given movies, then movies given users (targets ``r − μ − b_other``)."""
+        self._user_step(kernels, by_user)
         dtype = self.user_factors_.dtype
-        targets = (by_user.ratings - self.global_mean_ - self.item_bias_[by_user.indices]).astype(
-            dtype
-        )
-        self.user_bias_, self.user_factors_ = kernels.solve_side(
-            by_user.indptr, by_user.indices, targets, self.item_factors_,
-            self.reg, self.reg_bias, scale_by_count=self.scale_reg,
-            **self._cg_options(self.user_bias_, self.user_factors_),
-        )  # fmt: skip
         targets = (by_item.ratings - self.global_mean_ - self.user_bias_[by_item.indices]).astype(
             dtype
         )
@@ -398,6 +391,17 @@ class BiasedMF(RegressorMixin, BaseEstimator):
             by_item.indptr, by_item.indices, targets, self.user_factors_,
             self.reg, self.reg_bias, scale_by_count=self.scale_reg,
             **self._cg_options(self.item_bias_, self.item_factors_),
+        )  # fmt: skip
+
+    def _user_step(self, kernels, by_user: _Csr) -> None:
+        """All users given the movies: targets ``t_ui = r_ui − μ − b_i``."""
+        targets = (by_user.ratings - self.global_mean_ - self.item_bias_[by_user.indices]).astype(
+            self.user_factors_.dtype
+        )
+        self.user_bias_, self.user_factors_ = kernels.solve_side(
+            by_user.indptr, by_user.indices, targets, self.item_factors_,
+            self.reg, self.reg_bias, scale_by_count=self.scale_reg,
+            **self._cg_options(self.user_bias_, self.user_factors_),
         )  # fmt: skip
 
     def _cg_options(self, bias, factors) -> dict:

@@ -342,14 +342,7 @@ class HybridMF(BiasedMF):
             n_features = self.item_features_.shape[1]
             self.feature_weights_ = np.zeros((n_features, int(self.n_factors)))
             self.feature_bias_weights_ = np.zeros(n_features)
-        dtype = self.user_factors_.dtype
-        targets = (by_user.ratings - self.global_mean_ - self.item_bias_[by_user.indices]).astype(
-            dtype
-        )
-        self.user_bias_, self.user_factors_ = kernels.solve_side(
-            by_user.indptr, by_user.indices, targets, self.item_factors_,
-            self.reg, self.reg_bias, scale_by_count=self.scale_reg,
-        )  # fmt: skip
+        self._user_step(kernels, by_user)
         prior, prior_bias = self._priors()
         self.item_bias_, self.item_factors_ = prior_item_step(
             by_item.indptr, by_item.indices, by_item.ratings - self.global_mean_,
