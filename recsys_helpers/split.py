@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from recsys_helpers._checks import check_count, unix_seconds
 from recsys_helpers.errors import DataError
 
 __all__ = [
@@ -129,8 +130,8 @@ def per_user_split(
     if test_fraction is not None:
         _check_fraction(test_fraction)
     else:
-        _check_count("k", k, 1)
-    _check_count("min_train", min_train, 0)
+        check_count("k", k, 1)
+    check_count("min_train", min_train, 0)
     _require(ratings, user_col)
     codes, group_size = _group_codes(ratings[user_col].to_numpy())
     n_per_user = group_size[codes]
@@ -191,7 +192,7 @@ def temporal_split(
             raise ValueError("temporal_split: no ratings to split")
         seconds = int(np.quantile(times, cutoff_quantile, method="inverted_cdf"))
     else:
-        seconds = _unix_seconds(cutoff)
+        seconds = unix_seconds(cutoff, "cutoff")
     is_test = times >= seconds
     if is_test.all() or not is_test.any():
         where = "before" if is_test.all() else "after"
@@ -239,8 +240,8 @@ def last_k_split(
     DataError
         When a column is missing.
     """
-    _check_count("k", k, 1)
-    _check_count("min_train", min_train, 0)
+    check_count("k", k, 1)
+    check_count("min_train", min_train, 0)
     _require(ratings, user_col, item_col, time_col)
     codes, group_size = _group_codes(ratings[user_col].to_numpy())
     n = len(ratings)
@@ -288,7 +289,7 @@ def kfold(ratings: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> Iterato
     ValueError
         When ``n_splits`` is out of range (raised on the call, not on first iteration).
     """
-    _check_count("n_splits", n_splits, 2)
+    check_count("n_splits", n_splits, 2)
     n = len(ratings)
     if n_splits > n:
         raise ValueError(f"n_splits={n_splits} exceeds the {n} ratings")
@@ -375,22 +376,3 @@ def _require(ratings: pd.DataFrame, *columns: str) -> None:
 def _check_fraction(test_fraction) -> None:
     if isinstance(test_fraction, bool) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-
-
-def _check_count(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _unix_seconds(cutoff) -> int:
-    if isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
-        return int(cutoff)  # numbers are Unix seconds (pandas would read them as nanoseconds)
-    try:
-        stamp = pd.Timestamp(cutoff)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"cutoff: cannot read {cutoff!r} as a time ({error})") from None
-    if stamp is pd.NaT:
-        raise ValueError(f"cutoff: cannot read {cutoff!r} as a time")
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.timestamp())

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recsys_helpers._checks import check_count, unix_seconds
+
 __all__ = [
     "DEFAULT_GENRES",
     "ML25M_SHAPE",
@@ -207,7 +209,7 @@ def make_movies(
         str, in the order of ``genres``). Pass it to :func:`make_ratings` as ``movies=``
         to plant genre effects.
     """
-    _check_int("n_items", n_items, 1)
+    check_count("n_items", n_items, 1)
     genres = tuple(genres)
     if not genres or len(set(genres)) != len(genres):
         raise ValueError(f"genres must be a non-empty sequence of distinct names, got {genres!r}")
@@ -338,17 +340,17 @@ def make_ratings(
             raise ValueError(f"n_items={n_items} but movies has {len(movies)} rows")
         n_items = len(movies)
     n_items = 500 if n_items is None else n_items
-    _check_int("n_users", n_users, 1)
-    _check_int("n_items", n_items, 1)
-    _check_int("n_ratings", n_ratings, 1)
-    _check_int("n_factors", n_factors, 0)
+    check_count("n_users", n_users, 1)
+    check_count("n_items", n_items, 1)
+    check_count("n_ratings", n_ratings, 1)
+    check_count("n_factors", n_factors, 0)
     if n_ratings > n_users * n_items:
         raise ValueError(
             f"n_ratings={n_ratings} exceeds n_users * n_items = {n_users * n_items} pairs"
         )
     if min_user_ratings is None:
         min_user_ratings = max(1, min(_MOVIELENS_MIN_USER_RATINGS, n_ratings // n_users, n_items))
-    _check_int("min_user_ratings", min_user_ratings, 1)
+    check_count("min_user_ratings", min_user_ratings, 1)
     if min_user_ratings > n_items or min_user_ratings * n_users > n_ratings:
         raise ValueError(
             f"min_user_ratings={min_user_ratings} is impossible with n_users={n_users}, "
@@ -374,7 +376,7 @@ def make_ratings(
         factor_std = (0.6 / np.sqrt(n_factors)) ** 0.5 if n_factors else 0.0
     if not factor_std >= 0:
         raise ValueError(f"factor_std must be >= 0, got {factor_std}")
-    start_s, end_s = _unix_seconds(start, "start"), _unix_seconds(end, "end")
+    start_s, end_s = unix_seconds(start, "start"), unix_seconds(end, "end")
     if start_s >= end_s:
         raise ValueError(f"start ({start}) must be before end ({end})")
 
@@ -633,20 +635,3 @@ def _lookup(planted_ids: np.ndarray, raw, what: str) -> np.ndarray:
     if not found.all():
         raise KeyError(f"{what} not planted: {np.unique(raw[~found])[:5].tolist()}")
     return order[position]
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _unix_seconds(value, name: str) -> int:
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return int(value)  # numbers are Unix seconds (pandas would read them as nanoseconds)
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name}: cannot read {value!r} as a time ({error})") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.timestamp())

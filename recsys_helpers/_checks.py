@@ -1,0 +1,28 @@
+"""Argument checks shared by the split and synthetic-data functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def check_count(name: str, value, minimum: int) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def unix_seconds(value, name: str) -> int:
+    """``value`` as Unix seconds: numbers are taken as seconds, anything else is read by
+    :class:`pandas.Timestamp` (naive times as UTC); ValueError naming ``name`` otherwise."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return int(value)  # numbers are Unix seconds (pandas would read them as nanoseconds)
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: cannot read {value!r} as a time ({error})") from None
+    if stamp is pd.NaT:
+        raise ValueError(f"{name}: cannot read {value!r} as a time")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.timestamp())
