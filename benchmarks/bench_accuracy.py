@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(peers) - set(ADAPTERS))
     if unknown:
         parser.error(f"--peers: unknown {', '.join(unknown)}; choose from {', '.join(ADAPTERS)}")
-    if "ours" in peers and find_spec("recsys_helpers.als") is None:
-        logger.warning("recsys_helpers.als is not available; skipping 'ours'")
+    if "ours" in peers and find_spec("recsys_helpers.models.als") is None:
+        logger.warning("recsys_helpers.models.als is not available; skipping 'ours'")
         peers.remove("ours")
 
     results, kinds = run(peers, mirror=args.mirror, seed=args.seed, quick=args.quick)

@@ -5,8 +5,8 @@ Run from the repository root::
     MOVIELENS_MIRROR=/path/to/mirror .venv/bin/python -m benchmarks.bench_cold_start
     .venv/bin/python -m benchmarks.bench_cold_start --n-factors 8 --n-iter 5   # quick
 
-Loads the release with :func:`recsys_helpers.datasets.load` and calls
-:func:`recsys_helpers.hybrid.cold_start_comparison` (cold: every rating of a seeded
+Loads the release with :func:`recsys_helpers.data.movielens.load` and calls
+:func:`recsys_helpers.models.hybrid.cold_start_comparison` (cold: every rating of a seeded
 10% of movies held out; warm: a seeded random 10% of ratings) and writes
 ``benchmarks/results/cold_start.{json,md}``, printing the markdown table.
 """
@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from benchmarks import results_io
-from recsys_helpers import config, datasets
-from recsys_helpers.hybrid import cold_start_comparison
+from recsys_helpers import config
+from recsys_helpers.data import movielens
+from recsys_helpers.models.hybrid import cold_start_comparison
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    release = datasets.load(args.dataset, progress=False)
+    release = movielens.load(args.dataset, progress=False)
     ratings, movies, tags = release.ratings, release.movies, release.tags
     started = time.perf_counter()
     table = cold_start_comparison(

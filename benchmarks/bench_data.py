@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.bench_data                 # ML-25M shape (heavy: ~10 GiB)
     .venv/bin/python -m benchmarks.bench_data --scale 0.1     # quick run, a tenth of the size
 
-The ratings are MovieLens-shaped synthetic data (``recsys_helpers.synthetic.make_ratings``
+The ratings are MovieLens-shaped synthetic data (``recsys_helpers.data.synthetic.make_ratings``
 with ``ML25M_SHAPE`` times ``--scale``), written in the MovieLens CSV format
 (``userId,movieId,rating,timestamp``, sorted by user then movie like the release, ratings
 as ``4.0``/``3.5``) and as parquet to a temporary folder. Each step then runs ``--repeats``
@@ -47,9 +47,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from benchmarks import results_io
-from recsys_helpers import datasets
-from recsys_helpers.ratings import RatingMatrix
-from recsys_helpers.synthetic import ML25M_SHAPE, make_ratings
+from recsys_helpers.data import movielens
+from recsys_helpers.data.ratings import RatingMatrix
+from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
 
 logger = logging.getLogger("benchmarks.bench_data")
 
@@ -138,7 +138,7 @@ def worker(step: str, workdir: Path, shape: dict[str, int], seed: int, traced: b
     """Run one step once in this (fresh) process; inputs are read from ``workdir`` first."""
     csv_path, parquet_path = workdir / "ratings.csv", workdir / "ratings.parquet"
     if step == "generate":
-        record, (ratings, _) = _timed(lambda: make_ratings(**shape, seed=seed))
+        record, (ratings, _) = _timed(lambda: make_ratings(**shape, random_state=seed))
         written, _ = _timed(lambda: write_movielens_csv(ratings, csv_path))
         ratings.to_parquet(parquet_path, engine="pyarrow", index=False)
         record["write_csv_seconds"] = written["seconds"]
@@ -146,7 +146,7 @@ def worker(step: str, workdir: Path, shape: dict[str, int], seed: int, traced: b
         record["parquet_bytes"] = parquet_path.stat().st_size
         return record
     if step == "parse":
-        run_step = lambda: datasets.read_ratings(csv_path)  # noqa: E731
+        run_step = lambda: movielens.read_ratings(csv_path)  # noqa: E731
     elif step == "reload":
         run_step = lambda: pd.read_parquet(parquet_path, engine="pyarrow")  # noqa: E731
     elif step in ("matrix", "matrix_shuffled"):
@@ -187,7 +187,7 @@ def _spawn(step: str, workdir: Path, shape: dict[str, int], seed: int, traced: b
 
 
 STEPS = {
-    "parse CSV (datasets.read_ratings)": "parse",
+    "parse CSV (movielens.read_ratings)": "parse",
     "reload cache (parquet)": "reload",
     "RatingMatrix.from_frame (file order)": "matrix",
     "RatingMatrix.from_frame (shuffled rows)": "matrix_shuffled",

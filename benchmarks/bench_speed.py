@@ -5,7 +5,7 @@ Run from the repository root in the benchmark environment (``make bench-env``)::
     .venv-bench/bin/python -m benchmarks.bench_speed                  # ML-25M shape, K=64
     .venv-bench/bin/python -m benchmarks.bench_speed --scale 0.04 --repeats 1 --epochs 2
 
-The ratings are MovieLens-shaped synthetic data (``recsys_helpers.synthetic.make_ratings``
+The ratings are MovieLens-shaped synthetic data (``recsys_helpers.data.synthetic.make_ratings``
 with ``ML25M_SHAPE`` times ``--scale``), generated once and stored in a temporary ``.npz``.
 Each (library, repeat) then runs in its own Python process, so peaks don't mix: the parent
 samples the resident memory of the worker and all its descendants (the Spark JVM included)
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import results_io
-from recsys_helpers.synthetic import ML25M_SHAPE
+from recsys_helpers.data.synthetic import ML25M_SHAPE
 
 logger = logging.getLogger("benchmarks.bench_speed")
 
@@ -48,8 +48,8 @@ ADAPTERS = {
     "surprise": "benchmarks.peers.surprise_peer",
 }
 MODEL_NAMES = {
-    "ours": "recsys_helpers.als.BiasedMF",
-    "ours-cg": f"recsys_helpers.als.BiasedMF(cg_steps={OURS_CG_STEPS})",
+    "ours": "recsys_helpers.models.als.BiasedMF",
+    "ours-cg": f"recsys_helpers.models.als.BiasedMF(cg_steps={OURS_CG_STEPS})",
     "lenskit": "lenskit.als.BiasedMFScorer",
     "spark": "pyspark.ml.recommendation.ALS",
     "surprise": "surprise.SVD (SGD)",
@@ -76,21 +76,21 @@ def make_data(shape: dict[str, int], seed: int) -> tuple[dict[str, np.ndarray], 
     """Synthetic ratings of the given shape: ``({"users", "items", "ratings"}, source)``.
 
     ``users``/``items`` are int64 raw ids, ``ratings`` float32 stars. Uses
-    ``recsys_helpers.synthetic.make_ratings`` when the package provides it, otherwise
+    ``recsys_helpers.data.synthetic.make_ratings`` when the package provides it, otherwise
     :func:`fallback_ratings`.
     """
     try:
-        from recsys_helpers.synthetic import make_ratings
+        from recsys_helpers.data.synthetic import make_ratings
     except ImportError:
         make_ratings = None
     if make_ratings is not None:
-        frame, _ = make_ratings(**shape, n_factors=8, seed=seed)
+        frame, _ = make_ratings(**shape, n_factors=8, random_state=seed)
         arrays = {
             "users": frame["userId"].to_numpy(np.int64),
             "items": frame["movieId"].to_numpy(np.int64),
             "ratings": frame["rating"].to_numpy(np.float32),
         }
-        return arrays, "recsys_helpers.synthetic.make_ratings"
+        return arrays, "recsys_helpers.data.synthetic.make_ratings"
     return fallback_ratings(**shape, seed=seed), "bench_speed.fallback_ratings"
 
 
@@ -160,13 +160,13 @@ def ours_epoch_seconds(
     seed: int = 0,
     cg_steps: int | None = None,
 ) -> dict[str, Any]:
-    """Per-iteration seconds of ``recsys_helpers.als.BiasedMF`` (its ``history_``)."""
+    """Per-iteration seconds of ``recsys_helpers.models.als.BiasedMF`` (its ``history_``)."""
     import warnings
 
     import pandas as pd
     from sklearn.exceptions import ConvergenceWarning
 
-    from recsys_helpers.als import BiasedMF
+    from recsys_helpers.models.als import BiasedMF
 
     frame = pd.DataFrame({"userId": users, "movieId": items, "rating": ratings})
     model = BiasedMF(n_factors=n_factors, n_iter=n_epochs, random_state=seed, cg_steps=cg_steps)
@@ -355,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.epochs < 1:
         parser.error("--repeats and --epochs must be at least 1")
     libraries = peers if args.no_ours else ["ours", "ours-cg", *peers]
-    if "ours" in libraries and find_spec("recsys_helpers.als") is None:
-        logger.warning("recsys_helpers.als is not available; timing the peers only")
+    if "ours" in libraries and find_spec("recsys_helpers.models.als") is None:
+        logger.warning("recsys_helpers.models.als is not available; timing the peers only")
         libraries = peers
 
     spark_repeats = args.repeats if args.spark_repeats is None else args.spark_repeats

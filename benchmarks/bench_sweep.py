@@ -2,7 +2,7 @@
 
 One sweep = all users given the movies, then all movies given the users, biases included
 (``BiasedMF._sweep``, timed by ``BiasedMF.history_.seconds``). Data: MovieLens-shaped
-synthetic ratings (``recsys_helpers.synthetic.make_ratings``) at ``scale`` × the ML-25M shape.
+synthetic ratings (``recsys_helpers.data.synthetic.make_ratings``) at ``scale`` × the ML-25M shape.
 
 Reported per configuration: median and min seconds per sweep over ``--sweeps`` sweeps (JIT
 compilation is done before timing and reported separately), the process's peak resident
@@ -34,9 +34,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results_io import machine, markdown_table, save, versions
-from recsys_helpers import _numba_solvers
-from recsys_helpers.als import BiasedMF
-from recsys_helpers.synthetic import ML25M_SHAPE, make_ratings
+from recsys_helpers.models import kernels_numba
+from recsys_helpers.models.als import BiasedMF
+from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
 
 logger = logging.getLogger("bench_sweep")
 
@@ -88,7 +88,7 @@ def time_sweeps(
 
 def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    warm_up = _numba_solvers.warm_up()
+    warm_up = kernels_numba.warm_up()
     logger.info("numba warm-up (compile or cache load): %.1f s", warm_up)
     rate = matmul_gflops()
     logger.info("float32 matmul: %.0f GFLOP/s", rate)
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> dict:
     for scale, n_factors, cg_steps in configurations:
         if scale not in frames:
             shape = shape_at(scale)
-            frames[scale], _ = make_ratings(**shape, n_factors=8, seed=0)
+            frames[scale], _ = make_ratings(**shape, n_factors=8, random_state=0)
             logger.info("data at scale %g: %s", scale, shape)
         frame = frames[scale]
         n_users, n_items = frame.userId.nunique(), frame.movieId.nunique()
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> dict:
         logger.info("scale %g K=%d %s: %.3f s/sweep", scale, n_factors, row["method"], median)
         rows.append(row)
     if args.numpy_scale > 0:
-        frame, _ = make_ratings(**shape_at(args.numpy_scale), n_factors=8, seed=0)
+        frame, _ = make_ratings(**shape_at(args.numpy_scale), n_factors=8, random_state=0)
         for n_factors in (16, 64):
             numpy_s = float(np.median(time_sweeps(frame, n_factors, 1, "numpy", args.dtype)))
             numba_s = float(np.median(time_sweeps(frame, n_factors, 3, "numba", args.dtype)))

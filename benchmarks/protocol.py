@@ -65,7 +65,7 @@ def load_small_ratings(mirror: str | Path | None = None) -> pd.DataFrame:
         order (100,836 rows for the published release).
     """
     try:
-        from recsys_helpers.datasets import load_ratings
+        from recsys_helpers.data.movielens import load_ratings
     except ImportError:
         load_ratings = None
     if load_ratings is not None:
@@ -95,7 +95,7 @@ def random_split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded random holdout of ``round(test_fraction * len(ratings))`` rows.
 
-    Uses ``recsys_helpers.split.random_split`` when present.
+    Uses ``recsys_helpers.data.split.random_split`` when present.
 
     Returns
     -------
@@ -103,7 +103,7 @@ def random_split(
         Disjoint, together all rows, each in the original row order.
     """
     try:
-        from recsys_helpers.split import random_split as package_split
+        from recsys_helpers.data.split import random_split as package_split
     except ImportError:
         package_split = None
     if package_split is not None:
@@ -208,8 +208,8 @@ class Protocol:
         self, ratings: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``(train, test, fit, valid)``: fit ∪ valid = train, train ∪ test = ratings."""
-        train, test = random_split(ratings, self.test_fraction, seed=self.seed)
-        fit, valid = random_split(train, self.valid_fraction, seed=self.seed + 1)
+        train, test = random_split(ratings, self.test_fraction, random_state=self.seed)
+        fit, valid = random_split(train, self.valid_fraction, random_state=self.seed + 1)
         return train, test, fit, valid
 
 

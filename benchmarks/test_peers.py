@@ -41,13 +41,13 @@ def tiny_ratings(n_users: int = 30, n_items: int = 20, seed: int = 0) -> pd.Data
 
 def test_random_split_partitions_deterministically():
     ratings = tiny_ratings()
-    train, test = protocol.random_split(ratings, 0.1, seed=3)
+    train, test = protocol.random_split(ratings, 0.1, random_state=3)
     assert len(test) == round(0.1 * len(ratings))
     assert set(train.index).isdisjoint(test.index)
     assert sorted([*train.index, *test.index]) == list(ratings.index)
-    again_train, again_test = protocol.random_split(ratings, 0.1, seed=3)
+    again_train, again_test = protocol.random_split(ratings, 0.1, random_state=3)
     assert list(again_test.index) == list(test.index)
-    _, other_test = protocol.random_split(ratings, 0.1, seed=4)
+    _, other_test = protocol.random_split(ratings, 0.1, random_state=4)
     assert list(other_test.index) != list(test.index)
 
 
@@ -276,9 +276,9 @@ def test_spark_adapter_nan_for_unseen_users_and_movies():
 
 
 def test_ours_adapter_never_nan_and_grid_follows_defaults():
-    pytest.importorskip("recsys_helpers.als")
+    pytest.importorskip("recsys_helpers.models.als")
     from benchmarks.peers import ours
-    from recsys_helpers.als import BiasedMF
+    from recsys_helpers.models.als import BiasedMF
 
     train, test = _holdout_with_unseen_movie()
     predicted = ours.OursModel(n_factors=3, n_iter=3).fit(train).predict(test)

@@ -20,3 +20,7 @@ class DataError(RecsysError, ValueError):
 
 class DownloadError(RecsysError, OSError):
     """A release could not be fetched or failed its checksum."""
+
+
+class NumericalError(RecsysError, FloatingPointError):
+    """Model parameters became NaN or infinite during fitting."""

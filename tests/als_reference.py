@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def half_step(rows, n_rows, other_factors, reg, reg_bias, scale_by_count):
+def half_step(rows, n_rows, other_factors, reg, reg_bias, scale_reg):
     """Each row's ``[b_u, U_u]`` minimising its ridge problem given the other side.
 
     ``rows`` maps a row index to ``(columns, targets)``; rows absent or empty get zeros.
-    Penalty ``diag(λ_b, c λ, …, c λ)`` with ``c = |Ω_u|`` when ``scale_by_count``.
+    Penalty ``diag(λ_b, c λ, …, c λ)`` with ``c = |Ω_u|`` when ``scale_reg``.
     """
     n_factors = other_factors.shape[1]
     bias = np.zeros(n_rows)
@@ -23,7 +23,7 @@ def half_step(rows, n_rows, other_factors, reg, reg_bias, scale_by_count):
         if len(columns) == 0:
             continue
         design = np.column_stack([np.ones(len(columns)), other_factors[list(columns)]])
-        scale = len(columns) if scale_by_count else 1.0
+        scale = len(columns) if scale_reg else 1.0
         penalty = np.diag([reg_bias] + [reg * scale] * n_factors)
         solution = np.linalg.solve(design.T @ design + penalty, design.T @ np.asarray(targets))
         bias[row], factors[row] = solution[0], solution[1:]
@@ -40,7 +40,7 @@ def fit(
     *,
     reg,
     reg_bias,
-    scale_by_count,
+    scale_reg,
     n_iter,
 ):
     """Full biased ALS from given initial movie vectors (biases start at 0).
@@ -60,7 +60,7 @@ def fit(
             columns.append(i)
             targets.append(r - mu - item_bias[i])
         user_bias, user_factors = half_step(
-            by_user, n_users, item_factors, reg, reg_bias, scale_by_count
+            by_user, n_users, item_factors, reg, reg_bias, scale_reg
         )
         by_item = {}
         for u, i, r in zip(user_index, item_index, ratings, strict=True):
@@ -68,7 +68,7 @@ def fit(
             columns.append(u)
             targets.append(r - mu - user_bias[u])
         item_bias, item_factors = half_step(
-            by_item, n_items, user_factors, reg, reg_bias, scale_by_count
+            by_item, n_items, user_factors, reg, reg_bias, scale_reg
         )
         objectives.append(
             objective(
@@ -82,7 +82,7 @@ def fit(
                 item_factors,
                 reg=reg,
                 reg_bias=reg_bias,
-                scale_by_count=scale_by_count,
+                scale_reg=scale_reg,
             )
         )
     return mu, user_bias, item_bias, user_factors, item_factors, objectives
@@ -100,7 +100,7 @@ def objective(
     *,
     reg,
     reg_bias,
-    scale_by_count,
+    scale_reg,
 ):
     """``J`` summed rating by rating and row by row."""
     total = 0.0
@@ -113,6 +113,6 @@ def objective(
         (item_bias, item_factors, item_counts),
     ):
         for row in range(len(bias)):
-            scale = counts[row] if scale_by_count else 1.0
+            scale = counts[row] if scale_reg else 1.0
             total += reg * scale * factors[row] @ factors[row] + reg_bias * bias[row] ** 2
     return total

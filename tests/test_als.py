@@ -12,10 +12,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
-from recsys_helpers import _solvers
-from recsys_helpers.als import BiasedMF, BiasOnly, NumericalError
-from recsys_helpers.errors import DataError
-from recsys_helpers.synthetic import make_ratings
+from recsys_helpers.models import kernels
+from recsys_helpers.errors import DataError, NumericalError
+from recsys_helpers.models.als import BiasedMF, BiasOnly
+from recsys_helpers.data.synthetic import make_ratings
 
 
 def toy_ratings(n_users=25, n_items=15, density=0.4, seed=0):
@@ -34,7 +34,7 @@ def toy_ratings(n_users=25, n_items=15, density=0.4, seed=0):
 
 @pytest.fixture(scope="module")
 def planted():
-    return make_ratings(300, 120, 12_000, n_factors=3, noise_std=0.3, quantize=False, seed=4)
+    return make_ratings(300, 120, 12_000, n_factors=3, noise_std=0.3, quantize=False, random_state=4)
 
 
 @pytest.mark.parametrize("solver", ["numpy", "numba"])
@@ -50,7 +50,7 @@ def test_fit_matches_the_loop_oracle(solver, n_factors, scale):
     initial = np.random.default_rng(3).normal(0.0, 0.1, (len(model.items_), n_factors))
     mu, bu, bi, uf, vf, objectives = als_reference.fit(
         users, items, frame.rating.to_numpy(np.float64), len(model.users_), len(model.items_),
-        initial, reg=0.3, reg_bias=1.5, scale_by_count=scale, n_iter=4,
+        initial, reg=0.3, reg_bias=1.5, scale_reg=scale, n_iter=4,
     )  # fmt: skip
     assert model.global_mean_ == pytest.approx(mu, abs=1e-12)
     np.testing.assert_allclose(model.user_bias_, bu, atol=1e-10)
@@ -233,15 +233,15 @@ def test_early_stopping_restores_the_best_sweep(planted):
 
 
 def test_numerical_failure_names_the_sweep_and_the_remedy(monkeypatch):
-    exact = _solvers.solve_side
+    exact = kernels.solve_side
 
-    def broken(indptr, indices, targets, other, reg, reg_bias, *, scale_by_count):
+    def broken(indptr, indices, targets, other, reg, reg_bias, *, scale_reg):
         bias, factors = exact(
-            indptr, indices, targets, other, reg, reg_bias, scale_by_count=scale_by_count
+            indptr, indices, targets, other, reg, reg_bias, scale_reg=scale_reg
         )
         return bias * np.nan, factors
 
-    monkeypatch.setattr(_solvers, "solve_side", broken)
+    monkeypatch.setattr(kernels, "solve_side", broken)
     with pytest.raises(NumericalError, match=r"user_bias_ became NaN/inf at sweep 1; raise reg"):
         BiasedMF(n_factors=2, solver="numpy").fit(toy_ratings())
 
@@ -271,15 +271,15 @@ def test_bad_parameters_are_named(params, message):
 
 def test_bad_data_is_refused():
     frame = toy_ratings()
-    with pytest.raises(DataError, match=r"lacks column\(s\) \['movieId'\]"):
+    with pytest.raises(DataError, match=r"missing column\(s\) \['movieId'\]"):
         BiasedMF().fit(frame.drop(columns="movieId"))
     first = frame.iloc[:1]
     expected = (
-        rf"1 duplicate \(userId, movieId\) pairs, e.g. \({first.userId[0]}, {first.movieId[0]}\)"
+        rf"1 duplicate \(userId, movieId\) pair\(s\), e.g. \[\({first.userId[0]}, {first.movieId[0]}\)\]"
     )
     with pytest.raises(DataError, match=expected):
         BiasedMF().fit(pd.concat([frame, first]))
-    with pytest.raises(DataError, match="NaN/inf value\\(s\\), first at row 3"):
+    with pytest.raises(DataError, match=r"1 non-finite rating\(s\) \(e.g. at rows \[3\]\)"):
         BiasedMF().fit(frame.assign(rating=frame.rating.where(frame.index != 3)))
     with pytest.raises(DataError, match="fit needs ratings"):
         BiasedMF().fit(frame[["userId", "movieId"]])

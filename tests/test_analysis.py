@@ -1,4 +1,4 @@
-"""Tests for recsys_helpers.analysis: CCDF, power-law and Zipf fits, summaries."""
+"""Tests for recsys_helpers.analysis.descriptive: CCDF, power-law and Zipf fits, summaries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from recsys_helpers import analysis
+from recsys_helpers.analysis import descriptive
 from recsys_helpers.errors import DataError
 
 
@@ -22,37 +22,37 @@ def _zipf_sample(alpha: float, xmin: int, size: int, seed: int) -> np.ndarray:
 
 
 def test_ccdf_counts_values_at_least_x():
-    x, p = analysis.ccdf([3, 1, 2, 2, 5])
+    x, p = descriptive.ccdf([3, 1, 2, 2, 5])
     np.testing.assert_array_equal(x, [1, 2, 3, 5])
     np.testing.assert_allclose(p, [5 / 5, 4 / 5, 2 / 5, 1 / 5])
 
 
 def test_ccdf_matches_brute_force_on_random_data():
     values = np.random.default_rng(3).integers(1, 30, size=400)
-    x, p = analysis.ccdf(values)
+    x, p = descriptive.ccdf(values)
     expected = np.array([(values >= v).mean() for v in x])
     np.testing.assert_allclose(p, expected)
 
 
 def test_ccdf_rejects_empty_input():
     with pytest.raises(DataError, match="ccdf: values is empty"):
-        analysis.ccdf([])
+        descriptive.ccdf([])
 
 
 @pytest.mark.parametrize("alpha", [1.8, 2.5, 3.2])
 def test_power_law_mle_recovers_planted_exponent_with_known_xmin(alpha):
     sample = _zipf_sample(alpha, xmin=1, size=20_000, seed=1)
-    fit = analysis.fit_power_law(sample, xmin=1)
+    fit = descriptive.fit_power_law(sample, xmin=1)
     assert fit.xmin == 1 and fit.n_tail == sample.size
     assert abs(fit.alpha - alpha) < 3 * fit.alpha_stderr + 0.01
 
 
 def test_power_law_mle_is_the_maximum_of_the_log_likelihood():
     sample = _zipf_sample(2.3, xmin=3, size=3_000, seed=7)
-    fit = analysis.fit_power_law(sample, xmin=3)
+    fit = descriptive.fit_power_law(sample, xmin=3)
     tail = sample[sample >= 3]
     grid = np.linspace(1.5, 3.5, 2001)
-    brute = grid[np.argmax([analysis.power_law_log_likelihood(a, tail, 3) for a in grid])]
+    brute = grid[np.argmax([descriptive.power_law_log_likelihood(a, tail, 3) for a in grid])]
     assert abs(fit.alpha - brute) < 2e-3
 
 
@@ -60,7 +60,7 @@ def test_power_law_xmin_found_above_a_non_power_law_body():
     rng = np.random.default_rng(11)
     body = rng.integers(1, 10, size=5_000)  # flat body below the planted xmin = 10
     tail = _zipf_sample(2.2, xmin=10, size=5_000, seed=12)
-    fit = analysis.fit_power_law(np.concatenate([body, tail]))
+    fit = descriptive.fit_power_law(np.concatenate([body, tail]))
     assert 8 <= fit.xmin <= 14
     assert abs(fit.alpha - 2.2) < 0.1
     assert fit.ks_distance < 0.02
@@ -69,9 +69,9 @@ def test_power_law_xmin_found_above_a_non_power_law_body():
 
 def test_power_law_ccdf_is_normalised_and_matches_the_pmf_sum():
     alpha, xmin = 2.5, 4
-    assert analysis.power_law_ccdf([xmin], alpha, xmin)[0] == pytest.approx(1.0)
+    assert descriptive.power_law_ccdf([xmin], alpha, xmin)[0] == pytest.approx(1.0)
     pmf = np.arange(xmin, 200_000, dtype=float) ** -alpha / special.zeta(alpha, xmin)
-    assert analysis.power_law_ccdf([10], alpha, xmin)[0] == pytest.approx(
+    assert descriptive.power_law_ccdf([10], alpha, xmin)[0] == pytest.approx(
         pmf[10 - xmin :].sum(), rel=1e-4
     )
 
@@ -87,14 +87,14 @@ def test_power_law_ccdf_is_normalised_and_matches_the_pmf_sum():
 )
 def test_power_law_rejects_bad_values(values, message):
     with pytest.raises(DataError, match=message):
-        analysis.fit_power_law(values, xmin=1)
+        descriptive.fit_power_law(values, xmin=1)
 
 
 def test_power_law_needs_two_distinct_values_in_the_tail():
     with pytest.raises(DataError, match="fewer than two distinct values >= xmin=5"):
-        analysis.fit_power_law([1, 2, 5, 5], xmin=5)
+        descriptive.fit_power_law([1, 2, 5, 5], xmin=5)
     with pytest.raises(DataError, match="no xmin leaves 50 observations"):
-        analysis.fit_power_law([1, 2, 3])
+        descriptive.fit_power_law([1, 2, 3])
 
 
 @pytest.mark.parametrize("exponent", [0.7, 1.0, 1.6])
@@ -102,7 +102,7 @@ def test_zipf_slope_recovered_on_exact_zipf_counts(exponent):
     ranks = np.arange(1, 2_001)
     counts = np.round(1e7 * ranks**-exponent).astype(np.int64)
     shuffled = np.random.default_rng(0).permutation(counts)
-    fit = analysis.fit_zipf(shuffled)
+    fit = descriptive.fit_zipf(shuffled)
     assert fit.exponent == pytest.approx(exponent, abs=1e-3)
     assert fit.constant == pytest.approx(1e7, rel=1e-2)
     assert fit.r_squared > 0.9999
@@ -111,11 +111,11 @@ def test_zipf_slope_recovered_on_exact_zipf_counts(exponent):
 def test_zipf_rank_range_restricts_the_fit():
     ranks = np.arange(1, 1_001)
     counts = np.where(ranks <= 100, 1e6 * ranks**-1.0, 1e6 * 100**-1.0 * (ranks / 100) ** -2.0)
-    fit = analysis.fit_zipf(np.round(counts).astype(int), max_rank=100)
+    fit = descriptive.fit_zipf(np.round(counts).astype(int), max_rank=100)
     assert (fit.min_rank, fit.max_rank) == (1, 100)
     assert fit.exponent == pytest.approx(1.0, abs=1e-3)
     with pytest.raises(DataError, match=r"need 1 <= min_rank < max_rank <= 1000"):
-        analysis.fit_zipf(np.round(counts).astype(int), max_rank=2_000)
+        descriptive.fit_zipf(np.round(counts).astype(int), max_rank=2_000)
 
 
 @pytest.fixture
@@ -135,14 +135,14 @@ def toy_ratings() -> pd.DataFrame:
 
 
 def test_degrees_counts_ratings_per_user_and_movie(toy_ratings):
-    np.testing.assert_array_equal(analysis.degrees(toy_ratings, "userId"), [3, 2, 1])
-    np.testing.assert_array_equal(analysis.degrees(toy_ratings, "movieId"), [3, 2, 1])
+    np.testing.assert_array_equal(descriptive.degrees(toy_ratings, "userId"), [3, 2, 1])
+    np.testing.assert_array_equal(descriptive.degrees(toy_ratings, "movieId"), [3, 2, 1])
     with pytest.raises(DataError, match="degrees: ratings has no column 'itemId'"):
-        analysis.degrees(toy_ratings, "itemId")
+        descriptive.degrees(toy_ratings, "itemId")
 
 
 def test_dataset_summary_on_toy_table(toy_ratings):
-    summary = analysis.dataset_summary(toy_ratings)
+    summary = descriptive.dataset_summary(toy_ratings)
     assert summary["n_ratings"] == 6 and summary["n_users"] == 3 and summary["n_movies"] == 3
     assert summary["density"] == pytest.approx(6 / 9)
     assert summary["sparsity"] == pytest.approx(3 / 9)
@@ -150,11 +150,11 @@ def test_dataset_summary_on_toy_table(toy_ratings):
     assert summary["median_ratings_per_user"] == 2.0
     assert (summary["first_rating"], summary["last_rating"]) == ("2000-01-01", "2003-05-05")
     with pytest.raises(DataError, match=r"dataset_summary: ratings lacks columns \['timestamp'\]"):
-        analysis.dataset_summary(toy_ratings.drop(columns="timestamp"))
+        descriptive.dataset_summary(toy_ratings.drop(columns="timestamp"))
 
 
 def test_ratings_per_period_by_year(toy_ratings):
-    table = analysis.ratings_per_period(toy_ratings, freq="YS")
+    table = descriptive.ratings_per_period(toy_ratings, freq="YS")
     assert [t.year for t in table.index] == [2000, 2001, 2002, 2003]
     assert table["n_ratings"].tolist() == [2, 2, 0, 2]
     assert table["n_users"].tolist() == [1, 2, 0, 2]

@@ -9,21 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.als import BiasedMF
+from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.cli import main
-from recsys_helpers.cli.model import DEFAULT_SPLIT, SplitSpec, parse_rating, parse_split
+from recsys_helpers.cli.fit import DEFAULT_SPLIT
+from recsys_helpers.cli.options import feature_kinds as parse_feature_kinds
+from recsys_helpers.cli.options import rating_pair as parse_rating
+from recsys_helpers.cli.options import split_spec as parse_split
+from recsys_helpers.data.split import SplitSpec
 from recsys_helpers.errors import DataError
-from recsys_helpers.io import read_movies_file, read_ratings_file
-from recsys_helpers.synthetic import make_ratings
+from recsys_helpers.data.userfiles import read_movies_file, read_ratings_file
+from recsys_helpers.data.synthetic import make_ratings
 
-FAST = ["--factors", "3", "--iters", "4"]
+FAST = ["--n-factors", "3", "--n-iter", "4"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def planted_ratings(n_users=50, n_items=30, n_ratings=700, seed=0) -> pd.DataFrame:
     """Small MovieLens-shaped ratings drawn from a planted rank-2 biased model."""
-    ratings, _ = make_ratings(n_users, n_items, n_ratings, n_factors=2, noise_std=0.2, seed=seed)
+    ratings, _ = make_ratings(n_users, n_items, n_ratings, n_factors=2, noise_std=0.2, random_state=seed)
     return ratings
 
 
@@ -174,8 +178,8 @@ def test_parse_rating():
     [
         ["fit"],  # no data
         ["fit", "--train", "a.csv", "--dataset", "ml-latest-small"],  # two sources
-        ["fit", "--train", "a.csv", "--iters", "0"],
-        ["fit", "--train", "a.csv", "--factors", "-1"],
+        ["fit", "--train", "a.csv", "--n-iter", "0"],
+        ["fit", "--train", "a.csv", "--n-factors", "-1"],
         ["fit", "--train", "a.csv", "--reg", "-0.1"],
         ["fit", "--train", "a.csv", "--reg-bias", "nan"],
         ["recommend", "--model", "m.npz"],  # neither --user nor --rate
@@ -215,7 +219,7 @@ def test_fit_json_matches_the_estimator_and_counts_cold_start(files, capsys):
     assert report["n_cold_users"] == 2  # users 90001 and 90002
     assert report["n_cold_items"] == 3  # movies 90001-90003
     assert report["n_cold_ratings"] == 7
-    assert report["iters"] == 4 and report["factors"] == 3
+    assert report["sweeps"] == 4 and report["n_factors"] == 3
     assert report["fit_seconds"] > 0
 
 
@@ -224,7 +228,7 @@ def test_fit_defaults_come_from_the_estimator(files, capsys):
     report = run_json(capsys, ["fit", "--train", str(train_path), "--json"])
     defaults = BiasedMF().get_params()
     assert report["params"] == json.loads(json.dumps(defaults))
-    assert report["factors"] == defaults["n_factors"]
+    assert report["n_factors"] == defaults["n_factors"]
     assert report["reg"] == defaults["reg"] and report["reg_bias"] == defaults["reg_bias"]
     assert report["rmse"] is None and report["mae"] is None and report["n_test"] == 0
     assert report["n_cold_users"] is None
@@ -234,8 +238,8 @@ def test_fit_defaults_come_from_the_estimator(files, capsys):
 
 def test_fit_options_reach_the_estimator(files, capsys):
     train_path, _ = files
-    argv = ["fit", "--train", str(train_path), "--json", "--factors", "0", "--reg", "0.3"]
-    argv += ["--reg-bias", "7", "--iters", "2", "--seed", "5"]
+    argv = ["fit", "--train", str(train_path), "--json", "--n-factors", "0", "--reg", "0.3"]
+    argv += ["--reg-bias", "7", "--n-iter", "2", "--random-state", "5"]
     params = run_json(capsys, argv)["params"]
     assert (params["n_factors"], params["reg"], params["reg_bias"]) == (0, 0.3, 7.0)
     assert (params["n_iter"], params["random_state"]) == (2, 5)
@@ -269,7 +273,8 @@ def test_fit_bad_file_is_one_line_exit_1(tmp_path, capsys):
 
 @pytest.mark.parametrize("spec", ["random:0.9:4", "peruser:0.9:4", "temporal:0.9"])
 def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
-    from recsys_helpers import datasets, split
+    from recsys_helpers.data import movielens
+    from recsys_helpers.data import split
 
     ratings = planted_ratings()
     calls = []
@@ -278,16 +283,16 @@ def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
         calls.append((name, mirror))
         return ratings
 
-    monkeypatch.setattr(datasets, "load_ratings", load_ratings)
+    monkeypatch.setattr(movielens, "load_ratings", load_ratings)
     argv = ["fit", "--dataset", "ml-fake", "--mirror", "/somewhere", "--split", spec]
     report = run_json(capsys, [*argv, *FAST, "--json"])
     assert calls == [("ml-fake", "/somewhere")]
     assert report["source"] == {"dataset": "ml-fake", "split": spec}
     kind = spec.split(":")[0]
     if kind == "random":
-        expected_train, expected_test = split.random_split(ratings, 0.1, seed=4)
+        expected_train, expected_test = split.random_split(ratings, 0.1, random_state=4)
     elif kind == "peruser":
-        expected_train, expected_test = split.per_user_split(ratings, test_fraction=0.1, seed=4)
+        expected_train, expected_test = split.per_user_split(ratings, test_fraction=0.1, random_state=4)
         assert report["n_cold_users"] == 0
     else:
         expected_train, expected_test = split.temporal_split(ratings, cutoff_quantile=0.9)
@@ -296,9 +301,9 @@ def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
 
 
 def test_fit_dataset_default_split(monkeypatch, capsys):
-    from recsys_helpers import datasets
+    from recsys_helpers.data import movielens
 
-    monkeypatch.setattr(datasets, "load_ratings", lambda *a, **k: planted_ratings())
+    monkeypatch.setattr(movielens, "load_ratings", lambda *a, **k: planted_ratings())
     report = run_json(capsys, ["fit", "--dataset", "ml-fake", *FAST, "--json"])
     assert report["source"]["split"] == DEFAULT_SPLIT
 
@@ -436,7 +441,7 @@ def test_recommend_titles_from_a_named_dataset(mirror, tmp_path, capsys):
 @pytest.mark.mirror
 def test_fit_named_dataset_with_split(mirror, capsys):
     argv = ["fit", "--dataset", "ml-latest-small", "--mirror", str(mirror)]
-    report = run_json(capsys, [*argv, "--split", "random:0.9:0", "--factors", "0", "--json"])
+    report = run_json(capsys, [*argv, "--split", "random:0.9:0", "--n-factors", "0", "--json"])
     assert report["n_train"] + report["n_test"] == 100_836
     assert report["n_test"] == pytest.approx(10_084, abs=1)
     assert 0.85 < report["rmse"] < 0.90  # bias-only band on this protocol
@@ -444,7 +449,7 @@ def test_fit_named_dataset_with_split(mirror, capsys):
 
 # ----------------------------------------------------------------- movie features (HybridMF)
 
-HYBRID_FAST = ["--factors", "2", "--iters", "6"]
+HYBRID_FAST = ["--n-factors", "2", "--n-iter", "6"]
 
 
 @pytest.fixture
@@ -454,15 +459,15 @@ def genre_files(tmp_path):
     ``movies.csv`` is written as MovieLens writes it: ``|``-separated genres and the year
     at the end of the title (read back without the year column).
     """
-    from recsys_helpers.split import item_holdout_split
-    from recsys_helpers.synthetic import make_movies
+    from recsys_helpers.data.split import item_holdout_split
+    from recsys_helpers.data.synthetic import make_movies
 
-    movies = make_movies(120, seed=3)
+    movies = make_movies(120, random_state=3)
     ratings, _ = make_ratings(
         250, n_ratings=6000, n_factors=2, noise_std=0.3, bias_std=(0.4, 0.15),
-        movies=movies, genre_bias_std=0.8, seed=3,
+        movies=movies, genre_bias_std=0.8, random_state=3,
     )  # fmt: skip
-    train, test = item_holdout_split(ratings, 0.2, seed=0)
+    train, test = item_holdout_split(ratings, 0.2, random_state=0)
     paths = {name: tmp_path / f"{name}.csv" for name in ("train", "test", "movies")}
     train.to_csv(paths["train"], index=False)
     test.to_csv(paths["test"], index=False)
@@ -474,12 +479,11 @@ def genre_files(tmp_path):
 def _hybrid_argv(paths, kinds="genres,year"):
     return [
         "fit", "--train", str(paths["train"]), "--test", str(paths["test"]),
-        "--movies", str(paths["movies"]), "--item-features", kinds, *HYBRID_FAST, "--json",
+        "--movies", str(paths["movies"]), "--feature-kinds", kinds, *HYBRID_FAST, "--json",
     ]  # fmt: skip
 
 
 def test_parse_feature_kinds():
-    from recsys_helpers.cli.model import parse_feature_kinds
 
     assert parse_feature_kinds("genres") == ("genres",)
     assert parse_feature_kinds(" Genres, year ,tags") == ("genres", "year", "tags")
@@ -492,20 +496,20 @@ def test_parse_feature_kinds():
 
 
 def test_item_features_options_reach_the_hybrid_estimator(genre_files, capsys):
-    from recsys_helpers.hybrid import HybridMF
+    from recsys_helpers.models.hybrid import HybridMF
 
-    argv = _hybrid_argv(genre_files) + ["--feature-reg", "3.5", "--reg", "9", "--seed", "2"]
+    argv = _hybrid_argv(genre_files) + ["--feature-reg", "3.5", "--reg", "9", "--random-state", "2"]
     report = run_json(capsys, argv)
-    assert report["model"] == "HybridMF" and report["item_features"] == ["genres", "year"]
+    assert report["model"] == "HybridMF" and report["feature_kinds"] == ["genres", "year"]
     params = report["params"]
-    assert params["kinds"] == ["genres", "year"] and params["feature_reg"] == 3.5
+    assert params["feature_kinds"] == ["genres", "year"] and params["feature_reg"] == 3.5
     assert (params["n_factors"], params["n_iter"], params["reg"]) == (2, 6, 9.0)
     assert params["random_state"] == 2 and report["feature_reg"] == 3.5
     # the same fit through the library gives the same test error
     train, test = (read_ratings_file(genre_files[k]) for k in ("train", "test"))
     movies = read_movies_file(genre_files["movies"])
     model = HybridMF(
-        n_factors=2, n_iter=6, reg=9.0, feature_reg=3.5, random_state=2, kinds=("genres", "year")
+        n_factors=2, n_iter=6, reg=9.0, feature_reg=3.5, random_state=2, feature_kinds=("genres", "year")
     ).fit(train, movies=movies)
     errors = test["rating"].to_numpy() - model.predict(test)
     assert report["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
@@ -514,7 +518,7 @@ def test_item_features_options_reach_the_hybrid_estimator(genre_files, capsys):
 
 def test_plain_fit_reports_its_class_and_no_features(files, capsys):
     report = run_json(capsys, ["fit", "--train", str(files[0]), *FAST, "--json"])
-    assert report["model"] == "BiasedMF" and report["item_features"] is None
+    assert report["model"] == "BiasedMF" and report.get("feature_kinds") is None
     assert "feature_reg" not in report
 
 
@@ -539,21 +543,21 @@ def test_hybrid_human_table_names_the_model(genre_files, capsys):
 
 
 def test_item_features_without_movies_is_one_line_exit_1(files, capsys):
-    message = fail(capsys, ["fit", "--train", str(files[0]), "--item-features", "genres"])
-    assert "--item-features needs the movies: give --movies FILE" in message
+    message = fail(capsys, ["fit", "--train", str(files[0]), "--feature-kinds", "genres"])
+    assert "--feature-kinds needs the movies: give --movies FILE" in message
 
 
 def test_tags_kind_without_tags_is_one_line_exit_1(genre_files, capsys):
     message = fail(capsys, _hybrid_argv(genre_files, kinds="genres,tags"))
-    assert "--item-features tags needs --tags FILE" in message
+    assert "--feature-kinds tags needs --tags FILE" in message
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--item-features", "genres,colour"], "unknown feature kind(s) 'colour'"),
-        (["--item-features", "genres", "--feature-reg", "0"], "must be a finite number > 0"),
-        (["--movies", "m.csv"], "--movies only with --item-features KINDS"),
+        (["--feature-kinds", "genres,colour"], "unknown feature kind(s) 'colour'"),
+        (["--feature-kinds", "genres", "--feature-reg", "0"], "must be a finite number > 0"),
+        (["--movies", "m.csv"], "--movies only with --feature-kinds KINDS"),
     ],
 )
 def test_feature_usage_errors_exit_2(files, extra, message, capsys):
@@ -570,7 +574,7 @@ def test_tags_file_reaches_the_features(genre_files, tmp_path, capsys):
     argv = _hybrid_argv(genre_files, kinds="tags") + ["--tags", str(tmp_path / "tags.csv")]
     argv = [a for a in argv if a != "--json"] + ["--save", str(tmp_path / "m.npz"), "--json"]
     report = run_json(capsys, argv)
-    assert report["item_features"] == ["tags"]
+    assert report["feature_kinds"] == ["tags"]
     from recsys_helpers.cli.model import load_model
 
     model = load_model(tmp_path / "m.npz")
@@ -578,28 +582,29 @@ def test_tags_file_reaches_the_features(genre_files, tmp_path, capsys):
 
 
 def test_fit_dataset_item_split_with_release_movies(monkeypatch, capsys):
-    from recsys_helpers import datasets, split
-    from recsys_helpers.synthetic import make_movies
+    from recsys_helpers.data import movielens
+    from recsys_helpers.data import split
+    from recsys_helpers.data.synthetic import make_movies
 
-    movies = make_movies(80, seed=1)
-    ratings, _ = make_ratings(120, n_ratings=2500, n_factors=2, movies=movies, seed=1)
+    movies = make_movies(80, random_state=1)
+    ratings, _ = make_ratings(120, n_ratings=2500, n_factors=2, movies=movies, random_state=1)
     calls = []
 
     def load(name, *, mirror=None, progress=True, genome=True, **_):
         calls.append((name, mirror, genome))
-        return datasets.MovieLens(name, ratings, movies, None, None, None, None)
+        return movielens.MovieLens(name, ratings, movies, None, None, None, None)
 
-    monkeypatch.setattr(datasets, "load", load)
+    monkeypatch.setattr(movielens, "load", load)
     argv = ["fit", "--dataset", "ml-fake", "--mirror", "/m", "--split", "item:0.8:3"]
-    report = run_json(capsys, [*argv, "--item-features", "genres,year", *HYBRID_FAST, "--json"])
+    report = run_json(capsys, [*argv, "--feature-kinds", "genres,year", *HYBRID_FAST, "--json"])
     assert calls == [("ml-fake", "/m", False)]
-    expected_train, expected_test = split.item_holdout_split(ratings, 0.2, seed=3)
+    expected_train, expected_test = split.item_holdout_split(ratings, 0.2, random_state=3)
     assert (report["n_train"], report["n_test"]) == (len(expected_train), len(expected_test))
     assert report["n_cold_items"] == expected_test["movieId"].nunique()
     assert report["source"] == {"dataset": "ml-fake", "split": "item:0.8:3"}
     # this release has no tags: asking for them is one clear line
-    message = fail(capsys, [*argv, "--item-features", "genres,tags", *HYBRID_FAST])
-    assert "--item-features tags: ml-fake has no tags; give --tags FILE" in message
+    message = fail(capsys, [*argv, "--feature-kinds", "genres,tags", *HYBRID_FAST])
+    assert "--feature-kinds tags: ml-fake has no tags; give --tags FILE" in message
 
 
 def test_recommend_loads_a_saved_hybrid_and_ranks_unrated_movies(genre_files, tmp_path, capsys):
@@ -634,15 +639,15 @@ def test_recommend_refuses_an_unknown_saved_class(saved, tmp_path, capsys):
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "odd.npz", **arrays)
     message = fail(capsys, ["recommend", "--model", str(tmp_path / "odd.npz"), "--user", "1"])
-    assert "odd.npz: a saved 'Mystery'; recommend loads BiasedMF, BiasOnly, HybridMF" in message
+    assert "odd.npz: a saved 'Mystery'; this package loads BiasOnly, BiasedMF, HybridMF" in message
 
 
 def test_fit_release_item_split_hybrid_beats_plain_on_cold_movies(mirror, capsys):
     argv = ["fit", "--dataset", "ml-latest-small", "--mirror", str(mirror), "--split"]
-    argv += ["item:0.9:0", "--factors", "8", "--iters", "5", "--reg", "15", "--reg-bias", "5"]
+    argv += ["item:0.9:0", "--n-factors", "8", "--n-iter", "5", "--reg", "15", "--reg-bias", "5"]
     plain = run_json(capsys, [*argv, "--json"])
-    hybrid = run_json(capsys, [*argv, "--item-features", "genres,year,tags", "--json"])
+    hybrid = run_json(capsys, [*argv, "--feature-kinds", "genres,year,tags", "--json"])
     assert plain["n_cold_ratings"] == plain["n_test"] == hybrid["n_test"] > 9_000
-    assert hybrid["params"]["kinds"] == ["genres", "year", "tags"]
+    assert hybrid["params"]["feature_kinds"] == ["genres", "year", "tags"]
     # features give held-out movies more than μ + b_u (about 0.98 vs 0.92 stars RMSE)
     assert hybrid["rmse"] < plain["rmse"] - 0.03

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 
-from recsys_helpers.content import ContentBaseline, _row_outer_products, item_features
+from recsys_helpers.models.content import ContentBaseline, _row_outer_products, item_features
 from recsys_helpers.errors import DataError
 
 
@@ -51,7 +51,7 @@ def test_item_features_accepts_genre_lists_and_year_column():
     movies = pd.DataFrame(
         {"movieId": [1, 2], "genres": [["Drama"], []], "year": pd.array([1987, None], "Int16")}
     )
-    matrix, names = item_features(movies, kinds=("year", "genres"), year_bucket=5)
+    matrix, names = item_features(movies, feature_kinds=("year", "genres"), year_bucket=5)
     assert names == ["year=1985", "genre=Drama"]
     np.testing.assert_array_equal(matrix.toarray(), [[1, 1], [0, 0]])
 
@@ -59,13 +59,13 @@ def test_item_features_accepts_genre_lists_and_year_column():
 def test_item_features_max_tags_keeps_most_used():
     movies = pd.DataFrame({"movieId": [1, 2, 3], "genres": ["", "", ""]})
     tags = pd.DataFrame({"movieId": [1, 2, 3, 1, 2, 1], "tag": ["a", "a", "a", "b", "b", "c"]})
-    _, names = item_features(movies, tags, kinds=("tags",), min_tag_movies=1, max_tags=2)
+    _, names = item_features(movies, tags, feature_kinds=("tags",), min_tag_movies=1, max_tags=2)
     assert names == ["tag=a", "tag=b"]
 
 
 def test_item_features_bad_input(movies):
     with pytest.raises(ValueError, match="kinds: unknown feature kind"):
-        item_features(movies, kinds=("genres", "cast"))
+        item_features(movies, feature_kinds=("genres", "cast"))
     with pytest.raises(ValueError, match="year_bucket must be a positive"):
         item_features(movies, year_bucket=0)
     with pytest.raises(DataError, match="needs a 'genres' column"):
@@ -106,8 +106,8 @@ def _toy_ratings(rng, n_users=6, n_movies=40):
 def test_profiles_equal_sklearn_ridge_per_user():
     rng = np.random.default_rng(3)
     ratings, movies = _toy_ratings(rng)
-    model = ContentBaseline(alpha=2.5, kinds=("genres", "year")).fit(ratings, movies)
-    features, _ = item_features(movies, kinds=("genres", "year"))
+    model = ContentBaseline(alpha=2.5, feature_kinds=("genres", "year")).fit(ratings, movies)
+    features, _ = item_features(movies, feature_kinds=("genres", "year"))
     features = features.toarray()
     row_of = {m: r for r, m in enumerate(movies["movieId"])}
     for u, group in ratings.groupby("userId"):

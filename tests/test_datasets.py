@@ -23,8 +23,8 @@ from _movielens_files import (
     zip_folder,
 )
 
-from recsys_helpers import datasets
-from recsys_helpers.datasets import DATASETS, Release
+from recsys_helpers.data import movielens
+from recsys_helpers.data.movielens import DATASETS, Release
 from recsys_helpers.errors import DataError, DownloadError
 
 RATING_DTYPES = {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
@@ -65,7 +65,7 @@ def test_registry_knows_every_release_with_its_folder_format_and_scale():
     assert DATASETS["ml-20m"].checksum_url.endswith("/ml-20m.zip.md5")
 
 
-@pytest.mark.parametrize("call", [datasets.fetch, datasets.load_ratings, datasets.load])
+@pytest.mark.parametrize("call", [movielens.fetch, movielens.load_ratings, movielens.load])
 def test_unknown_name_lists_the_known_ones(call, data_dir):
     with pytest.raises(DataError, match=r"unknown dataset 'ml-5m'; known: ml-latest-small, ml-25m"):
         call("ml-5m", data_dir=data_dir)
@@ -76,7 +76,7 @@ def test_unknown_name_lists_the_known_ones(call, data_dir):
 
 def test_load_from_mirror_folder_parses_every_table(csv_mirror, data_dir):
     mirror, ratings = csv_mirror
-    ml = datasets.load(mirror=mirror, data_dir=data_dir, progress=False)
+    ml = movielens.load(mirror=mirror, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(ml.ratings, expected_ratings(ratings))
     assert ml.movies["movieId"].tolist() == [m for m, _, _ in MOVIES]
     assert ml.movies["title"].tolist() == EXPECTED_TITLES
@@ -97,19 +97,19 @@ def test_load_from_mirror_folder_parses_every_table(csv_mirror, data_dir):
 
 def test_genome_tables_are_read_when_present(tmp_path, data_dir):
     write_csv_release(tmp_path / "mirror" / "ml-25m", genome=True)
-    ml = datasets.load("ml-25m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+    ml = movielens.load("ml-25m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
     assert ml.genome_tags["tag"].tolist() == ["007", "action"]
     assert len(ml.genome_scores) == 2 * len(MOVIES)
     assert ml.genome_scores.dtypes.astype(str).tolist() == ["int32", "int32", "float32"]
-    skipped = datasets.load(
+    skipped = movielens.load(
         "ml-25m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False, genome=False
     )
     assert skipped.genome_scores is None
 
 
 def test_genre_matrix_matches_a_loop_over_the_lists(csv_mirror, data_dir):
-    movies = datasets.load_movies(mirror=csv_mirror[0], data_dir=data_dir, progress=False)
-    matrix, genres = datasets.genre_matrix(movies)
+    movies = movielens.load_movies(mirror=csv_mirror[0], data_dir=data_dir, progress=False)
+    matrix, genres = movielens.genre_matrix(movies)
     assert genres == sorted({g for _, _, gs in MOVIES for g in gs})
     dense = np.zeros((len(movies), len(genres)))
     for row, movie_genres in enumerate(movies["genres"]):
@@ -124,19 +124,19 @@ def test_mirror_zip_is_extracted_into_the_data_dir(tmp_path, data_dir):
     folder = write_csv_release(tmp_path / "made" / "ml-latest-small", ratings)
     mirror = tmp_path / "mirror"
     zip_folder(folder, mirror / "ml-latest-small.zip", top="ml-latest-small")
-    path = datasets.fetch(mirror=mirror, data_dir=data_dir, progress=False)
+    path = movielens.fetch(mirror=mirror, data_dir=data_dir, progress=False)
     assert path == data_dir / "ml-latest-small"
     assert sorted(p.name for p in path.iterdir()) == sorted(p.name for p in folder.iterdir())
     assert list(mirror.iterdir()) == [mirror / "ml-latest-small.zip"]
     assert [p.name for p in data_dir.iterdir()] == ["ml-latest-small"]  # no temporary left
-    frame = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    frame = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
 
 
 def test_ml10m_archive_extracts_from_its_own_folder_name(tmp_path, data_dir):
     folder = write_dat_release(tmp_path / "made", encoding="utf-8", tags=True, scale=(0.5, 5, 0.5))
     zip_folder(folder, tmp_path / "mirror" / "ml-10m.zip", top="ml-10M100K")
-    ml = datasets.load("ml-10m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+    ml = movielens.load("ml-10m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
     assert (data_dir / "ml-10m" / "ratings.dat").is_file()
     assert ml.tags["tag"].tolist() == ["heist", "space: opera"]
     assert ml.movies["title"].tolist() == EXPECTED_TITLES
@@ -144,14 +144,14 @@ def test_ml10m_archive_extracts_from_its_own_folder_name(tmp_path, data_dir):
 
 def test_cache_hit_reads_neither_mirror_nor_archive(csv_mirror, data_dir, monkeypatch):
     mirror, ratings = csv_mirror
-    first = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    first = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     mirror.rename(mirror.with_name("gone"))
 
     def no_fetch(*args, **kwargs):
         raise AssertionError("the source was read again")
 
-    monkeypatch.setattr(datasets, "fetch", no_fetch)
-    second = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    monkeypatch.setattr(movielens, "fetch", no_fetch)
+    second = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(second, first)
     pd.testing.assert_frame_equal(second, expected_ratings(ratings))
 
@@ -166,10 +166,10 @@ def test_cache_hit_reads_neither_mirror_nor_archive(csv_mirror, data_dir, monkey
 )
 def test_corrupt_cache_is_rebuilt(csv_mirror, data_dir, damage):
     mirror, ratings = csv_mirror
-    datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     (cache,) = (data_dir / "cache").iterdir()
     damage(cache)
-    rebuilt = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    rebuilt = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(rebuilt, expected_ratings(ratings))
     pd.testing.assert_frame_equal(pd.read_parquet(cache), rebuilt)
 
@@ -179,7 +179,7 @@ def test_truncated_mirror_zip_names_the_archive_and_leaves_nothing(tmp_path, dat
     archive = zip_folder(folder, tmp_path / "mirror" / "ml-latest-small.zip", top="x")
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with pytest.raises(DataError, match=r"ml-latest-small\.zip: corrupt or truncated zip"):
-        datasets.fetch(mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+        movielens.fetch(mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
     assert not data_dir.exists() or list(data_dir.iterdir()) == []
     assert archive.is_file()  # the mirror is never written to
 
@@ -189,14 +189,14 @@ def test_zip_without_ratings_file_is_refused(tmp_path, data_dir):
     (tmp_path / "made" / "README.txt").write_text("hello")
     zip_folder(tmp_path / "made", tmp_path / "mirror" / "ml-20m.zip", top="ml-20m")
     with pytest.raises(DataError, match=r"ml-20m\.zip: the archive has no ml-20m/ratings\.csv"):
-        datasets.fetch("ml-20m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+        movielens.fetch("ml-20m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
 
 
 def test_repacked_archive_with_another_top_folder_is_accepted(tmp_path, data_dir):
     ratings = synthetic_ratings(seed=8)
     folder = write_csv_release(tmp_path / "made", ratings)
     zip_folder(folder, tmp_path / "mirror" / "ml-32m.zip", top="my-copy")
-    frame = datasets.load_ratings(
+    frame = movielens.load_ratings(
         "ml-32m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False
     )
     pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
@@ -207,12 +207,12 @@ def test_missing_movies_file_is_named(tmp_path, data_dir):
     folder = write_csv_release(tmp_path / "mirror" / "ml-latest-small")
     (folder / "movies.csv").unlink()
     with pytest.raises(DataError, match=r"movies\.csv: missing file"):
-        datasets.load_movies(mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+        movielens.load_movies(mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
 
 
 def test_missing_mirror_folder_is_named(tmp_path, data_dir):
     with pytest.raises(DataError, match=r"nowhere: mirror folder does not exist"):
-        datasets.fetch(mirror=tmp_path / "nowhere", data_dir=data_dir, progress=False)
+        movielens.fetch(mirror=tmp_path / "nowhere", data_dir=data_dir, progress=False)
 
 
 # --------------------------------------------------------------------------- downloads
@@ -257,10 +257,10 @@ def _served_release(http_root, tmp_path, *, known_hash="pinned", publish_md5=Tru
 @pytest.mark.parametrize("known_hash", ["pinned", None], ids=["pinned-hash", "published-md5"])
 def test_download_verifies_and_extracts(http_root, tmp_path, data_dir, known_hash):
     release, ratings = _served_release(http_root, tmp_path, known_hash=known_hash)
-    path = datasets.fetch(release, mirror=None, data_dir=data_dir, progress=False)
+    path = movielens.fetch(release, mirror=None, data_dir=data_dir, progress=False)
     assert path == data_dir / "ml-test"
     assert sorted(p.name for p in data_dir.iterdir()) == ["ml-test", "ml-test.zip"]
-    frame = datasets.load_ratings(release, data_dir=data_dir, progress=False)
+    frame = movielens.load_ratings(release, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
 
 
@@ -270,21 +270,21 @@ def test_checksum_mismatch_names_both_hashes_and_deletes_the_file(http_root, tmp
     with pytest.raises(
         DownloadError, match=rf"checksum mismatch: expected md5 0{{32}}, got {actual}"
     ):
-        datasets.fetch(release, data_dir=data_dir, progress=False)
+        movielens.fetch(release, data_dir=data_dir, progress=False)
     assert list(data_dir.iterdir()) == []
 
 
 def test_missing_published_checksum_is_a_download_error(http_root, tmp_path, data_dir):
     release, _ = _served_release(http_root, tmp_path, known_hash=None, publish_md5=False)
     with pytest.raises(DownloadError, match=r"ml-test\.zip\.md5: cannot fetch the checksum"):
-        datasets.fetch(release, data_dir=data_dir, progress=False)
+        movielens.fetch(release, data_dir=data_dir, progress=False)
 
 
 def test_missing_archive_on_the_server_is_a_download_error(http_root, tmp_path, data_dir):
     release, _ = _served_release(http_root, tmp_path)
     (http_root[0] / "ml-test.zip").unlink()
     with pytest.raises(DownloadError, match=r"ml-test\.zip: download failed"):
-        datasets.fetch(release, data_dir=data_dir, progress=False)
+        movielens.fetch(release, data_dir=data_dir, progress=False)
     assert list(data_dir.iterdir()) == []
 
 
@@ -301,18 +301,18 @@ def test_corrupt_downloaded_archive_is_deleted(http_root, tmp_path, data_dir):
         known_hash=f"md5:{file_hash(archive)}",
     )
     with pytest.raises(DataError, match=r"ml-test\.zip: corrupt or truncated zip"):
-        datasets.fetch(release, data_dir=data_dir, progress=False)
+        movielens.fetch(release, data_dir=data_dir, progress=False)
     assert list(data_dir.iterdir()) == []
 
 
 def test_cache_of_another_parser_version_is_not_used(csv_mirror, data_dir, monkeypatch):
     mirror, ratings = csv_mirror
-    datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
-    monkeypatch.setattr(datasets, "PARSER_VERSION", datasets.PARSER_VERSION + 1)
+    movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    monkeypatch.setattr(movielens, "PARSER_VERSION", movielens.PARSER_VERSION + 1)
     calls = []
-    real_fetch = datasets.fetch
-    monkeypatch.setattr(datasets, "fetch", lambda *a, **k: calls.append(a) or real_fetch(*a, **k))
-    frame = datasets.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
+    real_fetch = movielens.fetch
+    monkeypatch.setattr(movielens, "fetch", lambda *a, **k: calls.append(a) or real_fetch(*a, **k))
+    frame = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     assert len(calls) == 1
     pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
 
@@ -335,7 +335,7 @@ def test_renamed_column_lists_expected_and_found(tmp_path):
         match=r"ratings\.csv: missing column\(s\) userId; expected userId, movieId, rating, "
         r"timestamp, found user, movieId, rating, timestamp",
     ):
-        datasets.read_ratings(path)
+        movielens.read_ratings(path)
 
 
 @pytest.mark.parametrize(
@@ -373,12 +373,12 @@ def test_renamed_column_lists_expected_and_found(tmp_path):
 def test_bad_values_name_file_line_and_column(tmp_path, lines, message):
     path = _ratings_file(tmp_path, ["userId,movieId,rating,timestamp", *lines])
     with pytest.raises(DataError, match=message):
-        datasets.read_ratings(path, scale=(0.5, 5.0, 0.5))
+        movielens.read_ratings(path, scale=(0.5, 5.0, 0.5))
 
 
 def test_blank_lines_after_the_last_record_are_ignored(tmp_path):
     path = _ratings_file(tmp_path, ["userId,movieId,rating,timestamp", "1,2,3.5,10", "", ""])
-    assert datasets.read_ratings(path)["movieId"].tolist() == [2]
+    assert movielens.read_ratings(path)["movieId"].tolist() == [2]
 
 
 def test_bad_release_ratings_are_refused_on_load(tmp_path, data_dir):
@@ -387,7 +387,7 @@ def test_bad_release_ratings_are_refused_on_load(tmp_path, data_dir):
     ratings.loc[3, "rating"] = 2.5
     write_dat_release(tmp_path / "mirror" / "ml-1m", ratings)
     with pytest.raises(DataError, match=r"ratings\.dat: line 4: rating 2.5 is not on the scale 1"):
-        datasets.load_ratings("ml-1m", mirror=tmp_path / "mirror", data_dir=data_dir)
+        movielens.load_ratings("ml-1m", mirror=tmp_path / "mirror", data_dir=data_dir)
     assert not (data_dir / "cache").exists()  # nothing cached from a refused file
     assert folder.is_dir()
 
@@ -413,19 +413,19 @@ def test_first_duplicate_matches_a_loop_oracle(seed):
             break
         seen[(user, movie)] = line
     if expected is None:
-        assert len(datasets.validate_ratings(frame, source="f")) == len(frame)
+        assert len(movielens.validate_ratings(frame, source="f")) == len(frame)
     else:
         with pytest.raises(
             DataError, match=rf"f: line {expected[0]}: .*\(first rated on line {expected[1]}\)"
         ):
-            datasets.validate_ratings(frame, source="f")
+            movielens.validate_ratings(frame, source="f")
 
 
 def test_validate_ratings_keeps_order_and_casts(tmp_path):
     frame = pd.DataFrame(
         {"rating": ["4.5", "1"], "movieId": [10.0, 3.0], "userId": [7, 7], "extra": [0, 0]}
     )
-    out = datasets.validate_ratings(frame, source="frame", scale=(0.5, 5.0, 0.5))
+    out = movielens.validate_ratings(frame, source="frame", scale=(0.5, 5.0, 0.5))
     assert out.columns.tolist() == ["userId", "movieId", "rating"]
     assert out.dtypes.astype(str).tolist() == ["int32", "int32", "float32"]
     assert out["movieId"].tolist() == [10, 3] and out["rating"].tolist() == [4.5, 1.0]
@@ -438,7 +438,7 @@ def test_ml1m_dat_files_with_latin1_titles(tmp_path, data_dir):
     ratings = synthetic_ratings(scale=(1.0, 5.0, 1.0), seed=5)
     write_dat_release(tmp_path / "mirror" / "ml-1m", ratings, encoding="latin-1")
     assert "Café".encode("latin-1") in (tmp_path / "mirror/ml-1m/movies.dat").read_bytes()
-    ml = datasets.load("ml-1m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+    ml = movielens.load("ml-1m", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(ml.ratings, expected_ratings(ratings))
     assert ml.movies["title"].tolist() == EXPECTED_TITLES
     assert ml.movies["genres"].tolist() == [g for _, _, g in MOVIES]
@@ -448,13 +448,13 @@ def test_ml1m_dat_files_with_latin1_titles(tmp_path, data_dir):
 def test_malformed_dat_line_is_named(tmp_path):
     path = _ratings_file(tmp_path, ["1::2::3::10", "1::3::4:11"], name="ratings.dat")
     with pytest.raises(DataError, match=r"ratings\.dat: line 2: expected 4 fields separated by"):
-        datasets.read_ratings(path)
+        movielens.read_ratings(path)
 
 
 def test_ml100k_udata_and_item_genre_flags(tmp_path, data_dir):
     ratings = synthetic_ratings(scale=(1.0, 5.0, 1.0), seed=6)
     write_100k_release(tmp_path / "mirror" / "ml-100k", ratings)
-    ml = datasets.load("ml-100k", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
+    ml = movielens.load("ml-100k", mirror=tmp_path / "mirror", data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(ml.ratings, expected_ratings(ratings))
     assert ml.movies["genres"].tolist() == [g for _, _, g in MOVIES]  # "unknown" flag -> []
     titles = list(EXPECTED_TITLES)
@@ -466,7 +466,7 @@ def test_ml100k_udata_and_item_genre_flags(tmp_path, data_dir):
 
 def test_ml100k_without_genre_file_uses_the_documented_flags(tmp_path):
     folder = write_100k_release(tmp_path / "ml-100k", genre_file=False)
-    from recsys_helpers import _movielens_formats as formats
+    from recsys_helpers.data import formats
 
     movies = formats.read_movies_file(folder / "u.item", layout="100k", encoding="latin-1")
     assert movies["genres"].tolist() == [g for _, _, g in MOVIES]
@@ -478,7 +478,7 @@ def test_read_ratings_detects_each_format(tmp_path):
     dat = write_dat_release(tmp_path / "b", ratings) / "ratings.dat"
     udata = write_100k_release(tmp_path / "c", ratings) / "u.data"
     for path in (csv, dat, udata):
-        frame = datasets.read_ratings(path, scale=(1.0, 5.0, 1.0))
+        frame = movielens.read_ratings(path, scale=(1.0, 5.0, 1.0))
         pd.testing.assert_frame_equal(frame, expected_ratings(ratings))
 
 
@@ -487,7 +487,7 @@ def test_read_ratings_detects_each_format(tmp_path):
 
 @pytest.mark.mirror
 def test_real_ml_latest_small(mirror, data_dir):
-    ml = datasets.load(mirror=mirror, data_dir=data_dir, progress=False)
+    ml = movielens.load(mirror=mirror, data_dir=data_dir, progress=False)
     assert ml.n_ratings == 100_836 and ml.n_users == 610
     assert ml.n_rated_movies == 9_724 and ml.n_movies == 9_742
     assert len(ml.tags) == 3_683 and len(ml.links) == 9_742

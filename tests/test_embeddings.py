@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist
 
-from recsys_helpers.embeddings import (
+from recsys_helpers.analysis.embeddings import (
     OTHER_GENRE,
     display_genre,
     embedding_frame,

@@ -7,17 +7,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_helpers.als import BiasedMF
+from recsys_helpers.data.split import item_holdout_split
 from recsys_helpers.errors import DataError
-from recsys_helpers.hybrid import (
-    HybridMF,
-    cold_start_comparison,
-    feature_ridge,
-    ndcg_within_users,
-    normalised_features,
-    prior_item_step,
-)
-from recsys_helpers.split import item_holdout_split
+from recsys_helpers.evaluation.experiments import cold_start_comparison
+from recsys_helpers.evaluation.metrics import ndcg_within_users
+from recsys_helpers.models.als import BiasedMF
+from recsys_helpers.models.features import normalised_features
+from recsys_helpers.models.hybrid import HybridMF, feature_ridge
+from recsys_helpers.models.kernels import solve_side_around
 
 
 def _random_csr(rng, n_rows, n_cols, density, empty_rows=()):
@@ -26,7 +23,7 @@ def _random_csr(rng, n_rows, n_cols, density, empty_rows=()):
     return sp.csr_matrix(mask.astype(float))
 
 
-def test_prior_item_step_is_exact_minimiser_with_prior():
+def test_half_step_around_a_prior_is_exact_minimiser():
     rng = np.random.default_rng(2)
     n_users, n_items, k = 8, 5, 3
     structure = _random_csr(rng, n_items, n_users, 0.6, empty_rows=(3,))
@@ -34,14 +31,14 @@ def test_prior_item_step_is_exact_minimiser_with_prior():
     user_bias, user_factors = rng.normal(size=n_users), rng.normal(size=(n_users, k))
     prior, prior_bias = rng.normal(size=(n_items, k)), rng.normal(size=n_items)
     reg, reg_bias = 1.3, 0.4
-    item_bias, item_factors = prior_item_step(
+    targets = centred - user_bias[structure.indices]
+    item_bias, item_factors = solve_side_around(
         structure.indptr,
         structure.indices,
-        centred,
-        user_bias,
+        targets,
         user_factors,
-        prior,
         prior_bias,
+        prior,
         reg,
         reg_bias,
     )
@@ -142,10 +139,10 @@ def _planted(seed=0, n_users=150, n_movies=300, n_genres=8, k=3):
 
 def test_planted_feature_effect_predicts_cold_movies():
     ratings, movies, oracle = _planted()
-    train, test = item_holdout_split(ratings, 0.2, seed=1)
+    train, test = item_holdout_split(ratings, 0.2, random_state=1)
     settings = dict(n_factors=3, reg=1.0, reg_bias=1.0, feature_reg=0.1, n_iter=15, tol=None)
-    hybrid = HybridMF(kinds=("genres",), **settings).fit(train, movies=movies)
-    plain = HybridMF(kinds=(), **settings).fit(train)
+    hybrid = HybridMF(feature_kinds=("genres",), **settings).fit(train, movies=movies)
+    plain = HybridMF(feature_kinds=(), **settings).fit(train)
     truth = test["rating"].to_numpy()
     rmse_hybrid = np.sqrt(np.mean((hybrid.predict(test) - truth) ** 2))
     rmse_plain = np.sqrt(np.mean((plain.predict(test) - truth) ** 2))
@@ -166,7 +163,7 @@ def test_planted_feature_effect_predicts_cold_movies():
 def test_without_features_equals_plain_biased_mf():
     ratings, _, _ = _planted(n_users=40, n_movies=50)
     settings = dict(n_factors=3, reg=2.0, reg_bias=1.5, n_iter=4, dtype="float64", tol=None)
-    hybrid = HybridMF(kinds=(), **settings).fit(ratings)
+    hybrid = HybridMF(feature_kinds=(), **settings).fit(ratings)
     plain = BiasedMF(scale_reg=False, **settings).fit(ratings)
     np.testing.assert_allclose(hybrid.item_factors_, plain.item_factors_, atol=1e-10)
     np.testing.assert_allclose(hybrid.user_bias_, plain.user_bias_, atol=1e-10)
@@ -177,7 +174,7 @@ def test_without_features_equals_plain_biased_mf():
 def test_objective_never_increases(scale_reg):
     ratings, movies, _ = _planted(n_users=40, n_movies=50)
     model = HybridMF(
-        kinds=("genres",), n_factors=3, reg=0.5 if scale_reg else 3.0, scale_reg=scale_reg,
+        feature_kinds=("genres",), n_factors=3, reg=0.5 if scale_reg else 3.0, scale_reg=scale_reg,
         feature_reg=0.5, n_iter=8, tol=None,
     ).fit(ratings, movies=movies)  # fmt: skip
     objective = model.history_["objective"].to_numpy()
@@ -187,7 +184,7 @@ def test_objective_never_increases(scale_reg):
 
 def test_plain_model_falls_back_to_user_bias_and_never_nan():
     ratings, movies, _ = _planted(n_users=30, n_movies=40)
-    model = HybridMF(kinds=(), n_factors=2, n_iter=3, tol=None).fit(ratings)
+    model = HybridMF(feature_kinds=(), n_factors=2, n_iter=3, tol=None).fit(ratings)
     query = pd.DataFrame({"userId": [0, 10**6, 10**6], "movieId": [10**6, 1000, 10**6]})
     predicted = model.predict(query)
     assert np.isfinite(predicted).all()
@@ -199,10 +196,10 @@ def test_plain_model_falls_back_to_user_bias_and_never_nan():
 
 def test_same_seed_same_model():
     ratings, movies, _ = _planted(n_users=30, n_movies=40)
-    a = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",), tol=None).fit(
+    a = HybridMF(n_factors=2, n_iter=3, random_state=5, feature_kinds=("genres",), tol=None).fit(
         ratings, movies=movies
     )
-    b = HybridMF(n_factors=2, n_iter=3, random_state=5, kinds=("genres",), tol=None).fit(
+    b = HybridMF(n_factors=2, n_iter=3, random_state=5, feature_kinds=("genres",), tol=None).fit(
         ratings, movies=movies
     )
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
@@ -210,20 +207,20 @@ def test_same_seed_same_model():
 
 def test_fit_rejects_bad_input():
     ratings = pd.DataFrame({"userId": [1, 1], "movieId": [2, 2], "rating": [3.0, 4.0]})
-    with pytest.raises(DataError, match=r"duplicate \(userId, movieId\) pairs"):
-        HybridMF(kinds=()).fit(ratings)
+    with pytest.raises(DataError, match=r"duplicate \(userId, movieId\) pair\(s\)"):
+        HybridMF(feature_kinds=()).fit(ratings)
     with pytest.raises(DataError, match="needs the movies table"):
         HybridMF().fit(ratings)
     with pytest.raises(ValueError, match="feature_reg must be positive"):
-        HybridMF(feature_reg=0, kinds=()).fit(ratings)
+        HybridMF(feature_reg=0, feature_kinds=()).fit(ratings)
     with pytest.raises(DataError, match="fit needs ratings: a 'rating' column or y"):
-        HybridMF(kinds=()).fit(ratings.drop(columns="rating"))
+        HybridMF(feature_kinds=()).fit(ratings.drop(columns="rating"))
 
 
 def test_cold_movies_join_items_and_survive_save_load(tmp_path):
     ratings, movies, _ = _planted(n_users=40, n_movies=60)
     train = ratings[ratings["movieId"] != 1005]
-    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
+    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
     assert len(model.items_) == 60 and model.item_counts_[5] == 0 and not model.item_rated_[5]
     query = pd.DataFrame({"userId": [0, 1], "movieId": [1005, 1005]})
     path = model.save(tmp_path / "hybrid.npz")
@@ -237,7 +234,7 @@ def test_cold_movies_join_items_and_survive_save_load(tmp_path):
 def test_recommend_leaves_out_seen_movies_after_cold_movies_join(tmp_path):
     ratings, movies, _ = _planted(n_users=40, n_movies=60)
     train = ratings[ratings["movieId"] != 1005]
-    model = HybridMF(kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
+    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
     user = int(train["userId"].iloc[0])
     seen = set(train.loc[train["userId"] == user, "movieId"])
     for fitted in (model, BiasedMF.load(model.save(tmp_path / "hybrid.npz"))):
@@ -265,7 +262,7 @@ def test_hybrid_beats_plain_als_on_cold_movies_of_ml_latest_small(mirror):
     ratings = pd.read_csv(folder / "ratings.csv")
     movies = pd.read_csv(folder / "movies.csv")
     tags = pd.read_csv(folder / "tags.csv")
-    table = cold_start_comparison(ratings, movies, tags, n_factors=8, n_iter=5, seed=0)
+    table = cold_start_comparison(ratings, movies, tags, n_factors=8, n_iter=5, random_state=0)
     rmse = table.set_index(["split", "model"])["rmse"]
     ndcg = table.set_index(["split", "model"])["ndcg@10"]
     # measured (K=8, 5 sweeps): cold RMSE als 0.980, hybrid 0.927, content 0.901;

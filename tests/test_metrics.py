@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.metrics import (
+from recsys_helpers.evaluation.metrics import (
     average_precision_at_k,
     evaluate_topn,
     mae,
@@ -80,7 +80,7 @@ class FixedRanking:
     """A model stub that always ranks movies 10, 20, 30, 40 minus the excluded ones."""
 
     def __init__(self):
-        from recsys_helpers.ratings import IdIndex
+        from recsys_helpers.data.ratings import IdIndex
 
         self.users_ = IdIndex.from_ids([1, 2])
         self.calls = []

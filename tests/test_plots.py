@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers import analysis, config, plots
+from recsys_helpers import config, plots
+from recsys_helpers.analysis import descriptive
 from recsys_helpers.plots import eda
 
 
@@ -116,14 +117,14 @@ def test_rating_histogram_shows_shares_per_star_value(toy_ratings):
 
 
 def test_degree_ccdf_plots_the_empirical_ccdf_and_the_fit(toy_ratings):
-    degrees = analysis.degrees(toy_ratings, "movieId")
-    fit = analysis.fit_power_law(degrees, min_tail=10)
+    degrees = descriptive.degrees(toy_ratings, "movieId")
+    fit = descriptive.fit_power_law(degrees, min_tail=10)
     fig = eda.degree_ccdf(degrees, fit, entity="movie")
     (ax,) = fig.axes
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert ax.get_xlabel() == "ratings per movie, x"
     data_line, fit_line = ax.get_lines()[:2]
-    x, p = analysis.ccdf(degrees)
+    x, p = descriptive.ccdf(degrees)
     np.testing.assert_allclose(data_line.get_ydata(), p)
     # The fitted curve starts where the data's tail starts.
     assert fit_line.get_xdata()[0] == fit.xmin
@@ -132,13 +133,13 @@ def test_degree_ccdf_plots_the_empirical_ccdf_and_the_fit(toy_ratings):
 
 
 def test_degree_ccdf_without_fit_draws_only_the_data(toy_ratings):
-    fig = eda.degree_ccdf(analysis.degrees(toy_ratings, "userId"))
+    fig = eda.degree_ccdf(descriptive.degrees(toy_ratings, "userId"))
     assert len(fig.axes[0].get_lines()) == 1
 
 
 def test_zipf_plot_ranks_counts_in_descending_order(toy_ratings):
-    counts = analysis.degrees(toy_ratings, "movieId")
-    fit = analysis.fit_zipf(counts, max_rank=50)
+    counts = descriptive.degrees(toy_ratings, "movieId")
+    fit = descriptive.fit_zipf(counts, max_rank=50)
     fig = eda.zipf_plot(np.random.default_rng(0).permutation(counts), fit)
     (ax,) = fig.axes
     data_line, fit_line = ax.get_lines()
@@ -148,7 +149,7 @@ def test_zipf_plot_ranks_counts_in_descending_order(toy_ratings):
 
 
 def test_ratings_over_time_has_counts_and_mean_axes(toy_ratings):
-    table = analysis.ratings_per_period(toy_ratings)
+    table = descriptive.ratings_per_period(toy_ratings)
     fig = eda.ratings_over_time(table)
     left, right = fig.axes
     assert sum(p.get_height() for p in left.patches) == len(toy_ratings)

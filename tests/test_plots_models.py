@@ -11,7 +11,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
 from recsys_helpers import plots
-from recsys_helpers.embeddings import OTHER_GENRE
+from recsys_helpers.analysis.embeddings import OTHER_GENRE
 from recsys_helpers.plots import items, training
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recsys_helpers.errors import DataError
-from recsys_helpers.polarisation import (
+from recsys_helpers.analysis.polarisation import (
     compare_rankings,
     extremes,
     polarisation_table,
@@ -143,10 +143,10 @@ def test_compare_rankings_recovers_planted_agreement_and_disagreement():
 
 @pytest.mark.mirror
 def test_without_a_floor_the_shortest_vectors_are_the_rarely_rated_movies(mirror):
-    from recsys_helpers import datasets
-    from recsys_helpers.als import BiasedMF
+    from recsys_helpers.data import movielens
+    from recsys_helpers.models.als import BiasedMF
 
-    ratings = datasets.load("ml-latest-small", mirror=mirror).ratings
+    ratings = movielens.load("ml-latest-small", mirror=mirror).ratings
     model = BiasedMF(n_factors=16, n_iter=5, tol=None).fit(ratings)
 
     unfiltered = polarisation_table(ratings, model.items_.ids, model.item_factors_, min_ratings=2)

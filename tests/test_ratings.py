@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_helpers.errors import DataError
-from recsys_helpers.ratings import IdIndex, RatingMatrix
-from recsys_helpers.synthetic import make_ratings
+from recsys_helpers.data.ratings import IdIndex, RatingMatrix
+from recsys_helpers.data.synthetic import make_ratings
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_matrices_match_dense_reference(tiny):
 
 
 def test_matrices_match_scipy_on_synthetic_shuffled_frame():
-    ratings, _ = make_ratings(300, 200, 6000, seed=3)
+    ratings, _ = make_ratings(300, 200, 6000, random_state=3)
     shuffled = ratings.sample(frac=1.0, random_state=0)
     matrix = RatingMatrix.from_frame(shuffled, dtype=np.float32)
     u, i = matrix.encode(shuffled)

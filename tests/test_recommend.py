@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from recsys_helpers.als import BiasedMF
+from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.errors import DataError
-from recsys_helpers.recommend import fold_in, ranking_scores, top_n
-from recsys_helpers.synthetic import make_ratings
+from recsys_helpers.models.ranking import fold_in, ranking_scores, top_n
+from recsys_helpers.data.synthetic import make_ratings
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    frame, _ = make_ratings(200, 80, 5_000, n_factors=3, noise_std=0.3, quantize=False, seed=2)
+    frame, _ = make_ratings(200, 80, 5_000, n_factors=3, noise_std=0.3, quantize=False, random_state=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = BiasedMF(n_factors=3, reg=0.5, reg_bias=1.0, n_iter=40, dtype="float64")
@@ -140,7 +140,7 @@ def test_recommend_new_user(fitted):
     np.testing.assert_allclose(model.fold_in(known)[1], vector)
     with pytest.raises(DataError, match="rate a movie twice"):
         model.fold_in(pd.DataFrame({"movieId": [1, 1], "rating": [3.0, 4.0]}))
-    with pytest.raises(DataError, match=r"lack column\(s\) \['rating'\]"):
+    with pytest.raises(DataError, match=r"missing column\(s\) \['rating'\]"):
         model.fold_in(pd.DataFrame({"movieId": [1]}))
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_helpers import _numba_solvers, _solvers
+from recsys_helpers.models import kernels_numba
+from recsys_helpers.models import kernels
 
-BACKENDS = [_solvers, _numba_solvers]
+BACKENDS = [kernels, kernels_numba]
 IDS = ["numpy", "numba"]
 
 
@@ -44,7 +45,7 @@ def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
     indptr, indices, targets, other = random_side(n_factors=n_factors, seed=n_factors)
     reg, reg_bias = 0.7, 2.5
     bias, factors = kernels.solve_side(
-        indptr, indices, targets, other, reg, reg_bias, scale_by_count=scale
+        indptr, indices, targets, other, reg, reg_bias, scale_reg=scale
     )
     for row in range(len(indptr) - 1):
         columns = indices[indptr[row] : indptr[row + 1]]
@@ -69,7 +70,7 @@ def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
 def test_half_step_matches_the_loop_oracle(kernels, n_factors, scale):
     indptr, indices, targets, other = random_side(n_rows=20, n_factors=n_factors, seed=3)
     bias, factors = kernels.solve_side(
-        indptr, indices, targets, other, 0.3, 1.1, scale_by_count=scale
+        indptr, indices, targets, other, 0.3, 1.1, scale_reg=scale
     )
     expected_bias, expected_factors = als_reference.half_step(
         oracle_rows(indptr, indices, targets), len(indptr) - 1, other, 0.3, 1.1, scale
@@ -106,36 +107,38 @@ def test_compiled_residuals_match_numpy():
     rng = np.random.default_rng(1)
     users, items = rng.integers(0, 7, 50), rng.integers(0, 5, 50)
     ratings = rng.normal(size=50)
-    args = (users, items, ratings, 0.3, rng.normal(size=7), rng.normal(size=5),
-            rng.normal(size=(7, 3)), rng.normal(size=(5, 3)))  # fmt: skip
+    user_bias, item_bias = rng.normal(size=7), rng.normal(size=5)
+    user_factors, item_factors = rng.normal(size=(7, 3)), rng.normal(size=(5, 3))
     expected = [
-        r - 0.3 - args[4][u] - args[5][i] - args[6][u] @ args[7][i]
+        r - 0.3 - user_bias[u] - item_bias[i] - user_factors[u] @ item_factors[i]
         for u, i, r in zip(users, items, ratings, strict=True)
     ]
-    np.testing.assert_allclose(_solvers.residuals(*args), expected, atol=1e-12)
-    np.testing.assert_allclose(_numba_solvers.residuals(*args), expected, atol=1e-12)
+    targets = ratings - 0.3 - item_bias[items]  # t_ui = r_ui − μ − b_i
+    args = (users, items, targets, user_bias, user_factors, item_factors)
+    np.testing.assert_allclose(kernels.residuals(*args), expected, atol=1e-12)
+    np.testing.assert_allclose(kernels_numba.residuals(*args), expected, atol=1e-12)
 
 
 def test_penalty_diagonal_and_value():
     counts = np.array([0, 2, 5])
     np.testing.assert_array_equal(
-        _solvers.penalty_diagonal(counts, 2, 0.5, 3.0, True),
+        kernels.penalty_diagonal(counts, 2, 0.5, 3.0, True),
         [[3.0, 0.0, 0.0], [3.0, 1.0, 1.0], [3.0, 2.5, 2.5]],
     )
     np.testing.assert_array_equal(
-        _solvers.penalty_diagonal(counts, 1, 0.5, 3.0, False), [[3.0, 0.5]] * 3
+        kernels.penalty_diagonal(counts, 1, 0.5, 3.0, False), [[3.0, 0.5]] * 3
     )
     bias, factors = np.array([1.0, 2.0, 0.0]), np.array([[1.0], [0.0], [2.0]])
     # Σ c λ‖U‖² + λ_b b²: scaled 0.5·(0·1 + 2·0 + 5·4) + 3·(1 + 4) = 25
-    assert _solvers.penalty_value(bias, factors, counts, 0.5, 3.0, True) == pytest.approx(25.0)
-    assert _solvers.penalty_value(bias, factors, counts, 0.5, 3.0, False) == pytest.approx(17.5)
+    assert kernels.penalty_value(bias, factors, counts, 0.5, 3.0, True) == pytest.approx(25.0)
+    assert kernels.penalty_value(bias, factors, counts, 0.5, 3.0, False) == pytest.approx(17.5)
 
 
 def test_numpy_kernel_batches_give_the_same_answer(monkeypatch):
     indptr, indices, targets, other = random_side(n_rows=30, n_factors=3, seed=8)
-    whole = _solvers.solve_side(indptr, indices, targets, other, 0.2, 0.4)
-    monkeypatch.setattr(_solvers, "_BATCH_ELEMENTS", 16)  # one row per batch
-    batched = _solvers.solve_side(indptr, indices, targets, other, 0.2, 0.4)
+    whole = kernels.solve_side(indptr, indices, targets, other, 0.2, 0.4)
+    monkeypatch.setattr(kernels, "_BATCH_ELEMENTS", 16)  # one row per batch
+    batched = kernels.solve_side(indptr, indices, targets, other, 0.2, 0.4)
     np.testing.assert_allclose(batched[0], whole[0], atol=1e-12)
     np.testing.assert_allclose(batched[1], whole[1], atol=1e-12)
 
@@ -143,9 +146,9 @@ def test_numpy_kernel_batches_give_the_same_answer(monkeypatch):
 def test_conjugate_gradient_reaches_the_exact_solution():
     """CG converges in at most K + 1 steps in exact arithmetic; it starts anywhere."""
     indptr, indices, targets, other = random_side(n_rows=20, n_factors=4, seed=9)
-    exact = _solvers.solve_side(indptr, indices, targets, other, 0.3, 1.1)
+    exact = kernels.solve_side(indptr, indices, targets, other, 0.3, 1.1)
     start = (np.full(20, 0.5), np.full((20, 4), -0.2))
-    bias, factors = _numba_solvers.solve_side(
+    bias, factors = kernels_numba.solve_side(
         indptr, indices, targets, other, 0.3, 1.1, cg_steps=20, initial=start
     )
     np.testing.assert_allclose(bias, exact[0], atol=1e-9)
@@ -169,11 +172,11 @@ def test_conjugate_gradient_steps_decrease_each_row_objective():
     state = (np.zeros(20), np.zeros((20, 5)))
     previous = row_objectives(*state)
     for _ in range(3):
-        state = _numba_solvers.solve_side(
+        state = kernels_numba.solve_side(
             indptr, indices, targets, other, 0.3, 1.1, cg_steps=1, initial=state
         )
         current = row_objectives(*state)
         assert np.all(current <= previous + 1e-12)
         previous = current
-    exact = row_objectives(*_solvers.solve_side(indptr, indices, targets, other, 0.3, 1.1))
+    exact = row_objectives(*kernels.solve_side(indptr, indices, targets, other, 0.3, 1.1))
     assert np.all(previous >= exact - 1e-12)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recsys_helpers.errors import DataError
-from recsys_helpers.split import (
+from recsys_helpers.data.split import (
     item_holdout_split,
     kfold,
     last_k_split,
@@ -15,12 +15,12 @@ from recsys_helpers.split import (
     random_split,
     temporal_split,
 )
-from recsys_helpers.synthetic import make_ratings
+from recsys_helpers.data.synthetic import make_ratings
 
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
-    frame, _ = make_ratings(200, 150, 6000, seed=11)
+    frame, _ = make_ratings(200, 150, 6000, random_state=11)
     # a non-default index, so that splits must keep labels rather than positions
     frame.index = pd.RangeIndex(1000, 1000 + len(frame) * 3, 3)
     return frame
@@ -39,12 +39,12 @@ def assert_partition(ratings: pd.DataFrame, train: pd.DataFrame, test: pd.DataFr
 
 
 def test_random_split(ratings):
-    train, test = random_split(ratings, 0.2, seed=5)
+    train, test = random_split(ratings, 0.2, random_state=5)
     assert_partition(ratings, train, test)
     assert len(test) == round(0.2 * len(ratings))
-    again_train, again_test = random_split(ratings, 0.2, seed=5)
+    again_train, again_test = random_split(ratings, 0.2, random_state=5)
     assert test.index.equals(again_test.index) and train.index.equals(again_train.index)
-    assert not test.index.equals(random_split(ratings, 0.2, seed=6)[1].index)
+    assert not test.index.equals(random_split(ratings, 0.2, random_state=6)[1].index)
 
 
 def test_random_split_bad_parameters(ratings):
@@ -57,7 +57,7 @@ def test_random_split_bad_parameters(ratings):
 
 @pytest.mark.parametrize("min_train", [1, 4])
 def test_per_user_split_k(ratings, min_train):
-    train, test = per_user_split(ratings, k=3, seed=2, min_train=min_train)
+    train, test = per_user_split(ratings, k=3, random_state=2, min_train=min_train)
     assert_partition(ratings, train, test)
     n_user = ratings["userId"].value_counts()
     n_test = test["userId"].value_counts().reindex(n_user.index, fill_value=0)
@@ -77,11 +77,11 @@ def test_per_user_split_fraction_and_small_users():
             "timestamp": 0,
         }
     )
-    train, test = per_user_split(frame, test_fraction=0.3, seed=0)
+    train, test = per_user_split(frame, test_fraction=0.3, random_state=0)
     assert_partition(frame, train, test)
     # user 1: round(3.0) = 3; user 2: round(0.6) = 1; user 3 must keep its only rating
     assert test["userId"].value_counts().to_dict() == {1: 3, 2: 1}
-    same = per_user_split(frame, test_fraction=0.3, seed=0)[1]
+    same = per_user_split(frame, test_fraction=0.3, random_state=0)[1]
     assert same.index.equals(test.index)
 
 
@@ -161,7 +161,7 @@ def test_last_k_split_ties_are_deterministic():
 
 
 def test_kfold_partitions(ratings):
-    folds = list(kfold(ratings, 4, seed=1))
+    folds = list(kfold(ratings, 4, random_state=1))
     assert len(folds) == 4
     seen = pd.concat([test for _, test in folds])
     assert sorted(seen.index) == sorted(ratings.index)
@@ -169,7 +169,7 @@ def test_kfold_partitions(ratings):
     assert max(sizes) - min(sizes) <= 1
     for train, test in folds:
         assert_partition(ratings, train, test)
-    again = [test.index for _, test in kfold(ratings, 4, seed=1)]
+    again = [test.index for _, test in kfold(ratings, 4, random_state=1)]
     assert all(a.equals(test.index) for a, (_, test) in zip(again, folds, strict=True))
 
 
@@ -181,12 +181,12 @@ def test_kfold_bad_parameters(ratings):
 
 
 def test_item_holdout_split(ratings):
-    train, test = item_holdout_split(ratings, 0.2, seed=4)
+    train, test = item_holdout_split(ratings, 0.2, random_state=4)
     assert_partition(ratings, train, test)
     assert not set(train["movieId"]) & set(test["movieId"])
     n_movies = ratings["movieId"].nunique()
     assert test["movieId"].nunique() == round(0.2 * n_movies)
-    assert item_holdout_split(ratings, 0.2, seed=4)[1].index.equals(test.index)
+    assert item_holdout_split(ratings, 0.2, random_state=4)[1].index.equals(test.index)
     with pytest.raises(ValueError, match="holds out all of them"):
         item_holdout_split(ratings.head(1), 0.5)
     with pytest.raises(ValueError, match="test_fraction must be in \\(0, 1\\)"):
@@ -198,7 +198,7 @@ def test_splits_on_the_small_release(mirror):
     if not path.is_file():
         pytest.skip(f"{path} not in the mirror")
     real = pd.read_csv(path, dtype={"userId": np.int32, "movieId": np.int32})
-    train, test = per_user_split(real, test_fraction=0.2, seed=0)
+    train, test = per_user_split(real, test_fraction=0.2, random_state=0)
     assert_partition(real, train, test)
     assert set(test["userId"]) == set(real["userId"])  # every user has >= 20 ratings
     assert set(train["userId"]) == set(real["userId"])
@@ -206,5 +206,5 @@ def test_splits_on_the_small_release(mirror):
     assert train["timestamp"].max() < 1_420_070_400 <= test["timestamp"].min()
     train, test = last_k_split(real, k=5)
     assert len(test) == 5 * 610
-    folds = [test for _, test in kfold(real, 5, seed=0)]
+    folds = [test for _, test in kfold(real, 5, random_state=0)]
     assert sorted(len(f) for f in folds) == [20_167] * 4 + [20_168]

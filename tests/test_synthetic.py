@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.synthetic import (
+from recsys_helpers.data.synthetic import (
     DEFAULT_GENRES,
     ML25M_SHAPE,
     PlantedModel,
@@ -17,7 +17,7 @@ from recsys_helpers.synthetic import (
 
 @pytest.fixture(scope="module")
 def default_data() -> tuple[pd.DataFrame, PlantedModel]:
-    return make_ratings(seed=0)
+    return make_ratings(random_state=0)
 
 
 def test_shape_dtypes_and_uniqueness(default_data):
@@ -76,16 +76,16 @@ def test_timestamps_in_range(default_data):
 
 
 def test_deterministic_given_seed():
-    first, planted = make_ratings(100, 60, 2500, seed=7)
-    again, planted_again = make_ratings(100, 60, 2500, seed=7)
+    first, planted = make_ratings(100, 60, 2500, random_state=7)
+    again, planted_again = make_ratings(100, 60, 2500, random_state=7)
     pd.testing.assert_frame_equal(first, again)
     np.testing.assert_array_equal(planted.user_factors, planted_again.user_factors)
-    other, _ = make_ratings(100, 60, 2500, seed=8)
+    other, _ = make_ratings(100, 60, 2500, random_state=8)
     assert not first.equals(other)
 
 
 def test_planted_model_reproduces_noiseless_ratings():
-    ratings, planted = make_ratings(300, 120, 9000, noise_std=0.0, quantize=False, seed=2)
+    ratings, planted = make_ratings(300, 120, 9000, noise_std=0.0, quantize=False, random_state=2)
     predicted = planted.predict_ids(ratings["userId"], ratings["movieId"])
     np.testing.assert_allclose(ratings["rating"], predicted, rtol=0, atol=1e-5)
     # an independent evaluation of μ + b_u + b_i + U_u·V_i for one rating
@@ -102,7 +102,7 @@ def test_planted_model_reproduces_noiseless_ratings():
 
 
 def test_noise_level_and_default_factor_scale():
-    ratings, planted = make_ratings(400, 200, 40_000, noise_std=0.3, quantize=False, seed=4)
+    ratings, planted = make_ratings(400, 200, 40_000, noise_std=0.3, quantize=False, random_state=4)
     residual = ratings["rating"] - planted.predict_ids(ratings["userId"], ratings["movieId"])
     assert abs(residual.mean()) < 0.01
     assert residual.std() == pytest.approx(0.3, rel=0.03)
@@ -123,11 +123,11 @@ def test_predict_broadcasts_and_rejects_unknown_ids(default_data):
 
 def test_dense_problem_is_filled_exactly():
     # 95% of all pairs: the popularity draws saturate and the uniform top-up must finish
-    ratings, _ = make_ratings(40, 30, 1140, seed=1, min_user_ratings=25)
+    ratings, _ = make_ratings(40, 30, 1140, random_state=1, min_user_ratings=25)
     assert len(ratings) == 1140
     assert not ratings.duplicated(["userId", "movieId"]).any()
     assert ratings["userId"].value_counts().min() >= 25
-    full, _ = make_ratings(10, 7, 70, seed=1)
+    full, _ = make_ratings(10, 7, 70, random_state=1)
     assert len(full) == 70 and not full.duplicated(["userId", "movieId"]).any()
 
 
@@ -149,7 +149,7 @@ def test_bad_parameters():
 
 
 def test_make_movies():
-    movies = make_movies(300, seed=5)
+    movies = make_movies(300, random_state=5)
     assert movies.columns.tolist() == ["movieId", "title", "year", "genres"]
     assert len(movies) == 300
     ids = movies["movieId"].to_numpy()
@@ -164,17 +164,17 @@ def test_make_movies():
     assert all(set(g) <= set(DEFAULT_GENRES) and len(set(g)) == len(g) for g in movies["genres"])
     counts = movies["genres"].explode().value_counts()
     assert counts.index[0] == "Drama", "the first genre is drawn most often"
-    pd.testing.assert_frame_equal(movies, make_movies(300, seed=5))
-    custom = make_movies(20, genres=["A", "B"], mean_genres=1.0, seed=0)
+    pd.testing.assert_frame_equal(movies, make_movies(300, random_state=5))
+    custom = make_movies(20, genres=["A", "B"], mean_genres=1.0, random_state=0)
     assert custom["genres"].map(len).eq(1).all()
     with pytest.raises(ValueError, match="genres must be a non-empty sequence of distinct names"):
         make_movies(5, genres=["A", "A"])
 
 
 def test_planted_genre_effects_are_recoverable():
-    movies = make_movies(3000, seed=1)
+    movies = make_movies(3000, random_state=1)
     ratings, planted = make_ratings(
-        200, n_ratings=8000, movies=movies, genre_bias_std=0.5, bias_std=(0.4, 0.2), seed=1
+        200, n_ratings=8000, movies=movies, genre_bias_std=0.5, bias_std=(0.4, 0.2), random_state=1
     )
     np.testing.assert_array_equal(planted.item_ids, movies["movieId"].to_numpy())
     assert set(ratings["movieId"]) <= set(movies["movieId"])
@@ -194,7 +194,7 @@ def test_planted_genre_effects_are_recoverable():
     recovered_w, *_ = np.linalg.lstsq(weights, planted.item_factors, rcond=None)
     error = recovered_w[common] - planted.genre_factors[common]
     assert np.abs(error).max() < 0.5 * np.abs(planted.genre_factors[common]).max() + 0.1
-    plain, plain_planted = make_ratings(200, 3000, 8000, seed=1)
+    plain, plain_planted = make_ratings(200, 3000, 8000, random_state=1)
     assert plain_planted.genre_names == () and plain_planted.item_genres.size == 0
 
 

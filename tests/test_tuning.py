@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import GridSearchCV, KFold
 
-from recsys_helpers import split
-from recsys_helpers.als import BiasedMF
-from recsys_helpers.synthetic import make_ratings
-from recsys_helpers.tuning import best_params, grid_search, validation_splits
+from recsys_helpers.data import split
+from recsys_helpers.models.als import BiasedMF
+from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.evaluation.tuning import best_params, grid_search, validation_splits
 
 # The estimators below use solver="numpy": on problems this small the compiled kernels'
 # thread start-up costs more than the solves.
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def planted_ratings(noise_std=0.1, seed=0) -> pd.DataFrame:
     """720 unquantised ratings of a planted rank-2 biased model plus Gaussian noise."""
     ratings, _ = make_ratings(
-        40, 30, 720, n_factors=2, noise_std=noise_std, quantize=False, seed=seed
+        40, 30, 720, n_factors=2, noise_std=noise_std, quantize=False, random_state=seed
     )
     return ratings
 
@@ -62,7 +62,7 @@ def test_planted_rank_beats_biases_only(ratings):
         ratings,
         {"n_factors": [0, 2]},
         estimator=BiasedMF(solver="numpy", n_iter=8, reg=1.0, reg_bias=1.0, scale_reg=False),
-        seed=3,
+        random_state=3,
     )
     best = best_params(frame)
     assert best == {"n_factors": 2} and isinstance(best["n_factors"], int)
@@ -73,7 +73,7 @@ def test_planted_rank_beats_biases_only(ratings):
 def test_kfold_rows_average_the_folds(ratings):
     params = {"n_factors": 2, "n_iter": 4, "solver": "numpy"}
     frame = grid_search(ratings, {"reg": [0.1]}, estimator=BiasedMF(**params), validation=3)
-    folds = list(split.kfold(ratings, n_splits=3, seed=0))
+    folds = list(split.kfold(ratings, n_splits=3, random_state=0))
     per_fold = [direct_rmse({**params, "reg": 0.1}, train, valid) for train, valid in folds]
     row = frame.iloc[0]
     assert row["n_folds"] == 3
@@ -82,9 +82,9 @@ def test_kfold_rows_average_the_folds(ratings):
 
 
 def test_holdout_is_seeded_and_disjoint(ratings):
-    first = validation_splits(ratings, 0.2, seed=1)
-    again = validation_splits(ratings, 0.2, seed=1)
-    other = validation_splits(ratings, 0.2, seed=2)
+    first = validation_splits(ratings, 0.2, random_state=1)
+    again = validation_splits(ratings, 0.2, random_state=1)
+    other = validation_splits(ratings, 0.2, random_state=2)
     (train, valid), (train_again, _), (train_other, _) = first[0], again[0], other[0]
     assert len(first) == 1 and not set(train.index) & set(valid.index)
     assert len(train) + len(valid) == len(ratings)
@@ -107,7 +107,7 @@ class RecordingMF(BiasedMF):
 
 
 def test_only_the_given_ratings_are_used_and_each_is_validated_once(ratings):
-    train, test = split.random_split(ratings, 0.2, seed=5)
+    train, test = split.random_split(ratings, 0.2, random_state=5)
     RecordingMF.log = []
     grid_search(train, {"n_factors": [0]}, estimator=RecordingMF(solver="numpy", n_iter=2),
                 validation=4)  # fmt: skip
@@ -141,7 +141,7 @@ def test_same_numbers_as_gridsearchcv_on_the_same_folds(ratings):
 def test_default_estimator_is_biasedmf_built_from_the_grid(ratings):
     grid = {"n_factors": [0], "n_iter": [3], "solver": ["numpy"]}
     frame = grid_search(ratings, grid)
-    train, valid = split.random_split(ratings, 0.1, seed=0)
+    train, valid = split.random_split(ratings, 0.1, random_state=0)
     params = {"n_factors": 0, "n_iter": 3, "solver": "numpy"}
     assert frame.loc[0, "n_iter"] == 3
     assert frame.loc[0, "valid_rmse"] == pytest.approx(direct_rmse(params, train, valid), rel=1e-9)

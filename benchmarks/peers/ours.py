@@ -1,4 +1,4 @@
-"""Our estimator behind the same adapter interface: ``recsys_helpers.als.BiasedMF``.
+"""Our estimator behind the same adapter interface: ``recsys_helpers.models.als.BiasedMF``.
 
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
 is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0.
@@ -21,7 +21,7 @@ UNKNOWN_POLICY = {
 
 def _grids() -> dict[str, dict[str, list[Any]]]:
     """Grids centred on the estimator's own defaults, so they follow the package."""
-    from recsys_helpers.als import BiasedMF
+    from recsys_helpers.models.als import BiasedMF
 
     default = BiasedMF().get_params()
     reg, reg_bias, n_factors = default["reg"], default["reg_bias"], default["n_factors"]
@@ -57,7 +57,7 @@ class OursModel:
 
         from sklearn.exceptions import ConvergenceWarning
 
-        from recsys_helpers.als import BiasedMF
+        from recsys_helpers.models.als import BiasedMF
 
         with warnings.catch_warnings():
             # the grids fix n_iter; a still-moving objective is part of what is compared

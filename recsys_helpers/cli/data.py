@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from recsys_helpers import config
 
 
@@ -37,7 +35,7 @@ def _add_source_options(parser, *, data_dir: bool = True) -> None:
 
 def register(subparsers) -> None:
     """Add the data commands to ``subparsers``."""
-    from recsys_helpers.datasets import DATASETS
+    from recsys_helpers.data.movielens import DATASETS
 
     known = ", ".join(DATASETS)
     download = subparsers.add_parser(
@@ -68,53 +66,13 @@ def register(subparsers) -> None:
 
 def run_download(args) -> int:
     """Fetch the release and print its folder."""
-    from recsys_helpers import datasets
+    from recsys_helpers.data import movielens
 
-    folder = datasets.fetch(
+    folder = movielens.fetch(
         args.name, mirror=args.mirror, data_dir=args.data_dir, progress=not args.quiet
     )
     print(folder)
     return 0
-
-
-def release_summary(ml) -> dict:
-    """Headline figures of a loaded release.
-
-    Parameters
-    ----------
-    ml : recsys_helpers.datasets.MovieLens
-
-    Returns
-    -------
-    dict
-        ``name``, ``n_ratings``, ``n_users``, ``n_rated_movies``, ``n_listed_movies``,
-        ``n_tags`` (None without a tags file), ``density`` = |Ω| / (n_users · n_rated_movies),
-        ``sparsity`` = 1 − density, ``mean_rating``, ``rating_histogram`` (rating value as
-        text -> count, every step of the release's scale present) and ``first_rating`` /
-        ``last_rating`` (ISO dates, UTC).
-    """
-    from recsys_helpers import analysis
-    from recsys_helpers.datasets import get_release
-
-    counts = analysis.dataset_summary(ml.ratings)
-    low, high, step = get_release(ml.name).scale
-    levels = np.round(np.arange(low, high + step / 2, step), 6)
-    observed = ml.ratings["rating"].value_counts()
-    histogram = {f"{level:g}": int(observed.get(level, 0)) for level in levels}
-    return {
-        "name": ml.name,
-        "n_ratings": counts["n_ratings"],
-        "n_users": counts["n_users"],
-        "n_rated_movies": counts["n_movies"],
-        "n_listed_movies": ml.n_movies,
-        "n_tags": None if ml.tags is None else len(ml.tags),
-        "density": counts["density"],
-        "sparsity": counts["sparsity"],
-        "mean_rating": counts["mean_rating"],
-        "rating_histogram": histogram,
-        "first_rating": counts["first_rating"],
-        "last_rating": counts["last_rating"],
-    }
 
 
 def format_summary(summary: dict) -> str:
@@ -143,11 +101,13 @@ def format_summary(summary: dict) -> str:
 
 def run_info(args) -> int:
     """Load the release and print its summary."""
-    from recsys_helpers import datasets
+    from recsys_helpers.data import movielens
 
-    ml = datasets.load(
+    from recsys_helpers.analysis.descriptive import release_summary
+
+    ml = movielens.load(
         args.name, mirror=args.mirror, data_dir=args.data_dir, progress=args.verbose, genome=False
     )
-    summary = release_summary(ml)
+    summary = release_summary(ml, movielens.get_release(args.name).scale)
     print(json.dumps(summary) if args.json else format_summary(summary))
     return 0

@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
 
-from recsys_helpers import config
+from recsys_helpers import atomic, config
 
 __all__ = ["FIGURE_FORMATS", "STYLE", "save_figure", "set_style"]
 
@@ -47,10 +46,6 @@ STYLE: dict[str, object] = {
     "svg.fonttype": "path",
 }
 """Matplotlib settings shared by every figure of the project (applied by :func:`set_style`)."""
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK  # mkstemp creates 0600 files; give figures the usual mode
 
 _NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
@@ -126,17 +121,11 @@ def save_figure(
     written = []
     for fmt in formats:
         target = out_dir / f"{name}.{fmt}"
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}.tmp", dir=out_dir)
-        os.close(handle)
-        try:
-            # SVG element ids are random unless salted; fix the salt so reruns match.
-            with mpl.rc_context({"svg.hashsalt": STYLE["svg.hashsalt"]}):
-                fig.savefig(tmp_name, format=fmt, metadata=_STABLE_METADATA.get(fmt))
-            os.chmod(tmp_name, _FILE_MODE)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        # SVG element ids are random unless salted; fix the salt so reruns match.
+        with atomic.atomic_path(target, suffix=f".{fmt}") as temporary, mpl.rc_context(
+            {"svg.hashsalt": STYLE["svg.hashsalt"]}
+        ):
+            fig.savefig(temporary, format=fmt, metadata=_STABLE_METADATA.get(fmt))
         written.append(target)
     logger.info("saved figure %s (%s) in %s", name, ", ".join(formats), out_dir)
     return written

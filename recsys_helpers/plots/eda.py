@@ -1,6 +1,6 @@
 """Figures of notebook 01: what the ratings look like before any model.
 
-Each function takes arrays or frames (from :mod:`recsys_helpers.analysis`) and returns a
+Each function takes arrays or frames (from :mod:`recsys_helpers.analysis.descriptive`) and returns a
 new :class:`~matplotlib.figure.Figure` (close it with ``plt.close(fig)`` when done);
 none of them changes matplotlib's settings.
 """
@@ -13,8 +13,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from recsys_helpers import analysis
-from recsys_helpers.analysis import PowerLawFit, ZipfFit
+from recsys_helpers.analysis import descriptive
+from recsys_helpers.analysis.descriptive import PowerLawFit, ZipfFit
 
 __all__ = ["degree_ccdf", "rating_histogram", "ratings_over_time", "sparsity_pattern", "zipf_plot"]
 
@@ -60,17 +60,17 @@ def degree_ccdf(
 ) -> Figure:
     r"""Log-log CCDF of ratings per user (or movie) with the fitted power-law tail.
 
-    The empirical :math:`\hat P(X \ge x)` comes from :func:`recsys_helpers.analysis.ccdf`;
+    The empirical :math:`\hat P(X \ge x)` comes from :func:`recsys_helpers.analysis.descriptive.ccdf`;
     the fit is drawn as :math:`\hat P(X \ge x_{\min}) \, \zeta(\alpha, x) / \zeta(\alpha,
-    x_{\min})` (:func:`recsys_helpers.analysis.power_law_ccdf`), scaled to meet the data
+    x_{\min})` (:func:`recsys_helpers.analysis.descriptive.power_law_ccdf`), scaled to meet the data
     at :math:`x_{\min}`.
 
     Parameters
     ----------
     degrees : numpy.ndarray of int, shape (n,)
-        Ratings per user or per movie (:func:`recsys_helpers.analysis.degrees`).
+        Ratings per user or per movie (:func:`recsys_helpers.analysis.descriptive.degrees`).
     fit : PowerLawFit, optional
-        From :func:`recsys_helpers.analysis.fit_power_law`; drawn when given.
+        From :func:`recsys_helpers.analysis.descriptive.fit_power_law`; drawn when given.
     entity : str, default "user"
         Used in the labels ("ratings per user").
 
@@ -79,7 +79,7 @@ def degree_ccdf(
     matplotlib.figure.Figure
         One axes, both scales logarithmic.
     """
-    x, p = analysis.ccdf(degrees)
+    x, p = descriptive.ccdf(degrees)
     fig, ax = _new_figure()
     ax.loglog(x, p, marker=".", linestyle="none", markersize=4, color="C0", label="data")
     if fit is not None:
@@ -87,7 +87,7 @@ def degree_ccdf(
         scale = fit.n_tail / fit.n_total
         ax.loglog(
             grid,
-            scale * analysis.power_law_ccdf(grid, fit.alpha, fit.xmin),
+            scale * descriptive.power_law_ccdf(grid, fit.alpha, fit.xmin),
             color="C3",
             label=f"power law, α = {fit.alpha:.2f} (x ≥ {fit.xmin})",
         )
@@ -107,7 +107,7 @@ def zipf_plot(counts: np.ndarray, fit: ZipfFit | None = None) -> Figure:
     counts : numpy.ndarray of int, shape (n,)
         Ratings per movie, any order.
     fit : ZipfFit, optional
-        From :func:`recsys_helpers.analysis.fit_zipf`; drawn over its rank range.
+        From :func:`recsys_helpers.analysis.descriptive.fit_zipf`; drawn over its rank range.
 
     Returns
     -------
@@ -140,7 +140,7 @@ def ratings_over_time(per_period: pd.DataFrame) -> Figure:
     Parameters
     ----------
     per_period : pandas.DataFrame
-        From :func:`recsys_helpers.analysis.ratings_per_period`: indexed by period start,
+        From :func:`recsys_helpers.analysis.descriptive.ratings_per_period`: indexed by period start,
         columns ``n_ratings`` and ``mean_rating``.
 
     Returns

@@ -3,7 +3,7 @@
 Two small table builders feed the two figures:
 
 * :func:`genre_vector_projection` projects the genre rows of the learned feature
-  weights ``W`` (:attr:`recsys_helpers.hybrid.HybridMF.feature_weights_`) onto their
+  weights ``W`` (:attr:`recsys_helpers.models.hybrid.HybridMF.feature_weights_`) onto their
   first two principal components; :func:`genre_vector_map` draws them, labelled.
 * :func:`rmse_by_rating_count` bins test ratings by how many training ratings their movie
   had and computes each model's RMSE per bin; :func:`error_by_rating_count` draws the
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 GENRE_PREFIX = "genre="
-"""Prefix of the genre features in :func:`recsys_helpers.content.item_features`."""
+"""Prefix of the genre features in :func:`recsys_helpers.models.content.item_features`."""
 
 COUNT_BIN_EDGES: tuple[int, ...] = (0, 1, 3, 6, 11, 21, 51)
 """Left edges of the rating-count bins: 0, 1–2, 3–5, 6–10, 11–20, 21–50, 51 and more."""

@@ -1,7 +1,7 @@
 """Figures of notebooks 04 to 06: polarising movies, movie maps, recommended titles.
 
-Each function takes frames (from :mod:`recsys_helpers.polarisation`,
-:mod:`recsys_helpers.embeddings` or a model's ``recommend``) and returns a new
+Each function takes frames (from :mod:`recsys_helpers.analysis.polarisation`,
+:mod:`recsys_helpers.analysis.embeddings` or a model's ``recommend``) and returns a new
 :class:`~matplotlib.figure.Figure`; none of them changes matplotlib's settings.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from recsys_helpers.embeddings import DISPLAY_GENRES, OTHER_GENRE
+from recsys_helpers.analysis.embeddings import DISPLAY_GENRES, OTHER_GENRE
 
 __all__ = [
     "embedding_scatter",
@@ -59,7 +59,7 @@ def polarisation_bars(panels: Mapping[str, pd.DataFrame], *, value: str = "ratin
     ----------
     panels : mapping of str to DataFrame
         Panel title (e.g. ``"most polarising"``) to the rows to draw, top to bottom: columns
-        ``title``, ``n_ratings`` and ``value`` (from :func:`recsys_helpers.polarisation.extremes`).
+        ``title``, ``n_ratings`` and ``value`` (from :func:`recsys_helpers.analysis.polarisation.extremes`).
     value : {"rating_std", "vector_norm"} or str
         The column drawn as bar length.
 
@@ -95,7 +95,7 @@ def polarisation_scatter(
     Parameters
     ----------
     table : DataFrame
-        From :func:`recsys_helpers.polarisation.polarisation_table`: columns ``rating_std``,
+        From :func:`recsys_helpers.analysis.polarisation.polarisation_table`: columns ``rating_std``,
         ``vector_norm``, ``n_ratings`` (and ``title`` when ``label`` is given).
     label : DataFrame, optional
         Rows of ``table`` to annotate with their titles.
@@ -148,11 +148,11 @@ def embedding_scatter(
     Parameters
     ----------
     frame : DataFrame
-        From :func:`recsys_helpers.embeddings.embedding_frame`: columns ``x``, ``y``,
+        From :func:`recsys_helpers.analysis.embeddings.embedding_frame`: columns ``x``, ``y``,
         ``genre`` (and ``title`` when ``label`` is given).
     label : DataFrame, optional
         Rows of ``frame`` whose titles are written next to their points
-        (:func:`recsys_helpers.embeddings.pick_labels`).
+        (:func:`recsys_helpers.analysis.embeddings.pick_labels`).
     title : str, optional
     axis_labels : (str, str)
     genres : sequence of str

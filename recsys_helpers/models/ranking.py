@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys_helpers import _solvers
+from recsys_helpers.models import kernels
 
-__all__ = ["fold_in", "ranking_scores", "top_n"]
+__all__ = ["fold_in", "popularity_floor", "ranking_scores", "top_n"]
 
 
 def ranking_scores(
@@ -54,6 +54,22 @@ def ranking_scores(
     """
     scores = item_factors.astype(np.float64) @ np.asarray(user_vector, dtype=np.float64)
     scores += global_mean + user_bias + item_bias_weight * item_bias.astype(np.float64)
+    return popularity_floor(scores, item_counts, min_ratings)
+
+
+def popularity_floor(
+    scores: np.ndarray, item_counts: np.ndarray | None, min_ratings: int
+) -> np.ndarray:
+    """``scores`` with movies of fewer than ``min_ratings`` training ratings set to ``-inf``.
+
+    Parameters
+    ----------
+    scores : ndarray of float64, shape (n_items,)
+        Changed in place and returned.
+    item_counts : ndarray of int, shape (n_items,), optional
+        Needed when ``min_ratings > 0``.
+    min_ratings : int
+    """
     if min_ratings > 0:
         if item_counts is None:
             raise ValueError("min_ratings > 0 needs item_counts")
@@ -103,11 +119,11 @@ def fold_in(
     reg: float,
     reg_bias: float,
     *,
-    scale_by_count: bool = False,
+    scale_reg: bool = False,
 ) -> tuple[float, np.ndarray]:
     r"""A new user's ``(b_u, U_u)`` by one least-squares step, movies held fixed.
 
-    The same half-step as training (:func:`recsys_helpers._solvers.solve_side`) for one
+    The same half-step as training (:func:`recsys_helpers.models.kernels.solve_side`) for one
     row: design rows ``[1, V_i]``, targets ``r_ui − μ − b_i``, penalty
     ``diag(λ_b, c λ, …, c λ)``.
 
@@ -120,7 +136,7 @@ def fold_in(
     item_bias : ndarray, shape (n_items,)
     item_factors : ndarray, shape (n_items, K)
     reg, reg_bias : float
-    scale_by_count : bool, default False
+    scale_reg : bool, default False
 
     Returns
     -------
@@ -131,8 +147,8 @@ def fold_in(
     item_index = np.asarray(item_index, dtype=np.int64)
     targets = np.asarray(ratings, dtype=np.float64) - global_mean - item_bias[item_index]
     indptr = np.array([0, len(item_index)], dtype=np.int64)
-    bias, factors = _solvers.solve_side(
+    bias, factors = kernels.solve_side(
         indptr, item_index, targets.astype(item_factors.dtype), item_factors, reg, reg_bias,
-        scale_by_count=scale_by_count,
+        scale_reg=scale_reg,
     )  # fmt: skip
     return float(bias[0]), factors[0]

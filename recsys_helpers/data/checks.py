@@ -1,9 +1,11 @@
-"""Argument checks shared by the split and synthetic-data functions."""
+"""Checks of arguments and frames shared across the package: one message per kind of mistake."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from recsys_helpers.errors import DataError
 
 
 def check_count(name: str, value, minimum: int) -> None:
@@ -26,3 +28,19 @@ def unix_seconds(value, name: str) -> int:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return int(stamp.timestamp())
+
+
+def require_columns(frame: pd.DataFrame, columns, what: str) -> None:
+    """Raise DataError naming ``what`` and the absent columns unless ``frame`` has ``columns``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns : iterable of str
+        Required column names, reported in this order when absent.
+    what : str
+        How the message names the frame, e.g. ``"ratings"`` or ``"history"``.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{what}: missing column(s) {missing}; it has {list(frame.columns)}")

@@ -25,7 +25,7 @@ design rows ``x_i = [1, V_i]`` and targets ``t_ui = r_ui − μ − b_i`` over `
     c_u\lambda, \dots, c_u\lambda).
 
 Rows without ratings get the prior mean: bias 0 and vector 0. These kernels are pure
-functions of arrays; :mod:`recsys_helpers._numba_solvers` holds the compiled twins.
+functions of arrays; :mod:`recsys_helpers.models.kernels_numba` holds the compiled twins.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def row_of_entries(indptr: np.ndarray) -> np.ndarray:
 
 
 def penalty_diagonal(
-    counts: np.ndarray, n_factors: int, reg: float, reg_bias: float, scale_by_count: bool
+    counts: np.ndarray, n_factors: int, reg: float, reg_bias: float, scale_reg: bool
 ) -> np.ndarray:
     """Diagonal ``[λ_b, c_u λ, …, c_u λ]`` of each row's penalty.
 
@@ -69,14 +69,14 @@ def penalty_diagonal(
         ``K``.
     reg, reg_bias : float
         ``λ`` and ``λ_b``.
-    scale_by_count : bool
+    scale_reg : bool
         ``c_u = |Ω_u|`` (ALS-WR) instead of 1.
 
     Returns
     -------
     ndarray of float64, shape (n_rows, K + 1)
     """
-    scale = counts.astype(np.float64) if scale_by_count else np.ones(len(counts))
+    scale = counts.astype(np.float64) if scale_reg else np.ones(len(counts))
     penalty = np.empty((len(counts), n_factors + 1))
     penalty[:, 0] = float(reg_bias)
     penalty[:, 1:] = float(reg) * scale[:, None]
@@ -91,7 +91,7 @@ def solve_side(
     reg: float,
     reg_bias: float,
     *,
-    scale_by_count: bool = False,
+    scale_reg: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Exact ridge half-step: each row's bias and vector given the other side.
 
@@ -119,7 +119,7 @@ def solve_side(
         ``V``; its dtype is the output dtype.
     reg, reg_bias : float
         ``λ`` (vectors) and ``λ_b`` (biases), both ``>= 0``.
-    scale_by_count : bool, default False
+    scale_reg : bool, default False
         Multiply the vector penalty ``λ`` by ``|Ω_u|``.
 
     Returns
@@ -132,7 +132,7 @@ def solve_side(
     n_rows = len(indptr) - 1
     n_factors = other_factors.shape[1]
     counts = np.diff(indptr)
-    penalty = penalty_diagonal(counts, n_factors, reg, reg_bias, scale_by_count)
+    penalty = penalty_diagonal(counts, n_factors, reg, reg_bias, scale_reg)
     bias = np.zeros(n_rows, dtype=dtype)
     factors = np.zeros((n_rows, n_factors), dtype=dtype)
     if n_factors == 0:
@@ -204,40 +204,101 @@ def pair_dots(
 
 
 def residuals(
-    user_index: np.ndarray,
-    item_index: np.ndarray,
-    ratings: np.ndarray,
-    global_mean: float,
-    user_bias: np.ndarray,
-    item_bias: np.ndarray,
-    user_factors: np.ndarray,
-    item_factors: np.ndarray,
+    rows: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    bias: np.ndarray,
+    factors: np.ndarray,
+    other_factors: np.ndarray,
     *,
     batch_size: int = 1 << 20,
 ) -> np.ndarray:
-    """Residuals ``e_ui = r_ui − (μ + b_u + b_i + U_u · V_i)`` in batches of rows.
+    """Residuals ``e_ui = t_ui − b_u − U_u · V_i`` of one side's entries, in batches.
+
+    With the targets of a half-step, ``t_ui = r_ui − μ − b_i``, these are the model's
+    residuals ``r_ui − r̂_ui``.
 
     Parameters
     ----------
-    user_index, item_index : ndarray of int, shape (n,)
-    ratings : ndarray of float, shape (n,)
-    global_mean : float
-    user_bias : (n_users,);  item_bias : (n_items,)
-    user_factors : (n_users, K);  item_factors : (n_items, K)
+    rows, indices : ndarray of int, shape (n,)
+        Own row ``u`` and other-side row ``i`` of each entry.
+    targets : ndarray of float, shape (n,)
+        ``t_ui``.
+    bias : (n_rows,);  factors : (n_rows, K);  other_factors : (n_other, K)
     batch_size : int
-        Rows per gather, bounding memory to ``batch_size × K``.
+        Entries per gather, bounding memory to ``batch_size × K``.
 
     Returns
     -------
     ndarray of float64, shape (n,)
     """
     return (
-        ratings
-        - global_mean
-        - user_bias[user_index].astype(np.float64)
-        - item_bias[item_index]
-        - pair_dots(user_index, item_index, user_factors, item_factors, batch_size=batch_size)
+        targets
+        - bias[rows].astype(np.float64)
+        - pair_dots(rows, indices, factors, other_factors, batch_size=batch_size)
     )
+
+
+def solve_side_around(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other_factors: np.ndarray,
+    prior_bias: np.ndarray,
+    prior_factors: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    *,
+    scale_reg: bool = False,
+    solve=None,
+    initial: tuple[np.ndarray, np.ndarray] | None = None,
+    **options,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Ridge half-step that shrinks towards prior means instead of zero.
+
+    Row ``u`` minimises
+
+    .. math:: \sum_{i\in\Omega_u} (t_{ui} - b_u - U_u \cdot V_i)^2
+              + \lambda_b (b_u - m^b_u)^2 + c_u \lambda \|U_u - m_u\|^2 .
+
+    With ``b_u = m^b_u + δ^b_u`` and ``U_u = m_u + δ_u`` this is the plain half-step
+    (``solve``, :func:`solve_side` by default) for ``(δ^b_u, δ_u)`` with targets
+    ``t_ui − m^b_u − m_u·V_i``; a row without ratings gets ``δ = 0``, its prior mean.
+
+    Parameters
+    ----------
+    indptr, indices, targets, other_factors, reg, reg_bias, scale_reg
+        As in :func:`solve_side`.
+    prior_bias : ndarray, shape (n_rows,)
+        ``m^b``.
+    prior_factors : ndarray, shape (n_rows, K)
+        ``m``.
+    solve : callable, optional
+        The half-step kernel; :func:`solve_side` or its compiled twin.
+    initial : (bias, factors), optional
+        Warm start of a conjugate-gradient solve (passed on shifted by the prior).
+    **options
+        Passed to ``solve`` (e.g. ``cg_steps``).
+
+    Returns
+    -------
+    bias : ndarray (n_rows,);  factors : ndarray (n_rows, K)
+        In ``other_factors.dtype``.
+    """
+    solve = solve_side if solve is None else solve
+    dtype = other_factors.dtype
+    rows = row_of_entries(indptr)
+    shifted = (
+        targets
+        - pair_dots(indices, rows, other_factors, prior_factors)
+        - prior_bias[rows]
+    ).astype(dtype)
+    if initial is not None:
+        options["initial"] = (initial[0] - prior_bias, initial[1] - prior_factors)
+    delta_bias, delta = solve(
+        indptr, indices, shifted, other_factors, reg, reg_bias, scale_reg=scale_reg, **options
+    )
+    return (prior_bias + delta_bias).astype(dtype), (prior_factors + delta).astype(dtype)
 
 
 def penalty_value(
@@ -246,7 +307,7 @@ def penalty_value(
     counts: np.ndarray,
     reg: float,
     reg_bias: float,
-    scale_by_count: bool,
+    scale_reg: bool,
 ) -> float:
     """One side's penalty ``Σ_u (c_u λ ‖U_u‖² + λ_b b_u²)``.
 
@@ -254,14 +315,14 @@ def penalty_value(
     ----------
     bias : (n_rows,);  factors : (n_rows, K);  counts : (n_rows,) int
     reg, reg_bias : float
-    scale_by_count : bool
+    scale_reg : bool
 
     Returns
     -------
     float
     """
     per_row = reg * np.einsum("nk,nk->n", factors, factors, dtype=np.float64)
-    if scale_by_count:
+    if scale_reg:
         per_row *= counts
     per_row += reg_bias * np.square(bias, dtype=np.float64)
     return float(per_row.sum())

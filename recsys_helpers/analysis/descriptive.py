@@ -389,6 +389,45 @@ def dataset_summary(ratings: pd.DataFrame) -> dict[str, float | int | str]:
     }
 
 
+def release_summary(ml, scale: tuple[float, float, float]) -> dict:
+    """Headline figures of a loaded release (``python -m recsys_helpers info``).
+
+    Parameters
+    ----------
+    ml : recsys_helpers.data.movielens.MovieLens
+    scale : (min, max, step)
+        The release's rating scale; every step gets a histogram entry.
+
+    Returns
+    -------
+    dict
+        ``name``, ``n_ratings``, ``n_users``, ``n_rated_movies``, ``n_listed_movies``,
+        ``n_tags`` (None without a tags file), ``density`` = |Ω| / (n_users · n_rated_movies),
+        ``sparsity`` = 1 − density, ``mean_rating``, ``rating_histogram`` (rating value as
+        text -> count, every step of the scale present) and ``first_rating`` /
+        ``last_rating`` (ISO dates, UTC).
+    """
+    counts = dataset_summary(ml.ratings)
+    low, high, step = scale
+    levels = np.round(np.arange(low, high + step / 2, step), 6)
+    observed = ml.ratings["rating"].value_counts()
+    histogram = {f"{level:g}": int(observed.get(level, 0)) for level in levels}
+    return {
+        "name": ml.name,
+        "n_ratings": counts["n_ratings"],
+        "n_users": counts["n_users"],
+        "n_rated_movies": counts["n_movies"],
+        "n_listed_movies": ml.n_movies,
+        "n_tags": None if ml.tags is None else len(ml.tags),
+        "density": counts["density"],
+        "sparsity": counts["sparsity"],
+        "mean_rating": counts["mean_rating"],
+        "rating_histogram": histogram,
+        "first_rating": counts["first_rating"],
+        "last_rating": counts["last_rating"],
+    }
+
+
 def ratings_per_period(ratings: pd.DataFrame, freq: str = "YS") -> pd.DataFrame:
     """Number of ratings, distinct active users and mean rating per calendar period.
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys_helpers._checks import check_count, unix_seconds
+from recsys_helpers.data.checks import check_count, unix_seconds
 
 __all__ = [
     "DEFAULT_GENRES",
@@ -183,7 +183,7 @@ def make_movies(
     mean_genres: float = 1.8,
     first_year: int = 1920,
     last_year: int = 2019,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """A movies table shaped like MovieLens's ``movies.csv`` (parsed).
 
@@ -198,7 +198,7 @@ def make_movies(
         ``len(genres)``; ``1 + Poisson(mean_genres − 1)``).
     first_year, last_year : int
         Range of release years, skewed towards recent years like the catalogue.
-    seed : int
+    random_state : int
         Seed of ``np.random.default_rng``.
 
     Returns
@@ -217,7 +217,7 @@ def make_movies(
         raise ValueError(f"mean_genres must be at least 1, got {mean_genres}")
     if first_year > last_year:
         raise ValueError(f"first_year ({first_year}) must not be after last_year ({last_year})")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     movie_ids = _gapped_ids(rng, n_items)
     n_genres = rng.poisson(mean_genres - 1.0, size=n_items) + 1
     n_genres = np.minimum(n_genres, len(genres))
@@ -260,7 +260,7 @@ def make_ratings(
     quantize: bool = True,
     movies: pd.DataFrame | None = None,
     genre_bias_std: float = 0.3,
-    seed: int = 0,
+    random_state: int = 0,
     start: int | str | pd.Timestamp = DEFAULT_START,
     end: int | str | pd.Timestamp = DEFAULT_END,
 ) -> tuple[pd.DataFrame, PlantedModel]:
@@ -306,7 +306,7 @@ def make_ratings(
     genre_bias_std : float, default 0.3
         Standard deviation of the genre biases ``β_g`` (genre vectors ``W_g`` use
         ``factor_std``). Used only with ``movies``.
-    seed : int, default 0
+    random_state : int, default 0
         Seed of ``np.random.default_rng``; same arguments, same output.
     start, end : int (Unix seconds), str or Timestamp
         Range of the timestamps. Each user rates during a window inside it.
@@ -380,7 +380,7 @@ def make_ratings(
     if start_s >= end_s:
         raise ValueError(f"start ({start}) must be before end ({end})")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     planted = _plant_model(
         rng,
         n_users,

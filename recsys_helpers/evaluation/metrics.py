@@ -28,6 +28,7 @@ __all__ = [
     "evaluate_topn",
     "map_at_k",
     "mae",
+    "ndcg_within_users",
     "ndcg_at_k",
     "precision_at_k",
     "recall_at_k",
@@ -249,3 +250,50 @@ def evaluate_topn(model, train: pd.DataFrame, test: pd.DataFrame, k: int = 10,
         "n_users": len(lists),
         "n_skipped": int(test["userId"].nunique() - len(lists)),
     }
+
+
+def ndcg_within_users(
+    user_ids: np.ndarray, relevance: np.ndarray, scores: np.ndarray, k: int = 10
+) -> float:
+    """Mean NDCG@k of each user's test items ranked by score, gain = true rating.
+
+    For user ``u`` with test items sorted by descending score (ties by input order),
+    ``DCG@k = Σ_{p≤k} rel_p / log2(p + 1)`` and ``NDCG@k = DCG@k / IDCG@k`` (IDCG: the same
+    sum over the items sorted by relevance). Users with fewer than two test items carry no
+    ranking information and are left out.
+
+    Parameters
+    ----------
+    user_ids, relevance, scores : ndarray, shape (n,)
+        Aligned rows; ``relevance`` non-negative (ratings).
+    k : int
+
+    Returns
+    -------
+    float
+        Mean over users with at least two test items; NaN when there are none.
+    """
+    user_ids, relevance, scores = (np.asarray(a) for a in (user_ids, relevance, scores))
+    if not len(user_ids) == len(relevance) == len(scores):
+        raise ValueError("user_ids, relevance and scores must have the same length")
+    if np.isnan(scores).any() or np.isnan(relevance).any():
+        raise ValueError("relevance and scores must not contain NaN")
+    frame = pd.DataFrame({"user": user_ids, "rel": relevance, "score": scores})
+    frame["pos"] = frame.groupby("user").cumcount()
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+
+    def dcg(order_by: str) -> pd.Series:
+        ranked = frame.sort_values(["user", order_by, "pos"], ascending=[True, False, True])
+        rank = ranked.groupby("user").cumcount().to_numpy()
+        keep = rank < k
+        gains = ranked["rel"].to_numpy()[keep] * discount[rank[keep]]
+        return pd.Series(gains).groupby(ranked["user"].to_numpy()[keep]).sum()
+
+    sizes = frame.groupby("user").size()
+    users = sizes.index[sizes >= 2]
+    ideal = dcg("rel").reindex(users)
+    actual = dcg("score").reindex(users)
+    valid = ideal > 0
+    if not valid.any():
+        return float("nan")
+    return float((actual[valid] / ideal[valid]).mean())

@@ -1,4 +1,4 @@
-r"""Compiled, parallel twins of the kernels in :mod:`recsys_helpers._solvers`.
+r"""Compiled, parallel twins of the kernels in :mod:`recsys_helpers.models.kernels`.
 
 Same equations and signatures (plus the optional conjugate-gradient arguments of
 :func:`solve_side`). :func:`solve_side` spreads rows over threads (``numba.prange``); per
@@ -20,7 +20,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from recsys_helpers._solvers import penalty_diagonal
+from recsys_helpers.models.kernels import penalty_diagonal
 
 __all__ = ["residuals", "solve_side", "warm_up"]
 
@@ -217,15 +217,13 @@ def _bias_rows(indptr, targets, penalty, bias):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def _residual_rows(
-    users, items, ratings, mean, user_bias, item_bias, u_f, i_f, out
-):  # pragma: no cover
-    for j in numba.prange(len(ratings)):
-        u, i = users[j], items[j]
+def _residual_rows(rows, indices, targets, bias, factors, other, out):  # pragma: no cover
+    for j in numba.prange(len(targets)):
+        u, i = rows[j], indices[j]
         dot = 0.0
-        for k in range(u_f.shape[1]):
-            dot += u_f[u, k] * i_f[i, k]
-        out[j] = ratings[j] - mean - user_bias[u] - item_bias[i] - dot
+        for k in range(factors.shape[1]):
+            dot += factors[u, k] * other[i, k]
+        out[j] = targets[j] - bias[u] - dot
 
 
 def solve_side(
@@ -236,11 +234,11 @@ def solve_side(
     reg: float,
     reg_bias: float,
     *,
-    scale_by_count: bool = False,
+    scale_reg: bool = False,
     cg_steps: int | None = None,
     initial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Exact ridge half-step, compiled: see :func:`recsys_helpers._solvers.solve_side`.
+    r"""Exact ridge half-step, compiled: see :func:`recsys_helpers.models.kernels.solve_side`.
 
     Per row ``u``: ``(X_u^T X_u + diag(λ_b, c_u λ, …, c_u λ)) [b_u, U_u] = X_u^T t_u`` with
     ``X_u`` rows ``[1, V_i]``, ``i ∈ Ω_u``; Gram by BLAS (or loops for rows with few
@@ -255,7 +253,7 @@ def solve_side(
         ``t_ui = r_ui − μ − b_i``.
     other_factors : ndarray of float32 or float64, shape (n_other, K)
     reg, reg_bias : float
-    scale_by_count : bool, default False
+    scale_reg : bool, default False
     cg_steps : int, optional
         Instead of the exact solve, take this many conjugate-gradient steps (Takács et al.
         2011) from ``initial``, never forming the Gram matrices: approximate, cheaper.
@@ -270,7 +268,7 @@ def solve_side(
     other = np.ascontiguousarray(other_factors)
     n_rows = len(indptr) - 1
     counts = np.diff(indptr)
-    penalty = penalty_diagonal(counts, other.shape[1], reg, reg_bias, scale_by_count)
+    penalty = penalty_diagonal(counts, other.shape[1], reg, reg_bias, scale_reg)
     bias = np.zeros(n_rows, dtype=other.dtype)
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
@@ -308,29 +306,25 @@ def solve_side(
 
 
 def residuals(
-    user_index: np.ndarray,
-    item_index: np.ndarray,
-    ratings: np.ndarray,
-    global_mean: float,
-    user_bias: np.ndarray,
-    item_bias: np.ndarray,
-    user_factors: np.ndarray,
-    item_factors: np.ndarray,
+    rows: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    bias: np.ndarray,
+    factors: np.ndarray,
+    other_factors: np.ndarray,
 ) -> np.ndarray:
-    """Residuals ``e_ui = r_ui − (μ + b_u + b_i + U_u · V_i)``, compiled and parallel.
+    """Residuals ``e_ui = t_ui − b_u − U_u · V_i``, compiled and parallel.
 
-    Parameters and return as :func:`recsys_helpers._solvers.residuals`.
+    Parameters and return as :func:`recsys_helpers.models.kernels.residuals`.
     """
-    out = np.empty(len(ratings), dtype=np.float64)
+    out = np.empty(len(targets), dtype=np.float64)
     _residual_rows(
-        np.ascontiguousarray(user_index, dtype=np.int64),
-        np.ascontiguousarray(item_index, dtype=np.int64),
-        np.ascontiguousarray(ratings, dtype=np.float64),
-        float(global_mean),
-        np.ascontiguousarray(user_bias),
-        np.ascontiguousarray(item_bias),
-        np.ascontiguousarray(user_factors),
-        np.ascontiguousarray(item_factors),
+        np.ascontiguousarray(rows, dtype=np.int64),
+        np.ascontiguousarray(indices, dtype=np.int64),
+        np.ascontiguousarray(targets, dtype=np.float64),
+        np.ascontiguousarray(bias),
+        np.ascontiguousarray(factors),
+        np.ascontiguousarray(other_factors),
         out,
     )
     return out
@@ -354,5 +348,5 @@ def warm_up() -> float:
         solve_side(indptr, indices, targets, other, 1.0, 1.0)
         solve_side(indptr, indices, targets, other[:, :0], 1.0, 1.0)
         zeros = np.zeros(3, dtype=dtype)
-        residuals(indices, indices, np.ones(12), 0.0, zeros, zeros, other, other)
+        residuals(indices, indices, np.ones(12), zeros, other, other)
     return time.perf_counter() - started

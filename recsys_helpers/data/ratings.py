@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys_helpers.data.checks import require_columns
 from recsys_helpers.errors import DataError
 
 __all__ = ["IdIndex", "RatingMatrix"]
@@ -315,9 +316,7 @@ class RatingMatrix:
         the frame is already sorted by user then movie, as MovieLens files are) and one
         ``O(nnz)`` counting sort for the transposed layout.
         """
-        missing = [c for c in (user_col, item_col, rating_col) if c not in df.columns]
-        if missing:
-            raise DataError(f"ratings frame: missing column(s) {missing}; has {list(df.columns)}")
+        require_columns(df, (user_col, item_col, rating_col), "ratings")
         user_raw = _as_id_array(df[user_col].to_numpy(), f"column {user_col!r}")
         item_raw = _as_id_array(df[item_col].to_numpy(), f"column {item_col!r}")
         users = IdIndex.from_ids(user_raw) if users is None else users
@@ -366,7 +365,7 @@ class RatingMatrix:
                 for k in key[first[:_N_EXAMPLES]]
             ]
             raise DataError(
-                f"ratings frame: {first.size} duplicate ({user_col}, {item_col}) pair(s), "
+                f"ratings: {first.size} duplicate ({user_col}, {item_col}) pair(s), "
                 f"e.g. {pairs}"
             )
         del steps, duplicated
@@ -410,9 +409,7 @@ class RatingMatrix:
         -------
         user_index, item_index : ndarray of int64, shape (len(df),)
         """
-        missing = [c for c in (self.user_col, self.item_col) if c not in df.columns]
-        if missing:
-            raise DataError(f"frame: missing column(s) {missing}; has {list(df.columns)}")
+        require_columns(df, (self.user_col, self.item_col), "frame")
         return (
             self.users.to_index(df[self.user_col].to_numpy()),
             self.items.to_index(df[self.item_col].to_numpy()),

@@ -1,4 +1,4 @@
-"""The report pipeline: run notebooks, collect their headline metrics, render HTML and PDF.
+"""The report pipeline behind ``make report``: run notebooks, render HTML and PDF.
 
 ``make report`` drives this module through its command line::
 
@@ -7,53 +7,31 @@
     python -m recsys_helpers.report html report/index.html report/01_x.ipynb ...
     python -m recsys_helpers.report pdf report/report.pdf report/01_x.ipynb ...
 
-Notebooks call :func:`record_metrics` in their last cell; :func:`write_metrics_summary`
-gathers those files into ``report/metrics.json`` and the Markdown table
-``report/headline.md``. Every file is written under a temporary name in its folder and
-then renamed, so an interrupted build never leaves a half-written output behind.
-Outputs go to :func:`recsys_helpers.config.report_dir` (``$RECSYS_REPORT_DIR`` or
-``<project>/report``).
+Every output is written through :mod:`recsys_helpers.atomic`, so an interrupted build never
+leaves a half-written file behind. Outputs go to :func:`recsys_helpers.config.report_dir`
+(``$RECSYS_REPORT_DIR`` or ``<project>/report``). What notebooks themselves import lives in
+:mod:`recsys_helpers.report` (metrics and the notebook set-up), not here.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
-import math
 import os
-import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from recsys_helpers import config
+from recsys_helpers import atomic
 from recsys_helpers.errors import RecsysError
+from recsys_helpers.report.metrics import ReportError, write_metrics_summary
 
-__all__ = [
-    "NOTEBOOK_NAME",
-    "ReportError",
-    "execute_notebook",
-    "headline_table",
-    "load_metrics",
-    "markdown_table",
-    "record_metrics",
-    "render_html",
-    "render_pdf",
-    "report_dir",
-    "write_metrics_summary",
-]
+__all__ = ["execute_notebook", "main", "render_html", "render_pdf"]
 
 logger = logging.getLogger(__name__)
-
-NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_(?P<slug>[a-z0-9_]+)$")
-"""Stem of a report notebook: two digits, an underscore, a lower-case slug."""
 
 DEFAULT_TITLE = "Biased matrix factorisation of MovieLens ratings by alternating least squares"
 DEFAULT_KERNEL = "python3"
@@ -86,190 +64,6 @@ MathJax.Hub.Config({"HTML-CSS": {
 {{ super() }}
 {%- endblock html_head_js_mathjax -%}
 """
-
-
-class ReportError(RecsysError):
-    """A notebook failed to run, or the report could not be rendered."""
-
-
-report_dir = config.report_dir
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _check_notebook_name(name: str) -> str:
-    if not isinstance(name, str) or not NOTEBOOK_NAME.match(name):
-        raise ValueError(
-            f"notebook={name!r} must be a notebook stem like '01_data_and_eda' "
-            f"(pattern {NOTEBOOK_NAME.pattern})"
-        )
-    return name
-
-
-def _json_scalar(key: str, value: Any) -> float | int | str | bool | None:
-    """A JSON-ready copy of one metric value (numpy scalars unwrapped, NaN as null)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    raise ValueError(
-        f"metric {key!r}: value {value!r} of type {type(value).__name__} is not a number, "
-        "string, bool or None"
-    )
-
-
-def record_metrics(
-    notebook: str,
-    metrics: Mapping[str, Any],
-    *,
-    parameters: Mapping[str, Any] | None = None,
-    folder: str | os.PathLike | None = None,
-) -> Path:
-    """Save a notebook's headline metrics as ``<folder>/metrics/<notebook>.json``.
-
-    Call it in the last cell of every report notebook. The file holds
-    ``{"notebook": ..., "parameters": {...}, "metrics": {...}}``, keys in the order given.
-
-    Parameters
-    ----------
-    notebook : str
-        The notebook's stem, e.g. ``"01_data_and_eda"``.
-    metrics : mapping of str to scalar
-        Headline numbers (int, float, str, bool or None; numpy scalars are accepted).
-        Non-finite floats are stored as ``null``.
-    parameters : mapping of str to scalar, optional
-        The notebook's parameters (dataset, seed, smoke ...), recorded for provenance.
-    folder : path-like, optional
-        Report folder; defaults to :func:`report_dir`.
-
-    Returns
-    -------
-    pathlib.Path
-        The JSON file written.
-    """
-    _check_notebook_name(notebook)
-    record = {
-        "notebook": notebook,
-        "parameters": {str(k): _json_scalar(k, v) for k, v in (parameters or {}).items()},
-        "metrics": {str(k): _json_scalar(k, v) for k, v in metrics.items()},
-    }
-    if not record["metrics"]:
-        raise ValueError(f"record_metrics: no metrics given for {notebook!r}")
-    out_dir = Path(folder) if folder is not None else report_dir()
-    path = out_dir / "metrics" / f"{notebook}.json"
-    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
-    _atomic_write(path, text.encode("utf-8"))
-    logger.info("recorded %d metrics of %s in %s", len(record["metrics"]), notebook, path)
-    return path
-
-
-def load_metrics(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """Every ``metrics/NN_name.json`` under the report folder, by notebook, in name order.
-
-    Raises
-    ------
-    ReportError
-        If a file is not valid JSON or lacks the ``metrics`` mapping (the message names it).
-    """
-    out_dir = Path(folder) if folder is not None else report_dir()
-    records = {}
-    for path in sorted((out_dir / "metrics").glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ReportError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
-            raise ReportError(f"{path}: expected an object with a 'metrics' object")
-        records[path.stem] = record
-    return records
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4g}"
-
-
-def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A GitHub-flavoured Markdown table (numbers formatted to 4 significant digits).
-
-    Notebooks display tables through this so that HTML and PDF both typeset them.
-
-    Parameters
-    ----------
-    rows : sequence of sequences
-        Cell values, one inner sequence per row, as long as ``header``.
-    header : sequence of str
-        Column titles.
-    """
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(header):
-            raise ValueError(
-                f"markdown_table: row {number} has {len(row)} cells, header {len(header)}"
-            )
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    for row in rows:
-        cells = [_format_value(v).replace("|", r"\|") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def headline_table(records: Mapping[str, Mapping[str, Any]]) -> str:
-    """Markdown table of every notebook's metrics: ``notebook | metric | value``.
-
-    Parameters
-    ----------
-    records : mapping
-        As returned by :func:`load_metrics`.
-    """
-    rows = []
-    for notebook, record in records.items():
-        dataset = record.get("parameters", {}).get("dataset")
-        label = f"{notebook} ({dataset})" if dataset else notebook
-        for metric, value in record["metrics"].items():
-            rows.append((label, metric, value))
-    return markdown_table(rows, header=("notebook", "metric", "value"))
-
-
-def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
-    """Aggregate the notebooks' metrics into ``metrics.json`` and ``headline.md``.
-
-    Returns
-    -------
-    (pathlib.Path, pathlib.Path)
-        The JSON file (``{notebook: record}``) and the Markdown table.
-    """
-    out_dir = Path(folder) if folder is not None else report_dir()
-    records = load_metrics(out_dir)
-    if not records:
-        raise ReportError(f"{out_dir / 'metrics'}: no notebook recorded metrics")
-    json_path = _atomic_write(
-        out_dir / "metrics.json", (json.dumps(records, indent=2) + "\n").encode("utf-8")
-    )
-    text = "# Headline metrics\n\n" + headline_table(records)
-    md_path = _atomic_write(out_dir / "headline.md", text.encode("utf-8"))
-    return json_path, md_path
 
 
 def execute_notebook(
@@ -306,33 +100,24 @@ def execute_notebook(
     source, output = Path(source), Path(output)
     if not source.is_file():
         raise ReportError(f"{source}: notebook not found")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        prefix=f".{output.stem}.", suffix=".tmp.ipynb", dir=output.parent
-    )
-    os.close(handle)
     failed = output.with_name(f"{output.stem}.failed.ipynb")
-    try:
-        papermill.execute_notebook(
-            os.fspath(source),
-            tmp_name,
-            parameters=dict(parameters or {}),
-            kernel_name=kernel_name,
-            progress_bar=progress,
-            cwd=os.fspath(cwd if cwd is not None else source.parent),
-        )
-    except PapermillExecutionError as exc:
-        os.replace(tmp_name, failed)
-        raise ReportError(
-            f"{source}: cell {exc.cell_index} (execution count {exc.exec_count}) failed with "
-            f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback[-3:])}\n"
-            f"executed copy kept in {failed}"
-        ) from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    os.chmod(tmp_name, 0o644)
-    os.replace(tmp_name, output)
+    with atomic.atomic_path(output, suffix=".ipynb") as temporary:
+        try:
+            papermill.execute_notebook(
+                os.fspath(source),
+                os.fspath(temporary),
+                parameters=dict(parameters or {}),
+                kernel_name=kernel_name,
+                progress_bar=progress,
+                cwd=os.fspath(cwd if cwd is not None else source.parent),
+            )
+        except PapermillExecutionError as exc:
+            os.replace(temporary, failed)
+            raise ReportError(
+                f"{source}: cell {exc.cell_index} (execution count {exc.exec_count}) failed "
+                f"with {exc.ename}: {exc.evalue}\n{''.join(exc.traceback[-3:])}\n"
+                f"executed copy kept in {failed}"
+            ) from exc
     failed.unlink(missing_ok=True)
     logger.info("executed %s -> %s", source, output)
     return output
@@ -408,10 +193,9 @@ def _copy_mathjax(target: Path) -> str:
         ) from exc
     static = Path(jupyter_server_mathjax.__file__).parent / "static"
     if not (target / "MathJax.js").is_file():
-        tmp = Path(tempfile.mkdtemp(prefix=".mathjax.", dir=target.parent))
-        shutil.copytree(static, tmp, dirs_exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
+        with atomic.atomic_path(target) as temporary:
+            shutil.copytree(static, temporary)
     return f"{target.name}/MathJax.js?config={MATHJAX_CONFIG}"
 
 
@@ -451,7 +235,7 @@ def render_html(
         exclude_input_prompt=True,
     )
     body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
-    _atomic_write(output, body.encode("utf-8"))
+    atomic.write_bytes(output, body.encode("utf-8"))
     logger.info("wrote %s", output)
     return output
 
@@ -495,9 +279,9 @@ def render_pdf(
         pdf, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
     except LatexFailed as exc:
         log = output.with_suffix(".latex.log")
-        _atomic_write(log, str(exc.output).encode("utf-8"))
+        atomic.write_bytes(log, str(exc.output).encode("utf-8"))
         raise ReportError(f"xelatex failed while building {output}; its log is in {log}") from exc
-    _atomic_write(output, pdf)
+    atomic.write_bytes(output, pdf)
     logger.info("wrote %s", output)
     return output
 

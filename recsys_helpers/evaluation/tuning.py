@@ -7,7 +7,7 @@ per combination; :func:`best_params` picks the winner. Only the frame passed in 
 used: give it the training part of a train/test split, so that the test part stays
 untouched until the final evaluation.
 
-:class:`recsys_helpers.als.BiasedMF` is a scikit-learn estimator, so
+:class:`recsys_helpers.models.als.BiasedMF` is a scikit-learn estimator, so
 ``sklearn.model_selection.GridSearchCV`` works as well (on ``X = ratings[["userId",
 "movieId"]]``, ``y = ratings["rating"]``); this module exists because it speaks in
 ratings frames, reports fit times and ALS sweeps, and handles cold-start validation
@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid
 
-from recsys_helpers.als import BiasedMF
+from recsys_helpers.models.als import BiasedMF
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def validation_splits(
     ratings: pd.DataFrame | Split,
     validation: float | int | Iterable[Split] = 0.1,
     *,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> list[Split]:
     """The (train, valid) pairs a search scores on.
 
@@ -60,10 +60,10 @@ def validation_splits(
         in which case ``validation`` is ignored.
     validation : float, int or iterable of (DataFrame, DataFrame)
         A float in (0, 1): one seeded random hold-out of that share of the ratings
-        (:func:`recsys_helpers.split.random_split`); an int ``k >= 2``: k folds, each
-        rating validated exactly once (:func:`recsys_helpers.split.kfold`); or the pairs
+        (:func:`recsys_helpers.data.split.random_split`); an int ``k >= 2``: k folds, each
+        rating validated exactly once (:func:`recsys_helpers.data.split.kfold`); or the pairs
         themselves.
-    seed : int
+    random_state : int
         Seed of the random hold-out or folds.
 
     Raises
@@ -75,21 +75,21 @@ def validation_splits(
         if len(ratings) != 2:
             raise ValueError(f"ratings: expected a frame or a (train, valid) pair, got {ratings!r}")
         return [(ratings[0], ratings[1])]
-    from recsys_helpers import split
+    from recsys_helpers.data import split
 
     if isinstance(validation, bool):
         raise ValueError(f"validation must be a fraction, a fold count or splits, not {validation}")
     if isinstance(validation, Integral):
         if validation < 2:
             raise ValueError(f"validation: a fold count must be at least 2, got {validation}")
-        return list(split.kfold(ratings, n_splits=int(validation), seed=seed))
+        return list(split.kfold(ratings, n_splits=int(validation), random_state=random_state))
     if isinstance(validation, Real):
         if not 0.0 < float(validation) < 1.0:
             raise ValueError(
                 f"validation: a hold-out fraction must be strictly between 0 and 1, "
                 f"got {validation}"
             )
-        return [split.random_split(ratings, float(validation), seed=seed)]
+        return [split.random_split(ratings, float(validation), random_state=random_state)]
     pairs = [tuple(pair) for pair in validation]
     if not pairs or any(len(pair) != 2 for pair in pairs):
         raise ValueError("validation: expected at least one (train, valid) pair of frames")
@@ -115,7 +115,7 @@ def _check_grid(estimator, grid: ParameterGrid) -> None:
 
 
 def _rmse_mae(model, frame: pd.DataFrame) -> tuple[float, float]:
-    from recsys_helpers.metrics import mae, rmse
+    from recsys_helpers.evaluation.metrics import mae, rmse
 
     truth = frame["rating"].to_numpy(dtype=np.float64)
     predicted = np.asarray(model.predict(frame), dtype=np.float64)
@@ -128,7 +128,7 @@ def grid_search(
     *,
     estimator=BiasedMF,
     validation: float | int | Iterable[Split] = 0.1,
-    seed: int = 0,
+    random_state: int = 0,
     verbose: bool = False,
 ) -> pd.DataFrame:
     r"""Validation RMSE of every combination of a parameter grid.
@@ -150,12 +150,12 @@ def grid_search(
     param_grid : dict of str -> list, or list of such dicts
         As in scikit-learn's ``ParameterGrid``, e.g. ``{"n_factors": [16, 64],
         "reg": [0.05, 0.1]}``.
-    estimator : class or estimator instance, default :class:`~recsys_helpers.als.BiasedMF`
+    estimator : class or estimator instance, default :class:`~recsys_helpers.models.als.BiasedMF`
         A class is instantiated with each combination (its other parameters at their
         defaults); an instance is cloned and ``set_params`` applied.
     validation : float, int or iterable of (DataFrame, DataFrame), default 0.1
         See :func:`validation_splits`.
-    seed : int, default 0
+    random_state : int, default 0
         Seed of the validation split(s); the estimator keeps its own ``random_state``.
     verbose : bool, default False
         Show a progress bar over the fits.
@@ -181,7 +181,7 @@ def grid_search(
     if len(grid) == 0:
         raise ValueError("param_grid: no combination to try")
     _check_grid(estimator, grid)
-    pairs = validation_splits(ratings, validation, seed=seed)
+    pairs = validation_splits(ratings, validation, random_state=random_state)
     names = sorted({name for combination in grid for name in combination})
     rows = []
     with tqdm(total=len(grid) * len(pairs), desc="grid search", disable=not verbose) as bar:

@@ -5,8 +5,8 @@ extra columns ride along) and returns row subsets of it:
 
 * the two parts are disjoint and together are every row, exactly once;
 * each part keeps the original index and the original row order;
-* the same arguments (including ``seed``) give the same split, on any machine, because
-  all randomness comes from ``np.random.default_rng(seed)`` applied in row order.
+* the same arguments (including ``random_state``) give the same split, on any machine, because
+  all randomness comes from ``np.random.default_rng(random_state)`` applied in row order.
 
 Which function answers which question:
 
@@ -25,18 +25,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from recsys_helpers._checks import check_count, unix_seconds
+from recsys_helpers.data.checks import check_count, require_columns, unix_seconds
 from recsys_helpers.errors import DataError
 
 __all__ = [
+    "SPLIT_KINDS",
+    "SplitSpec",
     "item_holdout_split",
     "kfold",
     "last_k_split",
     "per_user_split",
+    "parse_split",
     "random_split",
     "temporal_split",
 ]
@@ -46,17 +50,17 @@ logger = logging.getLogger(__name__)
 Split = tuple[pd.DataFrame, pd.DataFrame]
 
 
-def random_split(ratings: pd.DataFrame, test_fraction: float = 0.1, *, seed: int = 0) -> Split:
+def random_split(ratings: pd.DataFrame, test_fraction: float = 0.1, *, random_state: int = 0) -> Split:
     """Seeded random holdout of individual ratings.
 
     Exactly ``round(test_fraction · n)`` rows go to test: the first ones of
-    ``np.random.default_rng(seed).permutation(n)``.
+    ``np.random.default_rng(random_state).permutation(n)``.
 
     Parameters
     ----------
     ratings : DataFrame, n rows
     test_fraction : float in (0, 1), default 0.1
-    seed : int, default 0
+    random_state : int, default 0
 
     Returns
     -------
@@ -79,7 +83,7 @@ def random_split(ratings: pd.DataFrame, test_fraction: float = 0.1, *, seed: int
             "both parts must be non-empty"
         )
     is_test = np.zeros(n, dtype=bool)
-    is_test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    is_test[np.random.default_rng(random_state).permutation(n)[:n_test]] = True
     return _parts(ratings, is_test)
 
 
@@ -88,7 +92,7 @@ def per_user_split(
     *,
     test_fraction: float | None = None,
     k: int | None = None,
-    seed: int = 0,
+    random_state: int = 0,
     min_train: int = 1,
     user_col: str = "userId",
 ) -> Split:
@@ -106,7 +110,7 @@ def per_user_split(
         and ``k``.
     k : int >= 1, optional
         Number of ratings to hold out per user.
-    seed : int, default 0
+    random_state : int, default 0
     min_train : int >= 0, default 1
         Every user keeps at least this many training ratings; users with ``n_u <=
         min_train`` have no test rating. With ``min_train >= 1`` every test user is in
@@ -137,7 +141,7 @@ def per_user_split(
     n_per_user = group_size[codes]
     wanted = np.full(len(ratings), k) if k is not None else np.round(test_fraction * n_per_user)
     n_test = np.clip(np.minimum(wanted, n_per_user - min_train), 0, None)
-    rank = _rank_within(codes, np.random.default_rng(seed).random(len(ratings)))
+    rank = _rank_within(codes, np.random.default_rng(random_state).random(len(ratings)))
     is_test = rank < n_test
     if not is_test.any():
         raise ValueError(
@@ -266,7 +270,7 @@ def last_k_split(
     return _parts(ratings, is_test)
 
 
-def kfold(ratings: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> Iterator[Split]:
+def kfold(ratings: pd.DataFrame, n_splits: int = 5, *, random_state: int = 0) -> Iterator[Split]:
     """K-fold cross-validation over individual ratings.
 
     A seeded permutation deals the rows into ``n_splits`` folds of sizes differing by at
@@ -276,7 +280,7 @@ def kfold(ratings: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> Iterato
     ----------
     ratings : DataFrame, n rows
     n_splits : int, 2 <= n_splits <= n, default 5
-    seed : int, default 0
+    random_state : int, default 0
 
     Yields
     ------
@@ -294,7 +298,7 @@ def kfold(ratings: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> Iterato
     if n_splits > n:
         raise ValueError(f"n_splits={n_splits} exceeds the {n} ratings")
     fold = np.empty(n, dtype=np.int64)
-    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % n_splits
+    fold[np.random.default_rng(random_state).permutation(n)] = np.arange(n) % n_splits
 
     def pairs() -> Iterator[Split]:
         for f in range(n_splits):
@@ -307,20 +311,20 @@ def item_holdout_split(
     ratings: pd.DataFrame,
     test_fraction: float = 0.1,
     *,
-    seed: int = 0,
+    random_state: int = 0,
     item_col: str = "movieId",
 ) -> Split:
     """Every rating of a seeded random share of the movies goes to test (cold-start movies).
 
     ``max(1, round(test_fraction · m))`` of the ``m`` distinct movies are drawn with
-    ``np.random.default_rng(seed).choice(sorted_ids, size, replace=False)``.
+    ``np.random.default_rng(random_state).choice(sorted_ids, size, replace=False)``.
 
     Parameters
     ----------
     ratings : DataFrame
     test_fraction : float in (0, 1), default 0.1
         Share of the rated movies (not of the ratings) to hold out.
-    seed : int, default 0
+    random_state : int, default 0
     item_col : str, default "movieId"
 
     Returns
@@ -344,7 +348,7 @@ def item_holdout_split(
         raise ValueError(
             f"test_fraction={test_fraction} of {distinct.size} movies holds out all of them"
         )
-    cold = np.random.default_rng(seed).choice(distinct, size=n_cold, replace=False)
+    cold = np.random.default_rng(random_state).choice(distinct, size=n_cold, replace=False)
     return _parts(ratings, np.isin(items, cold))
 
 
@@ -368,11 +372,94 @@ def _rank_within(codes: np.ndarray, priority: np.ndarray) -> np.ndarray:
 
 
 def _require(ratings: pd.DataFrame, *columns: str) -> None:
-    missing = [c for c in columns if c not in ratings.columns]
-    if missing:
-        raise DataError(f"ratings frame: missing column(s) {missing}; has {list(ratings.columns)}")
+    require_columns(ratings, columns, "ratings")
 
 
 def _check_fraction(test_fraction) -> None:
     if isinstance(test_fraction, bool) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+
+
+SPLIT_KINDS = ("random", "peruser", "temporal", "item")
+"""Split strategies a :class:`SplitSpec` names."""
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A split written as text, ``KIND:TRAIN_FRACTION[:RANDOM_STATE]`` (``fit --split``).
+
+    Attributes
+    ----------
+    kind : str
+        ``"random"`` (:func:`random_split`), ``"peruser"`` (:func:`per_user_split`),
+        ``"temporal"`` (:func:`temporal_split`, global cut-off at the ``train_fraction``
+        quantile of the timestamps) or ``"item"`` (:func:`item_holdout_split`, every rating of
+        a random ``1 − train_fraction`` of the movies held out).
+    train_fraction : float
+        Share kept for training, in (0, 1).
+    random_state : int
+        Seed of the random splits (``temporal`` has none).
+    """
+
+    kind: str
+    train_fraction: float
+    random_state: int = 0
+
+    @property
+    def test_fraction(self) -> float:
+        """``1 − train_fraction``, rounded to remove binary noise (0.9 -> 0.1, not 0.0999…)."""
+        return round(1.0 - self.train_fraction, 12)
+
+    def __str__(self) -> str:
+        if self.kind == "temporal":
+            return f"{self.kind}:{self.train_fraction:g}"
+        return f"{self.kind}:{self.train_fraction:g}:{self.random_state}"
+
+    def apply(self, ratings: pd.DataFrame) -> Split:
+        """``(train, test)`` of ``ratings`` by this split."""
+        if self.kind == "random":
+            return random_split(ratings, self.test_fraction, random_state=self.random_state)
+        if self.kind == "peruser":
+            return per_user_split(
+                ratings, test_fraction=self.test_fraction, random_state=self.random_state
+            )
+        if self.kind == "item":
+            return item_holdout_split(ratings, self.test_fraction, random_state=self.random_state)
+        return temporal_split(ratings, cutoff_quantile=self.train_fraction)
+
+
+def parse_split(text: str) -> SplitSpec:
+    """Read ``random:0.9:SEED``, ``peruser:0.9:SEED``, ``item:0.9:SEED`` or ``temporal:0.9``.
+
+    Raises
+    ------
+    ValueError
+        Unknown kind, fraction outside (0, 1), a non-integer or negative seed, or a seed
+        given to ``temporal``.
+    """
+    parts = text.strip().split(":")
+    kind = parts[0].lower()
+    if kind not in SPLIT_KINDS:
+        raise ValueError(
+            f"unknown split {parts[0]!r}: use random:0.9:SEED, peruser:0.9:SEED, "
+            "item:0.9:SEED or temporal:0.9"
+        )
+    max_parts = 2 if kind == "temporal" else 3
+    if not 2 <= len(parts) <= max_parts:
+        form = "temporal:TRAIN_FRACTION" if kind == "temporal" else f"{kind}:TRAIN_FRACTION:SEED"
+        raise ValueError(f"split {text!r} must look like {form}")
+    try:
+        fraction = float(parts[1])
+    except ValueError:
+        raise ValueError(f"split {text!r}: training fraction {parts[1]!r} is not a number") from None
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"split {text!r}: training fraction must be strictly between 0 and 1")
+    seed = 0
+    if len(parts) == 3:
+        try:
+            seed = int(parts[2])
+        except ValueError:
+            raise ValueError(f"split {text!r}: seed {parts[2]!r} is not an integer") from None
+        if seed < 0:
+            raise ValueError(f"split {text!r}: seed must be >= 0, got {seed}")
+    return SplitSpec(kind, fraction, seed)

@@ -2,7 +2,7 @@
 
 These readers serve the command line and notebooks that work on files the user made
 themselves (a saved split, an export from another tool), as opposed to the MovieLens
-releases that :mod:`recsys_helpers.datasets` knows by name. The format is chosen by the
+releases that :mod:`recsys_helpers.data.movielens` knows by name. The format is chosen by the
 file extension; columns may come in any order and extra columns are ignored.
 
 Every frame returned has the package's ratings schema: ``userId`` (int32), ``movieId``
@@ -209,3 +209,23 @@ def read_movies_file(path: str | os.PathLike) -> pd.DataFrame:
     if "genres" in frame.columns:
         result["genres"] = frame["genres"].to_numpy()
     return result
+
+
+def read_tags_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read tag applications (CSV or parquet) with at least ``movieId`` and ``tag``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``movieId`` int32 and ``tag`` str.
+
+    Raises
+    ------
+    DataError
+        Missing file or columns, or a movieId that is not a whole number.
+    """
+    path = Path(path)
+    frame = _read_table(path, ("movieId", "tag"), ())
+    return pd.DataFrame(
+        {"movieId": _integer_ids(path, frame, "movieId"), "tag": frame["tag"].astype(str)}
+    )

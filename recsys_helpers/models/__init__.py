@@ -1,0 +1,28 @@
+"""Rating models on one estimator life-cycle, their kernels, ranking and persistence.
+
+:class:`~recsys_helpers.models.base.FactorModel` owns the life-cycle; the models add their
+own blocks and priors: :class:`BiasedMF` and :class:`BiasOnly` (ALS),
+:class:`HybridMF` (feature priors on movies). :class:`ContentBaseline` is the per-user
+ridge regression on movie features they are compared with. Importing this package
+registers every model class with :mod:`~recsys_helpers.models.persistence`, so
+:func:`load_model` can rebuild whichever class a file names.
+"""
+
+from recsys_helpers.models.als import BiasedMF, BiasOnly
+from recsys_helpers.models.base import FactorModel
+from recsys_helpers.models.content import ContentBaseline
+from recsys_helpers.models.features import item_features
+from recsys_helpers.models.hybrid import HybridMF
+from recsys_helpers.models.persistence import MODEL_CLASSES, load_model, save_model
+
+__all__ = [
+    "MODEL_CLASSES",
+    "BiasOnly",
+    "BiasedMF",
+    "ContentBaseline",
+    "FactorModel",
+    "HybridMF",
+    "item_features",
+    "load_model",
+    "save_model",
+]

@@ -1,0 +1,807 @@
+r"""One life-cycle for every rating model of the package.
+
+Every model predicts ``r̂_ui = μ + b_u + b_i + U_u · V_i`` (symbols in ``NOTATION.md``),
+possibly with further terms, and :class:`FactorModel` owns everything they share:
+
+1. **input**: a ratings frame (or ``(n, 2)`` ids and ``y``) becomes the package's one
+   rating structure, :class:`~recsys_helpers.data.ratings.RatingMatrix`, which validates
+   it once (ids, finite ratings, no duplicate pairs);
+2. **initialisation**: biases at 0, movie vectors ``N(0, σ²)`` (:meth:`_initialise`);
+3. **sweeps**: :meth:`_sweep` updates one block of parameters after another; by default
+   the user half-step then the movie half-step (:meth:`_update_side`), each the exact
+   minimiser of the objective over that block, optionally around prior means
+   (:meth:`_prior`);
+4. **monitoring**: the objective ``J`` and training RMSE after each sweep, validation RMSE,
+   early stopping, the convergence warning and the NaN report, in ``history_``;
+5. **prediction** with the cold-start fall-back (unknown ids get ``μ`` plus whatever bias
+   is known, never NaN), clipped to the rating scale;
+6. **ranking and fold-in** of a new user by one least-squares step;
+7. **persistence** without pickle (:mod:`recsys_helpers.models.persistence`).
+
+A model adds only what is its own by overriding the hooks: ``_sweep`` (another update
+order, extra blocks, a sampler), ``_prior`` (shrink a side towards prior means),
+``_extra_penalty`` (penalties on its own parameters), ``_targets`` (further terms of
+``r̂``), ``_predict_index`` (the same terms at prediction time) and ``_item_scores`` (what
+a ranking shows). The kernels stay pure functions of arrays
+(:mod:`recsys_helpers.models.kernels` and its compiled twin).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.ratings import IdIndex, RatingMatrix
+from recsys_helpers.errors import DataError, NumericalError
+from recsys_helpers.models import kernels as numpy_kernels
+from recsys_helpers.models import persistence, ranking
+
+__all__ = ["FactorModel", "Side", "TrainingData", "USER", "ITEM"]
+
+logger = logging.getLogger(__name__)
+
+USER, ITEM = "user", "item"
+USER_COL, ITEM_COL, RATING_COL = "userId", "movieId", "rating"
+SOLVERS = ("auto", "numpy", "numba")
+HISTORY_COLUMNS = ["iteration", "objective", "train_rmse", "valid_rmse", "seconds"]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the alternating updates: its rows and the ratings each row owns.
+
+    Attributes
+    ----------
+    name : {"user", "item"}
+    indptr : ndarray of int, shape (n_rows + 1,)
+    indices : ndarray of int, shape (nnz,)
+        The other side's row of each entry.
+    ratings : ndarray of float64, shape (nnz,)
+        ``r_ui`` of each entry.
+    rows : ndarray of int64, shape (nnz,)
+        This side's row of each entry.
+    counts : ndarray of int64, shape (n_rows,)
+        ``|Ω_u|``.
+    """
+
+    name: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    ratings: np.ndarray
+    rows: np.ndarray
+    counts: np.ndarray
+
+
+class TrainingData:
+    """The training ratings as the sweeps see them: the rating matrix and both sides.
+
+    Lives only while :meth:`FactorModel.fit` runs; models keep none of it afterwards
+    except what they need to rank (each user's rated movies).
+    """
+
+    def __init__(self, matrix: RatingMatrix) -> None:
+        self.matrix = matrix
+        self.sides = {
+            USER: self._side(USER, matrix.by_user, matrix.user_counts),
+            ITEM: self._side(ITEM, matrix.by_item, matrix.item_counts),
+        }
+
+    @staticmethod
+    def _side(name, csr, counts) -> Side:
+        return Side(
+            name,
+            csr.indptr,
+            csr.indices,
+            csr.data,
+            numpy_kernels.row_of_entries(csr.indptr),
+            counts,
+        )
+
+
+def ratings_frame(X, y=None) -> pd.DataFrame:
+    """``userId``, ``movieId`` and ``rating`` from the accepted training inputs.
+
+    Parameters
+    ----------
+    X : DataFrame with ``userId``, ``movieId`` (and ``rating`` when ``y`` is None, and any
+        further columns a model uses), or array-like of shape (n, 2) of raw ids.
+    y : array-like of shape (n,), optional
+        Ratings; take precedence over a ``rating`` column.
+
+    Returns
+    -------
+    DataFrame
+        ``X`` itself when it already holds the ratings, else a new frame.
+    """
+    if isinstance(X, pd.DataFrame):
+        require_columns(X, (USER_COL, ITEM_COL), "ratings")
+        frame = X
+    else:
+        users, items = id_columns(X)
+        frame = pd.DataFrame({USER_COL: users, ITEM_COL: items})
+    if y is not None:
+        ratings = np.asarray(y).ravel()
+        if len(ratings) != len(frame):
+            raise DataError(f"y has {len(ratings)} ratings for {len(frame)} rows of X")
+        frame = frame.assign(**{RATING_COL: ratings})
+    if RATING_COL not in frame.columns:
+        raise DataError(f"fit needs ratings: a '{RATING_COL}' column or y")
+    return frame
+
+
+def id_columns(X) -> tuple[np.ndarray, np.ndarray]:
+    """Raw user and movie ids of a frame (``userId``, ``movieId``) or an (n, 2) array."""
+    if isinstance(X, pd.DataFrame):
+        require_columns(X, (USER_COL, ITEM_COL), "ratings")
+        return X[USER_COL].to_numpy(), X[ITEM_COL].to_numpy()
+    array = np.asarray(X)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise DataError(
+            f"X must be a frame with {USER_COL}/{ITEM_COL} or an (n, 2) array of ids; "
+            f"got shape {array.shape}"
+        )
+    return array[:, 0], array[:, 1]
+
+
+def _relative_change(previous: float, current: float) -> float:
+    """``|J_prev − J| / |J_prev|`` between consecutive sweeps."""
+    return abs(previous - current) / max(abs(previous), np.finfo(float).tiny)
+
+
+def _is_integer(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _check_integer(name: str, value, minimum: int) -> None:
+    if not _is_integer(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_non_negative(name: str, value) -> None:
+    try:
+        ok = bool(np.isfinite(value)) and value >= 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+#: Checks of the parameters a model may have, applied to those it has.
+_PARAMETER_CHECKS = {
+    "n_factors": lambda name, value: _check_integer(name, value, 0),
+    "n_iter": lambda name, value: _check_integer(name, value, 1),
+    "patience": lambda name, value: _check_integer(name, value, 1),
+    "random_state": lambda name, value: _check_integer(name, value, 0),
+    "reg": _check_non_negative,
+    "reg_bias": _check_non_negative,
+    "init_std": _check_non_negative,
+}
+
+
+def _numba_kernels():
+    """The compiled kernels module, or None when numba is unavailable."""
+    try:
+        from recsys_helpers.models import kernels_numba
+    except ImportError:  # pragma: no cover - numba is a declared dependency
+        return None
+    return kernels_numba
+
+
+class FactorModel(RegressorMixin, BaseEstimator):
+    """Base of the package's rating models: the shared life-cycle (see the module docstring).
+
+    Subclasses declare their parameters in ``__init__`` (scikit-learn style: stored, not
+    checked) and override the hooks they need. Fitted attributes common to all models:
+
+    Attributes
+    ----------
+    global_mean_ : float
+        ``μ``, the mean training rating.
+    user_bias_, item_bias_ : ndarray (n_users,), (n_items,)
+        ``b_u``, ``b_i``.
+    user_factors_, item_factors_ : ndarray (n_users, K), (n_items, K)
+        ``U``, ``V``.
+    users_, items_ : IdIndex
+        Raw id ↔ row maps.
+    user_counts_, item_counts_ : ndarray of int
+        Training ratings per user / movie (0 for a movie known only from side data).
+    rating_range_ : (float, float)
+        The range predictions are clipped to.
+    n_iter_ : int
+        Sweeps run.
+    history_ : DataFrame
+        ``iteration, objective, train_rmse, valid_rmse, seconds`` per sweep.
+    """
+
+    #: Fitted attributes saved and restored with the model (and snapshotted by early
+    #: stopping); subclasses append their own.
+    _state_attributes: tuple[str, ...] = (
+        "user_bias_",
+        "item_bias_",
+        "user_factors_",
+        "item_factors_",
+    )
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self) -> None:
+        """Check the parameters the model has; subclasses add their own checks."""
+        params = self.get_params(deep=False)
+        for name, value in params.items():
+            check = _PARAMETER_CHECKS.get(name)
+            if check is not None:
+                check(name, value)
+        solver = params.get("solver", "auto")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        if "dtype" in params and np.dtype(params["dtype"]) not in (
+            np.dtype(np.float32),
+            np.dtype(np.float64),
+        ):
+            raise ValueError(f"dtype must be float32 or float64, got {params['dtype']!r}")
+        cg_steps = params.get("cg_steps")
+        if cg_steps is not None and (not _is_integer(cg_steps) or cg_steps < 1):
+            raise ValueError(f"cg_steps must be None or an integer >= 1, got {cg_steps!r}")
+        if cg_steps is not None and solver == "numpy":
+            raise ValueError("cg_steps needs the numba kernels; use solver='auto' or 'numba'")
+        if solver == "numba" and _numba_kernels() is None:
+            raise ValueError("solver='numba' needs numba; use solver='numpy'")
+        tol = params.get("tol")
+        if tol is not None:
+            _check_non_negative("tol", tol)
+
+    def _kernels(self):
+        """The kernel module: NumPy reference or compiled twin (same functions)."""
+        if getattr(self, "solver", "auto") == "numpy":
+            return numpy_kernels
+        compiled = _numba_kernels()
+        return compiled if compiled is not None else numpy_kernels
+
+    @property
+    def _dtype(self) -> np.dtype:
+        return np.dtype(getattr(self, "dtype", "float64"))
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, *, validation=None, **side_information):
+        """Fit on training ratings.
+
+        Parameters
+        ----------
+        X : DataFrame (``userId``, ``movieId``, ``rating``) or (n, 2) array of raw ids
+        y : array-like (n,), optional
+            Ratings when ``X`` has none.
+        validation : DataFrame or (X, y) tuple, optional
+            Scored every sweep into ``history_.valid_rmse``; drives early stopping.
+        **side_information
+            Further inputs a model needs (the hybrid model's ``movies`` and ``tags``).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        frame = ratings_frame(X, y)
+        items = self._item_vocabulary(**side_information)
+        if items is not None:
+            items = IdIndex.from_ids(np.concatenate([items.ids, frame[ITEM_COL].to_numpy()]))
+        matrix = RatingMatrix.from_frame(frame, items=items, dtype=np.float64)
+        if matrix.nnz == 0:
+            raise DataError("fit needs at least one rating")
+        valid = self._validation_rows(validation)
+        data = TrainingData(matrix)
+        self._start(data)
+        self._prepare(data, **side_information)
+        self._initialise(data, np.random.default_rng(self.random_state))
+        logger.info(
+            "fitting %s K=%d on %d ratings (%d users, %d movies)",
+            type(self).__name__, self._n_factors, matrix.nnz, matrix.n_users, matrix.n_items,
+        )  # fmt: skip
+        self._run_sweeps(data, valid)
+        self._finish(data)
+        return self
+
+    @property
+    def _n_factors(self) -> int:
+        return int(self.n_factors)
+
+    def _start(self, data: TrainingData) -> None:
+        """Record what every model knows of its training data."""
+        matrix = data.matrix
+        self.global_mean_ = matrix.global_mean
+        self.users_, self.items_ = matrix.users, matrix.items
+        self.user_counts_, self.item_counts_ = matrix.user_counts, matrix.item_counts
+        self._seen = (matrix.by_user.indptr, matrix.by_user.indices)
+        ratings = matrix.by_user.data
+        given = getattr(self, "rating_range", None)
+        self.rating_range_ = (
+            tuple(float(v) for v in given)
+            if given is not None
+            else (float(ratings.min()), float(ratings.max()))
+        )
+
+    def _item_vocabulary(self, **side_information) -> IdIndex | None:
+        """Movies the model knows beyond the rated ones (hook; None: only rated movies)."""
+        if side_information:
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected argument(s) "
+                f"{', '.join(side_information)}"
+            )
+        return None
+
+    def _prepare(self, data: TrainingData, **side_information) -> None:
+        """Build what the model derives from side information (hook)."""
+
+    def _initialise(self, data: TrainingData, rng: np.random.Generator) -> None:
+        """Biases at 0, user vectors at 0, rated movies' vectors i.i.d. ``N(0, σ²)``.
+
+        Movies without ratings start at 0 (their prior mean); the draws for rated movies
+        are taken in row order, so the random numbers do not depend on unrated movies.
+        """
+        n_users, n_items, k = data.matrix.n_users, data.matrix.n_items, self._n_factors
+        dtype = self._dtype
+        self.user_bias_ = np.zeros(n_users, dtype=dtype)
+        self.item_bias_ = np.zeros(n_items, dtype=dtype)
+        self.user_factors_ = np.zeros((n_users, k), dtype=dtype)
+        rated = data.matrix.item_counts > 0
+        draws = rng.normal(0.0, getattr(self, "init_std", 0.1), (int(rated.sum()), k))
+        self.item_factors_ = np.zeros((n_items, k), dtype=dtype)
+        self.item_factors_[rated] = draws.astype(dtype)
+
+    def _finish(self, data: TrainingData) -> None:
+        """Anything a model does once the sweeps are over (hook)."""
+
+    def _run_sweeps(self, data: TrainingData, valid) -> None:
+        """Sweep, monitor and stop: fills ``history_`` and ``n_iter_``."""
+        kernels = self._kernels()
+        early_stopping = getattr(self, "early_stopping", False)
+        patience = getattr(self, "patience", 2)
+        tol = getattr(self, "tol", None)
+        if early_stopping and valid is None:
+            raise ValueError("early_stopping=True needs validation=")
+        rows, best, stale = [], None, 0
+        converged = stopped_early = False
+        change = np.inf
+        n_sweeps = self._n_sweeps()
+        name = type(self).__name__
+        bar = tqdm(range(1, n_sweeps + 1), desc=name, disable=not getattr(self, "verbose", False))
+        for iteration in bar:
+            started = time.perf_counter()
+            self._sweep(data, kernels)
+            seconds = time.perf_counter() - started
+            self._check_finite(iteration)
+            objective, train_rmse = self._objective(data, kernels)
+            valid_rmse = self._validation_rmse(*valid) if valid is not None else np.nan
+            rows.append((iteration, objective, train_rmse, valid_rmse, seconds))
+            bar.set_postfix(train_rmse=f"{train_rmse:.4f}", valid_rmse=f"{valid_rmse:.4f}")
+            logger.debug("sweep %d: J=%.6g train %.4f valid %.4f", *rows[-1][:4])
+            if tol is not None and len(rows) >= 2:
+                change = _relative_change(rows[-2][1], objective)
+                converged = change < tol
+            if valid is not None and (best is None or valid_rmse < best[0]):
+                kept = self._snapshot() if early_stopping else None
+                best, stale = (valid_rmse, iteration, kept), 0
+            elif valid is not None:
+                stale += 1
+                if early_stopping and stale >= patience:
+                    stopped_early = True
+                    break
+        self.history_ = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        self.n_iter_ = len(rows)
+        if early_stopping and best is not None and best[1] != self.n_iter_:
+            self._restore(best[2])
+            logger.info("early stopping: restored sweep %d (valid RMSE %.4f)", best[1], best[0])
+        if tol is not None and not (converged or stopped_early):  # last sweep's change
+            warnings.warn(
+                f"{name} stopped after n_iter={n_sweeps} sweeps with relative objective "
+                f"change {change:.2e} >= tol={tol}; raise n_iter",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _n_sweeps(self) -> int:
+        """How many sweeps :meth:`_run_sweeps` runs at most."""
+        return int(self.n_iter)
+
+    def _snapshot(self) -> dict:
+        return {name: np.copy(getattr(self, name)) for name in self._state_attributes}
+
+    def _restore(self, snapshot: dict) -> None:
+        for name, value in snapshot.items():
+            setattr(self, name, value)
+
+    def _validation_rows(self, validation):
+        if validation is None:
+            return None
+        if isinstance(validation, tuple):
+            frame = ratings_frame(*validation)
+        else:
+            frame = ratings_frame(validation)
+        users, items = id_columns(frame)
+        ratings = np.asarray(frame[RATING_COL], dtype=np.float64)
+        if not np.isfinite(ratings).all():
+            raise DataError("validation ratings contain NaN/inf")
+        return users, items, ratings, frame
+
+    # ------------------------------------------------------------------ one sweep
+    def _sweep(self, data: TrainingData, kernels) -> None:
+        """One sweep: all users given the movies, then all movies given the users."""
+        self._update_side(data, USER, kernels)
+        self._update_side(data, ITEM, kernels)
+
+    def _params(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(b, factors)`` of a side."""
+        return getattr(self, f"{side}_bias_"), getattr(self, f"{side}_factors_")
+
+    def _other(self, side: str) -> str:
+        return ITEM if side == USER else USER
+
+    def _targets(self, data: TrainingData, side: str) -> np.ndarray:
+        r"""Half-step targets: ``r_ui`` minus every term of ``r̂_ui`` but this side's.
+
+        For the plain model ``t_ui = r_ui − μ − b_i`` (user side) and
+        ``t_ui = r_ui − μ − b_u`` (movie side), float64, aligned with the side's entries.
+        Models with further terms of ``r̂`` subtract them here.
+        """
+        entries = data.sides[side]
+        other_bias, _ = self._params(self._other(side))
+        return entries.ratings - self.global_mean_ - other_bias[entries.indices]
+
+    def _prior(self, side: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Prior means ``(m^b, m)`` a side is shrunk towards (hook; None: zero)."""
+        return None
+
+    def _extra_penalty(self) -> float:
+        """Penalty on parameters of the model's own beyond the two sides (hook)."""
+        return 0.0
+
+    def _update_side(self, data: TrainingData, side: str, kernels) -> None:
+        """Exact ridge half-step of one side given everything else (or CG steps)."""
+        entries = data.sides[side]
+        _, other_factors = self._params(self._other(side))
+        targets = self._targets(data, side)
+        options = {"scale_reg": getattr(self, "scale_reg", False)}
+        cg_steps = getattr(self, "cg_steps", None)
+        if cg_steps is not None:
+            options.update(cg_steps=int(cg_steps), initial=self._params(side))
+        prior = self._prior(side)
+        if prior is None:
+            bias, factors = kernels.solve_side(
+                entries.indptr, entries.indices, targets.astype(other_factors.dtype),
+                other_factors, self.reg, self.reg_bias, **options,
+            )  # fmt: skip
+        else:
+            bias, factors = numpy_kernels.solve_side_around(
+                entries.indptr, entries.indices, targets, other_factors, *prior,
+                self.reg, self.reg_bias, solve=kernels.solve_side, **options,
+            )  # fmt: skip
+        setattr(self, f"{side}_bias_", bias)
+        setattr(self, f"{side}_factors_", factors)
+
+    def _check_finite(self, iteration: int) -> None:
+        for name in self._state_attributes:
+            if not np.isfinite(getattr(self, name)).all():
+                raise NumericalError(
+                    f"{name} became NaN/inf at sweep {iteration}; raise reg/reg_bias "
+                    f"(now {getattr(self, 'reg', None)}/{getattr(self, 'reg_bias', None)}) "
+                    "or use dtype='float64'"
+                )
+
+    def _objective(self, data: TrainingData, kernels) -> tuple[float, float]:
+        r"""``J`` and the training RMSE of the current parameters.
+
+        .. math::
+
+            J = \sum_{(u,i)\in\Omega} (r_{ui} - \hat r_{ui})^2
+                + \sum_{s \in \{u, i\}} \big(c_s \lambda \|F_s - m_s\|^2
+                + \lambda_b (b_s - m^b_s)^2\big) + \text{(model's own penalty)}
+        """
+        entries = data.sides[USER]
+        bias, factors = self._params(USER)
+        errors = kernels.residuals(
+            entries.rows, entries.indices, self._targets(data, USER), bias, factors,
+            self.item_factors_,
+        )  # fmt: skip
+        squared = float(np.dot(errors, errors))
+        return squared + self._penalty(data), float(np.sqrt(squared / len(errors)))
+
+    def _penalty(self, data: TrainingData) -> float:
+        """Both sides' ridge penalties around their priors, plus the model's own."""
+        total = 0.0
+        for side in (USER, ITEM):
+            bias, factors = self._params(side)
+            prior = self._prior(side)
+            if prior is not None:
+                bias, factors = bias - prior[0], factors - prior[1]
+            total += numpy_kernels.penalty_value(
+                bias, factors, data.sides[side].counts, self.reg, self.reg_bias,
+                getattr(self, "scale_reg", False),
+            )  # fmt: skip
+        return total + self._extra_penalty()
+
+    # ------------------------------------------------------------------ prediction
+    def _clip(self, prediction: np.ndarray) -> np.ndarray:
+        low, high = self.rating_range_
+        return np.clip(prediction, low, high)
+
+    def _predict_index(self, user_index, item_index, X=None) -> np.ndarray:
+        """Unclipped ``r̂`` for rows (``-1`` = unknown: that side contributes nothing)."""
+        known_user, known_item = user_index >= 0, item_index >= 0
+        both = known_user & known_item
+        prediction = np.full(len(user_index), self.global_mean_, dtype=np.float64)
+        prediction[known_user] += self.user_bias_[user_index[known_user]]
+        prediction[known_item] += self.item_bias_[item_index[known_item]]
+        prediction[both] += numpy_kernels.pair_dots(
+            user_index[both], item_index[both], self.user_factors_, self.item_factors_
+        )
+        return prediction
+
+    def _predict_ids(self, users, items, X=None) -> np.ndarray:
+        """Clipped ``r̂`` for raw ids."""
+        user_index = self.users_.to_index(users)
+        item_index = self.items_.to_index(items)
+        return self._clip(self._predict_index(user_index, item_index, X))
+
+    def _validation_rmse(self, users, items, ratings, frame) -> float:
+        predictions = self._predict_ids(users, items, frame)
+        return float(np.sqrt(np.mean((ratings - predictions) ** 2)))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted ratings ``r̂_ui``, clipped to the rating scale.
+
+        Unknown users or movies get ``μ`` plus whatever bias is known (never NaN).
+
+        Parameters
+        ----------
+        X : DataFrame with ``userId``, ``movieId`` or (n, 2) array of raw ids
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+        """
+        check_is_fitted(self, "history_")
+        users, items = id_columns(X)
+        return self._predict_ids(users, items, X if isinstance(X, pd.DataFrame) else None)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Negative RMSE (greater is better, as scikit-learn scorers expect).
+
+        Parameters
+        ----------
+        X : DataFrame or (n, 2) array of raw ids
+        y : array-like (n,), optional
+            Ratings when ``X`` has no ``rating`` column.
+
+        Returns
+        -------
+        float
+            ``−sqrt(mean((r − r̂)²))``.
+        """
+        frame = ratings_frame(X, y)
+        check_is_fitted(self, "history_")
+        ratings = np.asarray(frame[RATING_COL], dtype=np.float64)
+        predictions = self._predict_ids(*id_columns(frame), frame)
+        return -float(np.sqrt(np.mean((ratings - predictions) ** 2)))
+
+    # ------------------------------------------------------------------ top-N and fold-in
+    def _user_state(self, row: int):
+        """What ranks movies for a training user: ``(b_u, U_u)`` (hook)."""
+        return float(self.user_bias_[row]), self.user_factors_[row]
+
+    def _item_scores(self, state, item_bias_weight: float) -> tuple[np.ndarray, dict]:
+        """Ranking score of every movie for one user, and extra columns to report (hook)."""
+        bias, vector = state
+        scores = ranking.ranking_scores(
+            self.global_mean_, bias, vector, self.item_bias_, self.item_factors_,
+            item_bias_weight=item_bias_weight,
+        )  # fmt: skip
+        return scores, {}
+
+    def _top_n(self, state, n, excluded, item_bias_weight, min_ratings) -> pd.DataFrame:
+        scores, extra = self._item_scores(state, item_bias_weight)
+        ranking.popularity_floor(scores, self.item_counts_, min_ratings)
+        chosen, top_scores = ranking.top_n(scores, n, excluded)
+        columns = {
+            ITEM_COL: self.items_.to_ids(chosen),
+            "score": top_scores,
+            "rank": np.arange(1, len(chosen) + 1),
+        }
+        columns.update({name: values[chosen] for name, values in extra.items()})
+        return pd.DataFrame(columns)
+
+    def _exclusions(self, exclude) -> np.ndarray:
+        if exclude is None:
+            return np.empty(0, dtype=np.int64)
+        index = self.items_.to_index(np.asarray(list(exclude)))
+        return index[index >= 0]
+
+    def _seen_by(self, row: int) -> np.ndarray:
+        indptr, indices = self._seen
+        return indices[indptr[row] : indptr[row + 1]].astype(np.int64)
+
+    def recommend(
+        self,
+        user_id,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        exclude=None,
+        item_bias_weight: float = 1.0,
+        min_ratings: int = 0,
+    ) -> pd.DataFrame:
+        """Top-``n`` movies for a training user by ``μ + b_u + w b_i + U_u·V_i``.
+
+        Parameters
+        ----------
+        user_id : raw user id seen in training
+        n : int, default 10
+        exclude_seen : bool, default True
+            Leave out the movies the user rated in training.
+        exclude : iterable of movie ids, optional
+            Further movies to leave out (unknown ids are ignored).
+        item_bias_weight : float, default 1.0
+            ``w`` (see :func:`recsys_helpers.models.ranking.ranking_scores`).
+        min_ratings : int, default 0
+            Popularity floor on the movies' training rating counts.
+
+        Returns
+        -------
+        DataFrame
+            ``movieId``, ``score``, ``rank`` (1 = best), at most ``n`` rows.
+        """
+        check_is_fitted(self, "history_")
+        row = int(self.users_.to_index(np.asarray([user_id]))[0])
+        if row < 0:
+            raise DataError(
+                f"userId {user_id!r} is not in the training data; use recommend_new_user"
+            )
+        excluded = [self._exclusions(exclude)]
+        if exclude_seen:
+            excluded.append(self._seen_by(row))
+        return self._top_n(
+            self._user_state(row), n, np.concatenate(excluded), item_bias_weight, min_ratings
+        )
+
+    def _new_user_ratings(self, ratings) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(ratings, pd.DataFrame):
+            require_columns(ratings, (ITEM_COL, RATING_COL), "new user's ratings")
+            items, values = ratings[ITEM_COL].to_numpy(), ratings[RATING_COL].to_numpy()
+        else:
+            series = pd.Series(ratings, dtype=np.float64)
+            items, values = series.index.to_numpy(), series.to_numpy()
+        values = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise DataError("new user's ratings contain NaN/inf")
+        if len(np.unique(items)) != len(items):
+            raise DataError("new user's ratings rate a movie twice")
+        index = self.items_.to_index(items)
+        if (index < 0).any():
+            logger.info("fold-in ignores %d movie(s) unknown to the model", int((index < 0).sum()))
+        return index[index >= 0], values[index >= 0]
+
+    def _fold_in_state(self, index: np.ndarray, values: np.ndarray):
+        """A new user's ranking state from known movies' rows and ratings (hook)."""
+        return ranking.fold_in(
+            index, values, self.global_mean_, self.item_bias_, self.item_factors_,
+            self.reg, self.reg_bias, scale_reg=getattr(self, "scale_reg", False),
+        )  # fmt: skip
+
+    def fold_in(self, ratings):
+        """Bias and vector of a user not in training, by one least-squares step.
+
+        Solves the user half-step of training (:func:`recsys_helpers.models.ranking.fold_in`)
+        with the movies held fixed; no retraining. Movies unknown to the model carry no
+        information and are ignored.
+
+        Parameters
+        ----------
+        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
+
+        Returns
+        -------
+        bias : float
+        vector : ndarray, shape (K,)
+        """
+        check_is_fitted(self, "history_")
+        return self._fold_in_state(*self._new_user_ratings(ratings))
+
+    def recommend_new_user(
+        self,
+        ratings,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        exclude=None,
+        item_bias_weight: float = 1.0,
+        min_ratings: int = 0,
+    ) -> pd.DataFrame:
+        """Top-``n`` movies for a new user described by their ratings (fold-in, then rank).
+
+        Parameters
+        ----------
+        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
+        n, exclude, item_bias_weight, min_ratings
+            As in :meth:`recommend`.
+        exclude_seen : bool, default True
+            Leave out the movies in ``ratings``.
+
+        Returns
+        -------
+        DataFrame
+            ``movieId``, ``score``, ``rank``.
+        """
+        check_is_fitted(self, "history_")
+        index, values = self._new_user_ratings(ratings)
+        excluded = [self._exclusions(exclude)]
+        if exclude_seen:
+            excluded.append(index)
+        return self._top_n(
+            self._fold_in_state(index, values), n, np.concatenate(excluded),
+            item_bias_weight, min_ratings,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write the fitted model to ``path`` (``.npz`` with JSON metadata), atomically.
+
+        See :func:`recsys_helpers.models.persistence.save_model`.
+        """
+        check_is_fitted(self, "history_")
+        return persistence.save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save` (no pickle); its recorded class decides.
+
+        Raises
+        ------
+        DataError
+            The file is not a saved model, or holds a class that is not a ``cls``.
+        """
+        return persistence.load_model(path, expected=cls)
+
+    def _get_state(self) -> tuple[dict, dict]:
+        """``(metadata, arrays)`` describing the fitted model, for :mod:`persistence`."""
+        meta = {
+            "global_mean": float(self.global_mean_),
+            "rating_range": list(self.rating_range_),
+            "n_iter": int(self.n_iter_),
+            "history_columns": list(self.history_.columns),
+        }
+        arrays = {
+            "user_ids": self.users_.ids,
+            "item_ids": self.items_.ids,
+            "user_counts": self.user_counts_,
+            "item_counts": self.item_counts_,
+            "seen_indptr": self._seen[0],
+            "seen_indices": self._seen[1],
+            "history": self.history_.to_numpy(dtype=np.float64),
+        }
+        for name in self._state_attributes:
+            arrays[name.rstrip("_")] = getattr(self, name)
+        return meta, arrays
+
+    def _set_state(self, meta: dict, arrays: dict) -> None:
+        """Restore what :meth:`_get_state` described (after the model is constructed)."""
+        self.global_mean_ = float(meta["global_mean"])
+        rating_range = meta.get("rating_range", meta.get("train_range"))  # 0.1.0 files
+        self.rating_range_ = tuple(float(v) for v in rating_range)
+        self.n_iter_ = int(meta["n_iter"])
+        self.users_ = IdIndex.from_ids(arrays["user_ids"])
+        self.items_ = IdIndex.from_ids(arrays["item_ids"])
+        self.user_counts_, self.item_counts_ = arrays["user_counts"], arrays["item_counts"]
+        self._seen = (arrays["seen_indptr"], arrays["seen_indices"])
+        self.history_ = pd.DataFrame(
+            arrays["history"], columns=meta.get("history_columns", HISTORY_COLUMNS)
+        ).astype({"iteration": np.int64})
+        for name in self._state_attributes:
+            setattr(self, name, arrays[name.rstrip("_")])

@@ -1,0 +1,204 @@
+"""Headline metrics: each notebook records its numbers; the report gathers them.
+
+Notebooks call :func:`record_metrics` in their last cell, which writes
+``<report>/metrics/<notebook>.json``; :func:`write_metrics_summary` gathers those files
+into ``<report>/metrics.json`` and the Markdown table ``<report>/headline.md``.
+:func:`markdown_table` is also how notebooks print small tables of numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys_helpers import atomic, config
+from recsys_helpers.errors import RecsysError
+
+__all__ = [
+    "NOTEBOOK_NAME",
+    "ReportError",
+    "headline_table",
+    "load_metrics",
+    "markdown_table",
+    "record_metrics",
+    "write_metrics_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_(?P<slug>[a-z0-9_]+)$")
+"""Stem of a report notebook: two digits, an underscore, a lower-case slug."""
+
+
+class ReportError(RecsysError):
+    """A notebook failed to run, or the report could not be rendered."""
+
+
+def _check_notebook_name(name: str) -> str:
+    if not isinstance(name, str) or not NOTEBOOK_NAME.match(name):
+        raise ValueError(
+            f"notebook={name!r} must be a notebook stem like '01_data_and_eda' "
+            f"(pattern {NOTEBOOK_NAME.pattern})"
+        )
+    return name
+
+
+def _json_scalar(key: str, value: Any) -> float | int | str | bool | None:
+    """A JSON-ready copy of one metric value (numpy scalars unwrapped, NaN as null)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise ValueError(
+        f"metric {key!r}: value {value!r} of type {type(value).__name__} is not a number, "
+        "string, bool or None"
+    )
+
+
+def record_metrics(
+    notebook: str,
+    metrics: Mapping[str, Any],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    folder: str | os.PathLike | None = None,
+) -> Path:
+    """Save a notebook's headline metrics as ``<folder>/metrics/<notebook>.json``.
+
+    Call it in the last cell of every report notebook. The file holds
+    ``{"notebook": ..., "parameters": {...}, "metrics": {...}}``, keys in the order given.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's stem, e.g. ``"01_data_and_eda"``.
+    metrics : mapping of str to scalar
+        Headline numbers (int, float, str, bool or None; numpy scalars are accepted).
+        Non-finite floats are stored as ``null``.
+    parameters : mapping of str to scalar, optional
+        The notebook's parameters (dataset, seed, smoke ...), recorded for provenance.
+    folder : path-like, optional
+        Report folder; defaults to :func:`report_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        The JSON file written.
+    """
+    _check_notebook_name(notebook)
+    record = {
+        "notebook": notebook,
+        "parameters": {str(k): _json_scalar(k, v) for k, v in (parameters or {}).items()},
+        "metrics": {str(k): _json_scalar(k, v) for k, v in metrics.items()},
+    }
+    if not record["metrics"]:
+        raise ValueError(f"record_metrics: no metrics given for {notebook!r}")
+    out_dir = Path(folder) if folder is not None else config.report_dir()
+    path = out_dir / "metrics" / f"{notebook}.json"
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    atomic.write_bytes(path, text.encode("utf-8"))
+    logger.info("recorded %d metrics of %s in %s", len(record["metrics"]), notebook, path)
+    return path
+
+
+def load_metrics(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Every ``metrics/NN_name.json`` under the report folder, by notebook, in name order.
+
+    Raises
+    ------
+    ReportError
+        If a file is not valid JSON or lacks the ``metrics`` mapping (the message names it).
+    """
+    out_dir = Path(folder) if folder is not None else config.report_dir()
+    records = {}
+    for path in sorted((out_dir / "metrics").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ReportError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
+            raise ReportError(f"{path}: expected an object with a 'metrics' object")
+        records[path.stem] = record
+    return records
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3e}"
+    return f"{value:.4g}"
+
+
+def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A GitHub-flavoured Markdown table (numbers formatted to 4 significant digits).
+
+    Notebooks display tables through this so that HTML and PDF both typeset them.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        Cell values, one inner sequence per row, as long as ``header``.
+    header : sequence of str
+        Column titles.
+    """
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise ValueError(
+                f"markdown_table: row {number} has {len(row)} cells, header {len(header)}"
+            )
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in rows:
+        cells = [_format_value(v).replace("|", r"\|") for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def headline_table(records: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table of every notebook's metrics: ``notebook | metric | value``.
+
+    Parameters
+    ----------
+    records : mapping
+        As returned by :func:`load_metrics`.
+    """
+    rows = []
+    for notebook, record in records.items():
+        dataset = record.get("parameters", {}).get("dataset")
+        label = f"{notebook} ({dataset})" if dataset else notebook
+        for metric, value in record["metrics"].items():
+            rows.append((label, metric, value))
+    return markdown_table(rows, header=("notebook", "metric", "value"))
+
+
+def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Aggregate the notebooks' metrics into ``metrics.json`` and ``headline.md``.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        The JSON file (``{notebook: record}``) and the Markdown table.
+    """
+    out_dir = Path(folder) if folder is not None else config.report_dir()
+    records = load_metrics(out_dir)
+    if not records:
+        raise ReportError(f"{out_dir / 'metrics'}: no notebook recorded metrics")
+    json_path = atomic.write_bytes(
+        out_dir / "metrics.json", (json.dumps(records, indent=2) + "\n").encode("utf-8")
+    )
+    text = "# Headline metrics\n\n" + headline_table(records)
+    md_path = atomic.write_bytes(out_dir / "headline.md", text.encode("utf-8"))
+    return json_path, md_path
