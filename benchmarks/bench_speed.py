@@ -196,9 +196,14 @@ def worker(
     if library.startswith("ours"):
         cg_steps = OURS_CG_STEPS if library == "ours-cg" else None
         record = ours_epoch_seconds(
-            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed,
+            users,
+            items,
+            ratings,
+            n_factors=n_factors,
+            n_epochs=n_epochs,
+            seed=seed,
             cg_steps=cg_steps,
-        )  # fmt: skip
+        )
     else:
         adapter = importlib.import_module(ADAPTERS[library])
         record = adapter.epoch_seconds(
@@ -231,10 +236,22 @@ def run_worker(
 
     out_path = folder / f"{library}-{repeat}.json"
     command = [
-        sys.executable, "-m", "benchmarks.bench_speed", "--worker", library,
-        "--data", str(data_path), "--worker-out", str(out_path),
-        "--factors", str(n_factors), "--epochs", str(n_epochs), "--seed", str(seed),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "benchmarks.bench_speed",
+        "--worker",
+        library,
+        "--data",
+        str(data_path),
+        "--worker-out",
+        str(out_path),
+        "--factors",
+        str(n_factors),
+        "--epochs",
+        str(n_epochs),
+        "--seed",
+        str(seed),
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env)
     peak = 0
@@ -256,8 +273,9 @@ def run_worker(
     if process.returncode != 0:
         raise RuntimeError(f"{library}: worker exited with status {process.returncode}")
     record = json.loads(out_path.read_text())
-    record.update({"library": library, "repeat": repeat, "wall_seconds": wall,
-                   "peak_tree_rss_bytes": peak})  # fmt: skip
+    record.update(
+        {"library": library, "repeat": repeat, "wall_seconds": wall, "peak_tree_rss_bytes": peak}
+    )
     return record
 
 
@@ -291,10 +309,19 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def table(summary: dict[str, dict[str, Any]], reference: str = "ours") -> str:
     """Markdown table with the ratios ``reference``/library of time and peak memory."""
-    header = ["library", "model", "median s/epoch", "min s/epoch", "timings", "first epoch s",
-              "setup s",
-              "peak RSS GiB", "RSS after load GiB", f"{reference}/lib time",
-              f"{reference}/lib memory"]  # fmt: skip
+    header = [
+        "library",
+        "model",
+        "median s/epoch",
+        "min s/epoch",
+        "timings",
+        "first epoch s",
+        "setup s",
+        "peak RSS GiB",
+        "RSS after load GiB",
+        f"{reference}/lib time",
+        f"{reference}/lib memory",
+    ]
     base = summary.get(reference)
     rows = []
     for library, row in summary.items():
@@ -302,11 +329,21 @@ def table(summary: dict[str, dict[str, Any]], reference: str = "ours") -> str:
         if base is not None:
             time_ratio = base["median_epoch_seconds"] / row["median_epoch_seconds"]
             memory_ratio = base["peak_rss_gib"] / row["peak_rss_gib"]
-        rows.append([library, row["model"], row["median_epoch_seconds"],
-                     row["min_epoch_seconds"], row["n_epoch_timings"],
-                     row["median_first_epoch_seconds"],
-                     row["median_setup_seconds"], row["peak_rss_gib"], row["loaded_rss_gib"],
-                     time_ratio, memory_ratio])  # fmt: skip
+        rows.append(
+            [
+                library,
+                row["model"],
+                row["median_epoch_seconds"],
+                row["min_epoch_seconds"],
+                row["n_epoch_timings"],
+                row["median_first_epoch_seconds"],
+                row["median_setup_seconds"],
+                row["peak_rss_gib"],
+                row["loaded_rss_gib"],
+                time_ratio,
+                memory_ratio,
+            ]
+        )
     return results_io.markdown_table(header, rows)
 
 
@@ -340,12 +377,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
     if args.worker:
-        worker(args.worker, Path(args.data), Path(args.worker_out), n_factors=args.factors,
-               n_epochs=args.epochs, seed=args.seed)  # fmt: skip
+        worker(
+            args.worker,
+            Path(args.data),
+            Path(args.worker_out),
+            n_factors=args.factors,
+            n_epochs=args.epochs,
+            seed=args.seed,
+        )
         return 0
 
     peers = [name.strip() for name in args.peers.split(",") if name.strip()]
@@ -370,8 +413,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(folder)
         start = time.perf_counter()
         arrays, source = make_data(shape, args.seed)
-        logger.info("generated %s ratings with %s in %.1f s", f"{len(arrays['ratings']):,}",
-                    source, time.perf_counter() - start)  # fmt: skip
+        logger.info(
+            "generated %s ratings with %s in %.1f s",
+            f"{len(arrays['ratings']):,}",
+            source,
+            time.perf_counter() - start,
+        )
         data_path = folder / "ratings.npz"
         np.savez(data_path, **arrays)
         del arrays
@@ -379,12 +426,24 @@ def main(argv: list[str] | None = None) -> int:
             for library in libraries:
                 if library == "spark" and repeat >= spark_repeats:
                     continue
-                record = run_worker(library, data_path, folder, n_factors=args.factors,
-                                    n_epochs=args.epochs, seed=args.seed, repeat=repeat,
-                                    env=env, timeout=args.timeout)  # fmt: skip
-                logger.info("%s repeat %d: epochs %s s, peak %.2f GiB", library, repeat,
-                            ", ".join(f"{s:.2f}" for s in record["epoch_seconds"]),
-                            record["peak_tree_rss_bytes"] / GIB)  # fmt: skip
+                record = run_worker(
+                    library,
+                    data_path,
+                    folder,
+                    n_factors=args.factors,
+                    n_epochs=args.epochs,
+                    seed=args.seed,
+                    repeat=repeat,
+                    env=env,
+                    timeout=args.timeout,
+                )
+                logger.info(
+                    "%s repeat %d: epochs %s s, peak %.2f GiB",
+                    library,
+                    repeat,
+                    ", ".join(f"{s:.2f}" for s in record["epoch_seconds"]),
+                    record["peak_tree_rss_bytes"] / GIB,
+                )
                 records.append(record)
     summary = summarise(records)
     markdown = table(summary)

@@ -34,9 +34,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results_io import machine, markdown_table, save, versions
+from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
 from recsys_helpers.models import kernels_numba
 from recsys_helpers.models.als import BiasedMF
-from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
 
 logger = logging.getLogger("bench_sweep")
 
@@ -77,9 +77,13 @@ def time_sweeps(
 ) -> np.ndarray:
     """Seconds of each sweep after the first (the first may still touch cold memory)."""
     model = BiasedMF(
-        n_factors=n_factors, n_iter=sweeps + 1, solver=solver, dtype=dtype, tol=None,
+        n_factors=n_factors,
+        n_iter=sweeps + 1,
+        solver=solver,
+        dtype=dtype,
+        tol=None,
         cg_steps=cg_steps,
-    )  # fmt: skip
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(frame)
@@ -135,14 +139,24 @@ def run(args: argparse.Namespace) -> dict:
         for n_factors in (16, 64):
             numpy_s = float(np.median(time_sweeps(frame, n_factors, 1, "numpy", args.dtype)))
             numba_s = float(np.median(time_sweeps(frame, n_factors, 3, "numba", args.dtype)))
-            rows.append({
-                "scale": args.numpy_scale, "n_ratings": len(frame),
-                "n_users": frame.userId.nunique(), "n_items": frame.movieId.nunique(),
-                "n_factors": n_factors, "dtype": args.dtype, "method": "cholesky",
-                "median_s": numba_s,
-                "min_s": numba_s, "sweeps": 3, "gflops": None, "peak_rss_gib": peak_rss_gib(),
-                "numpy_s": numpy_s, "numpy_over_numba": numpy_s / numba_s,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "scale": args.numpy_scale,
+                    "n_ratings": len(frame),
+                    "n_users": frame.userId.nunique(),
+                    "n_items": frame.movieId.nunique(),
+                    "n_factors": n_factors,
+                    "dtype": args.dtype,
+                    "method": "cholesky",
+                    "median_s": numba_s,
+                    "min_s": numba_s,
+                    "sweeps": 3,
+                    "gflops": None,
+                    "peak_rss_gib": peak_rss_gib(),
+                    "numpy_s": numpy_s,
+                    "numpy_over_numba": numpy_s / numba_s,
+                }
+            )
     return {
         "benchmark": "als_sweep",
         "machine": machine(),
@@ -162,16 +176,38 @@ def _numba_threads() -> int:
 
 
 def to_markdown(record: dict) -> str:
-    header = ["ratings", "users", "movies", "K", "solve", "median s/sweep", "min s", "GFLOP/s",
-              "% of matmul", "peak RSS GiB", "NumPy s", "NumPy/numba"]  # fmt: skip
+    header = [
+        "ratings",
+        "users",
+        "movies",
+        "K",
+        "solve",
+        "median s/sweep",
+        "min s",
+        "GFLOP/s",
+        "% of matmul",
+        "peak RSS GiB",
+        "NumPy s",
+        "NumPy/numba",
+    ]
     rate = record["matmul_float32_gflops"]
     rows = [
-        [r["n_ratings"], r["n_users"], r["n_items"], r["n_factors"], r["method"], r["median_s"],
-         r["min_s"],
-         r["gflops"], None if r["gflops"] is None else 100 * r["gflops"] / rate,
-         r["peak_rss_gib"], r["numpy_s"], r["numpy_over_numba"]]
+        [
+            r["n_ratings"],
+            r["n_users"],
+            r["n_items"],
+            r["n_factors"],
+            r["method"],
+            r["median_s"],
+            r["min_s"],
+            r["gflops"],
+            None if r["gflops"] is None else 100 * r["gflops"] / rate,
+            r["peak_rss_gib"],
+            r["numpy_s"],
+            r["numpy_over_numba"],
+        ]
         for r in record["rows"]
-    ]  # fmt: skip
+    ]
     notes = (
         f"\nfloat32 matmul {rate:.0f} GFLOP/s; numba threads {record['numba_threads']}; "
         f"JIT warm-up {record['warm_up_s']:.1f} s (not in the timings); "
@@ -212,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--name", default="sweep", help="stem of the result files")
     parser.add_argument("--out", type=Path, default=None, help="results folder")
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     record = run(args)
     path = save(args.name, record, to_markdown(record), args.out)

@@ -136,8 +136,9 @@ def test_evaluate_picks_the_validation_minimiser_and_refits():
     proto = protocol.Protocol(seed=5)
     _, test, _, valid = proto.splits(ratings)
     grid = {"c": [1.0, 2.0, 3.0, 4.0, 5.0]}
-    result = protocol.evaluate("toy", "constant", ConstantModel, grid, ratings, proto,
-                               unknown_policy="c")  # fmt: skip
+    result = protocol.evaluate(
+        "toy", "constant", ConstantModel, grid, ratings, proto, unknown_policy="c"
+    )
     best = min(grid["c"], key=lambda c: abs(c - valid["rating"].mean()))
     assert result.params == {"c": best}
     assert len(result.tuning) == 5
@@ -189,13 +190,20 @@ def test_scaled_shape_bounds():
 
 def test_summarise_takes_medians_peaks_and_ratios():
     def record(library, seconds, peak):
-        return {"library": library, "epoch_seconds": seconds, "setup_seconds": 1.0,
-                "peak_tree_rss_bytes": peak * bench_speed.GIB,
-                "loaded_rss_bytes": 0.5 * bench_speed.GIB}  # fmt: skip
+        return {
+            "library": library,
+            "epoch_seconds": seconds,
+            "setup_seconds": 1.0,
+            "peak_tree_rss_bytes": peak * bench_speed.GIB,
+            "loaded_rss_bytes": 0.5 * bench_speed.GIB,
+        }
 
     # first epochs (9, 2, 7) are left out of the median when later ones exist
-    records = [record("ours", [9.0, 1.0, 3.0], 1.0), record("ours", [2.0], 2.0),
-               record("lenskit", [7.0, 4.0, 4.0, 8.0], 4.0)]  # fmt: skip
+    records = [
+        record("ours", [9.0, 1.0, 3.0], 1.0),
+        record("ours", [2.0], 2.0),
+        record("lenskit", [7.0, 4.0, 4.0, 8.0], 4.0),
+    ]
     summary = bench_speed.summarise(records)
     assert summary["ours"]["median_epoch_seconds"] == 2.0
     assert summary["ours"]["min_epoch_seconds"] == 1.0
@@ -253,9 +261,12 @@ def test_surprise_adapter_predicts_every_row():
         assert np.isfinite(predicted).all()
         assert ((predicted >= 0.5) & (predicted <= 5.0)).all()
     timing = surprise_peer.epoch_seconds(
-        train["userId"].to_numpy(), train["movieId"].to_numpy(), train["rating"].to_numpy(),
-        n_factors=4, n_epochs=2,
-    )  # fmt: skip
+        train["userId"].to_numpy(),
+        train["movieId"].to_numpy(),
+        train["rating"].to_numpy(),
+        n_factors=4,
+        n_epochs=2,
+    )
     assert len(timing["epoch_seconds"]) == 2 and timing["epoch_seconds"][0] > 0
 
 

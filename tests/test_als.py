@@ -12,10 +12,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
-from recsys_helpers.models import kernels
-from recsys_helpers.errors import DataError, NumericalError
-from recsys_helpers.models.als import BiasedMF, BiasOnly
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.errors import DataError, NumericalError
+from recsys_helpers.models import kernels
+from recsys_helpers.models.als import BiasedMF, BiasOnly
 
 
 def toy_ratings(n_users=25, n_items=15, density=0.4, seed=0):
@@ -34,7 +34,9 @@ def toy_ratings(n_users=25, n_items=15, density=0.4, seed=0):
 
 @pytest.fixture(scope="module")
 def planted():
-    return make_ratings(300, 120, 12_000, n_factors=3, noise_std=0.3, quantize=False, random_state=4)
+    return make_ratings(
+        300, 120, 12_000, n_factors=3, noise_std=0.3, quantize=False, random_state=4
+    )
 
 
 @pytest.mark.parametrize("solver", ["numpy", "numba"])
@@ -42,16 +44,31 @@ def planted():
 def test_fit_matches_the_loop_oracle(solver, n_factors, scale):
     frame = toy_ratings()
     model = BiasedMF(
-        n_factors=n_factors, reg=0.3, reg_bias=1.5, scale_reg=scale, n_iter=4, solver=solver,
-        dtype="float64", random_state=3, tol=None,
-    ).fit(frame)  # fmt: skip
+        n_factors=n_factors,
+        reg=0.3,
+        reg_bias=1.5,
+        scale_reg=scale,
+        n_iter=4,
+        solver=solver,
+        dtype="float64",
+        random_state=3,
+        tol=None,
+    ).fit(frame)
     users = model.users_.to_index(frame.userId)
     items = model.items_.to_index(frame.movieId)
     initial = np.random.default_rng(3).normal(0.0, 0.1, (len(model.items_), n_factors))
     mu, bu, bi, uf, vf, objectives = als_reference.fit(
-        users, items, frame.rating.to_numpy(np.float64), len(model.users_), len(model.items_),
-        initial, reg=0.3, reg_bias=1.5, scale_reg=scale, n_iter=4,
-    )  # fmt: skip
+        users,
+        items,
+        frame.rating.to_numpy(np.float64),
+        len(model.users_),
+        len(model.items_),
+        initial,
+        reg=0.3,
+        reg_bias=1.5,
+        scale_reg=scale,
+        n_iter=4,
+    )
     assert model.global_mean_ == pytest.approx(mu, abs=1e-12)
     np.testing.assert_allclose(model.user_bias_, bu, atol=1e-10)
     np.testing.assert_allclose(model.item_bias_, bi, atol=1e-10)
@@ -80,16 +97,21 @@ def test_planted_factors_are_recovered(planted):
     model.fit(frame[mask], validation=frame[~mask])
     test_rmse = -model.score(frame[~mask])
     assert truth.noise_std * 0.9 < test_rmse < truth.noise_std * 1.15
-    oracle_rmse = np.sqrt(np.mean((frame[~mask].rating - truth.predict_ids(
-        frame[~mask].userId, frame[~mask].movieId)) ** 2))  # fmt: skip
+    oracle_rmse = np.sqrt(
+        np.mean(
+            (frame[~mask].rating - truth.predict_ids(frame[~mask].userId, frame[~mask].movieId))
+            ** 2
+        )
+    )
     assert test_rmse < oracle_rmse * 1.15
     assert model.history_.valid_rmse.notna().all()
 
 
 @pytest.mark.parametrize("scale", [False, True])
 def test_objective_never_increases(scale, planted):
-    model = BiasedMF(n_factors=4, reg=0.1, reg_bias=2.0, scale_reg=scale, n_iter=8,
-                     dtype="float64", tol=None).fit(planted[0])  # fmt: skip
+    model = BiasedMF(
+        n_factors=4, reg=0.1, reg_bias=2.0, scale_reg=scale, n_iter=8, dtype="float64", tol=None
+    ).fit(planted[0])
     objective = model.history_.objective.to_numpy()
     assert np.all(np.diff(objective) <= 1e-9 * objective[:-1])
     assert list(model.history_.columns) == [
@@ -120,10 +142,13 @@ def test_unseen_ids_get_mean_plus_known_bias():
     u, i = model.users_.to_index([user])[0], model.items_.to_index([item])[0]
     np.testing.assert_allclose(
         predicted,
-        [model.global_mean_ + model.user_bias_[u], model.global_mean_ + model.item_bias_[i],
-         model.global_mean_],
+        [
+            model.global_mean_ + model.user_bias_[u],
+            model.global_mean_ + model.item_bias_[i],
+            model.global_mean_,
+        ],
         rtol=1e-6,
-    )  # fmt: skip
+    )
 
 
 def test_predictions_are_clipped_to_the_training_scale():
@@ -153,9 +178,10 @@ def test_array_input_and_score_is_negative_rmse():
 def test_grid_search_over_user_movie_rows():
     frame = toy_ratings(40, 20, 0.5)
     search = GridSearchCV(
-        BiasedMF(n_iter=2, tol=None), {"n_factors": [0, 2], "reg": [0.05, 0.5]},
+        BiasedMF(n_iter=2, tol=None),
+        {"n_factors": [0, 2], "reg": [0.05, 0.5]},
         cv=KFold(3, shuffle=True, random_state=0),
-    )  # fmt: skip
+    )
     search.fit(frame[["userId", "movieId"]].to_numpy(), frame.rating.to_numpy())
     assert set(search.best_params_) == {"n_factors", "reg"}
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -219,8 +245,9 @@ def test_early_stopping_restores_the_best_sweep(planted):
     frame = planted[0]
     mask = np.random.default_rng(1).random(len(frame)) < 0.8
     # An unregularised K=12 model on 3 planted factors overfits: validation RMSE turns up.
-    kwargs = dict(n_factors=12, reg=1e-3, reg_bias=1e-3, scale_reg=False, n_iter=15, tol=None,
-                  dtype="float64")  # fmt: skip
+    kwargs = dict(
+        n_factors=12, reg=1e-3, reg_bias=1e-3, scale_reg=False, n_iter=15, tol=None, dtype="float64"
+    )
     full = BiasedMF(**kwargs).fit(frame[mask], validation=frame[~mask])
     best = int(full.history_.valid_rmse.idxmin())
     assert best < 14, "the test needs a run whose validation error turns up"
@@ -236,9 +263,7 @@ def test_numerical_failure_names_the_sweep_and_the_remedy(monkeypatch):
     exact = kernels.solve_side
 
     def broken(indptr, indices, targets, other, reg, reg_bias, *, scale_reg):
-        bias, factors = exact(
-            indptr, indices, targets, other, reg, reg_bias, scale_reg=scale_reg
-        )
+        bias, factors = exact(indptr, indices, targets, other, reg, reg_bias, scale_reg=scale_reg)
         return bias * np.nan, factors
 
     monkeypatch.setattr(kernels, "solve_side", broken)
@@ -274,9 +299,8 @@ def test_bad_data_is_refused():
     with pytest.raises(DataError, match=r"missing column\(s\) \['movieId'\]"):
         BiasedMF().fit(frame.drop(columns="movieId"))
     first = frame.iloc[:1]
-    expected = (
-        rf"1 duplicate \(userId, movieId\) pair\(s\), e.g. \[\({first.userId[0]}, {first.movieId[0]}\)\]"
-    )
+    pair = rf"\[\({first.userId[0]}, {first.movieId[0]}\)\]"
+    expected = rf"1 duplicate \(userId, movieId\) pair\(s\), e.g. {pair}"
     with pytest.raises(DataError, match=expected):
         BiasedMF().fit(pd.concat([frame, first]))
     with pytest.raises(DataError, match=r"1 non-finite rating\(s\) \(e.g. at rows \[3\]\)"):

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.cli import main
 from recsys_helpers.cli.fit import DEFAULT_SPLIT
 from recsys_helpers.cli.options import feature_kinds as parse_feature_kinds
 from recsys_helpers.cli.options import rating_pair as parse_rating
 from recsys_helpers.cli.options import split_spec as parse_split
 from recsys_helpers.data.split import SplitSpec
-from recsys_helpers.errors import DataError
-from recsys_helpers.data.userfiles import read_movies_file, read_ratings_file
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.data.userfiles import read_movies_file, read_ratings_file
+from recsys_helpers.errors import DataError
+from recsys_helpers.models.als import BiasedMF
 
 FAST = ["--n-factors", "3", "--n-iter", "4"]
 
@@ -27,7 +27,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 def planted_ratings(n_users=50, n_items=30, n_ratings=700, seed=0) -> pd.DataFrame:
     """Small MovieLens-shaped ratings drawn from a planted rank-2 biased model."""
-    ratings, _ = make_ratings(n_users, n_items, n_ratings, n_factors=2, noise_std=0.2, random_state=seed)
+    ratings, _ = make_ratings(
+        n_users, n_items, n_ratings, n_factors=2, noise_std=0.2, random_state=seed
+    )
     return ratings
 
 
@@ -273,8 +275,7 @@ def test_fit_bad_file_is_one_line_exit_1(tmp_path, capsys):
 
 @pytest.mark.parametrize("spec", ["random:0.9:4", "peruser:0.9:4", "temporal:0.9"])
 def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
-    from recsys_helpers.data import movielens
-    from recsys_helpers.data import split
+    from recsys_helpers.data import movielens, split
 
     ratings = planted_ratings()
     calls = []
@@ -292,7 +293,9 @@ def test_fit_named_dataset_applies_the_split(spec, monkeypatch, capsys):
     if kind == "random":
         expected_train, expected_test = split.random_split(ratings, 0.1, random_state=4)
     elif kind == "peruser":
-        expected_train, expected_test = split.per_user_split(ratings, test_fraction=0.1, random_state=4)
+        expected_train, expected_test = split.per_user_split(
+            ratings, test_fraction=0.1, random_state=4
+        )
         assert report["n_cold_users"] == 0
     else:
         expected_train, expected_test = split.temporal_split(ratings, cutoff_quantile=0.9)
@@ -464,9 +467,15 @@ def genre_files(tmp_path):
 
     movies = make_movies(120, random_state=3)
     ratings, _ = make_ratings(
-        250, n_ratings=6000, n_factors=2, noise_std=0.3, bias_std=(0.4, 0.15),
-        movies=movies, genre_bias_std=0.8, random_state=3,
-    )  # fmt: skip
+        250,
+        n_ratings=6000,
+        n_factors=2,
+        noise_std=0.3,
+        bias_std=(0.4, 0.15),
+        movies=movies,
+        genre_bias_std=0.8,
+        random_state=3,
+    )
     train, test = item_holdout_split(ratings, 0.2, random_state=0)
     paths = {name: tmp_path / f"{name}.csv" for name in ("train", "test", "movies")}
     train.to_csv(paths["train"], index=False)
@@ -478,9 +487,18 @@ def genre_files(tmp_path):
 
 def _hybrid_argv(paths, kinds="genres,year"):
     return [
-        "fit", "--train", str(paths["train"]), "--test", str(paths["test"]),
-        "--movies", str(paths["movies"]), "--feature-kinds", kinds, *HYBRID_FAST, "--json",
-    ]  # fmt: skip
+        "fit",
+        "--train",
+        str(paths["train"]),
+        "--test",
+        str(paths["test"]),
+        "--movies",
+        str(paths["movies"]),
+        "--feature-kinds",
+        kinds,
+        *HYBRID_FAST,
+        "--json",
+    ]
 
 
 def test_parse_feature_kinds():
@@ -509,7 +527,12 @@ def test_item_features_options_reach_the_hybrid_estimator(genre_files, capsys):
     train, test = (read_ratings_file(genre_files[k]) for k in ("train", "test"))
     movies = read_movies_file(genre_files["movies"])
     model = HybridMF(
-        n_factors=2, n_iter=6, reg=9.0, feature_reg=3.5, random_state=2, feature_kinds=("genres", "year")
+        n_factors=2,
+        n_iter=6,
+        reg=9.0,
+        feature_reg=3.5,
+        random_state=2,
+        feature_kinds=("genres", "year"),
     ).fit(train, movies=movies)
     errors = test["rating"].to_numpy() - model.predict(test)
     assert report["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
@@ -575,15 +598,14 @@ def test_tags_file_reaches_the_features(genre_files, tmp_path, capsys):
     argv = [a for a in argv if a != "--json"] + ["--save", str(tmp_path / "m.npz"), "--json"]
     report = run_json(capsys, argv)
     assert report["feature_kinds"] == ["tags"]
-    from recsys_helpers.cli.model import load_model
+    from recsys_helpers.cli.recommend import load_model
 
     model = load_model(tmp_path / "m.npz")
     assert type(model).__name__ == "HybridMF"
 
 
 def test_fit_dataset_item_split_with_release_movies(monkeypatch, capsys):
-    from recsys_helpers.data import movielens
-    from recsys_helpers.data import split
+    from recsys_helpers.data import movielens, split
     from recsys_helpers.data.synthetic import make_movies
 
     movies = make_movies(80, random_state=1)

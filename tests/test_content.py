@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 
-from recsys_helpers.models.content import ContentBaseline, _row_outer_products, item_features
 from recsys_helpers.errors import DataError
+from recsys_helpers.models.content import ContentBaseline, _row_outer_products, item_features
 
 
 @pytest.fixture

@@ -53,8 +53,14 @@ def csv_mirror(tmp_path):
 
 def test_registry_knows_every_release_with_its_folder_format_and_scale():
     assert list(DATASETS) == [
-        "ml-latest-small", "ml-25m", "ml-32m", "ml-20m", "ml-10m", "ml-1m", "ml-100k",
-    ]  # fmt: skip
+        "ml-latest-small",
+        "ml-25m",
+        "ml-32m",
+        "ml-20m",
+        "ml-10m",
+        "ml-1m",
+        "ml-100k",
+    ]
     assert DATASETS["ml-10m"].folder == "ml-10M100K"
     assert DATASETS["ml-1m"].layout == "dat" and DATASETS["ml-100k"].layout == "100k"
     assert DATASETS["ml-1m"].scale == DATASETS["ml-100k"].scale == (1.0, 5.0, 1.0)

@@ -174,9 +174,14 @@ def test_without_features_equals_plain_biased_mf():
 def test_objective_never_increases(scale_reg):
     ratings, movies, _ = _planted(n_users=40, n_movies=50)
     model = HybridMF(
-        feature_kinds=("genres",), n_factors=3, reg=0.5 if scale_reg else 3.0, scale_reg=scale_reg,
-        feature_reg=0.5, n_iter=8, tol=None,
-    ).fit(ratings, movies=movies)  # fmt: skip
+        feature_kinds=("genres",),
+        n_factors=3,
+        reg=0.5 if scale_reg else 3.0,
+        scale_reg=scale_reg,
+        feature_reg=0.5,
+        n_iter=8,
+        tol=None,
+    ).fit(ratings, movies=movies)
     objective = model.history_["objective"].to_numpy()
     assert (np.diff(objective) <= 1e-9 * objective[0]).all()
     assert objective[-1] < 0.5 * objective[0]
@@ -220,7 +225,9 @@ def test_fit_rejects_bad_input():
 def test_cold_movies_join_items_and_survive_save_load(tmp_path):
     ratings, movies, _ = _planted(n_users=40, n_movies=60)
     train = ratings[ratings["movieId"] != 1005]
-    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
+    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(
+        train, movies=movies
+    )
     assert len(model.items_) == 60 and model.item_counts_[5] == 0 and not model.item_rated_[5]
     query = pd.DataFrame({"userId": [0, 1], "movieId": [1005, 1005]})
     path = model.save(tmp_path / "hybrid.npz")
@@ -234,7 +241,9 @@ def test_cold_movies_join_items_and_survive_save_load(tmp_path):
 def test_recommend_leaves_out_seen_movies_after_cold_movies_join(tmp_path):
     ratings, movies, _ = _planted(n_users=40, n_movies=60)
     train = ratings[ratings["movieId"] != 1005]
-    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(train, movies=movies)
+    model = HybridMF(feature_kinds=("genres",), n_factors=2, n_iter=4, tol=None).fit(
+        train, movies=movies
+    )
     user = int(train["userId"].iloc[0])
     seen = set(train.loc[train["userId"] == user, "movieId"])
     for fitted in (model, BiasedMF.load(model.save(tmp_path / "hybrid.npz"))):

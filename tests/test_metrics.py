@@ -94,9 +94,12 @@ class FixedRanking:
 def test_evaluate_topn_by_hand():
     train = pd.DataFrame({"userId": [1, 2], "movieId": [10, 30], "rating": [5.0, 5.0]})
     test = pd.DataFrame(
-        {"userId": [1, 1, 2, 2, 3], "movieId": [20, 40, 10, 20, 10],
-         "rating": [4.0, 3.5, 2.0, 4.5, 5.0]}
-    )  # fmt: skip
+        {
+            "userId": [1, 1, 2, 2, 3],
+            "movieId": [20, 40, 10, 20, 10],
+            "rating": [4.0, 3.5, 2.0, 4.5, 5.0],
+        }
+    )
     model = FixedRanking()
     result = evaluate_topn(model, train, test, k=2, threshold=4.0, min_ratings=3)
     # user 1 (train 10 excluded): [20, 30] vs {20}: P=1/2, R=1, AP=1, nDCG=1

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from recsys_helpers import config, report
+from recsys_helpers.report import build
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -94,7 +95,7 @@ def test_notebook_follows_the_template(path):
 def test_notebook_runs_on_smoke_parameters(path, mirror, tmp_path, monkeypatch):
     monkeypatch.setenv(config.REPORT_DIR_ENV, str(tmp_path / "report"))
     output = tmp_path / "report" / path.name
-    report.execute_notebook(path, output, parameters={"smoke": True}, progress=False)
+    build.execute_notebook(path, output, parameters={"smoke": True}, progress=False)
     record = json.loads((tmp_path / "report" / "metrics" / f"{path.stem}.json").read_text())
     assert record["parameters"]["smoke"] is True
     assert record["metrics"], f"{path.name}: no headline metrics"

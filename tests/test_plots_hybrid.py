@@ -40,8 +40,10 @@ def test_projection_recovers_planted_clusters():
     # two groups of genres along one direction: the first component separates them
     direction = np.array([1.0, -2.0, 0.5, 0.0])
     rng = np.random.default_rng(1)
-    weights = np.vstack([direction + 0.01 * rng.normal(size=4) for _ in range(3)]
-                        + [-direction + 0.01 * rng.normal(size=4) for _ in range(3)])  # fmt: skip
+    weights = np.vstack(
+        [direction + 0.01 * rng.normal(size=4) for _ in range(3)]
+        + [-direction + 0.01 * rng.normal(size=4) for _ in range(3)]
+    )
     coordinates, explained = hybrid.genre_vector_projection(
         weights, [f"genre={g}" for g in "abcdef"]
     )
@@ -65,9 +67,13 @@ def test_projection_errors(weights, names, message):
 
 def test_genre_vector_map_places_every_label():
     coordinates = pd.DataFrame(
-        {"genre": ["Drama", "Horror", "Comedy"], "pc1": [1.0, -2.0, 0.5],
-         "pc2": [0.0, 1.0, -1.0], "norm": [1.0, 2.0, 0.5]}
-    )  # fmt: skip
+        {
+            "genre": ["Drama", "Horror", "Comedy"],
+            "pc1": [1.0, -2.0, 0.5],
+            "pc2": [0.0, 1.0, -1.0],
+            "norm": [1.0, 2.0, 0.5],
+        }
+    )
     fig = hybrid.genre_vector_map(coordinates, explained=[0.6, 0.25])
     ax = fig.axes[0]
     np.testing.assert_array_equal(ax.collections[0].get_offsets(), coordinates[["pc1", "pc2"]])
@@ -88,10 +94,12 @@ def test_rmse_by_rating_count_against_a_loop():
         members = [j for j in range(400) if low <= counts[j] < high]
         if members:
             expected.append(
-                (len(members),
-                 np.sqrt(np.mean([(plain[j] - truth[j]) ** 2 for j in members])),
-                 np.sqrt(np.mean([(prior[j] - truth[j]) ** 2 for j in members])))
-            )  # fmt: skip
+                (
+                    len(members),
+                    np.sqrt(np.mean([(plain[j] - truth[j]) ** 2 for j in members])),
+                    np.sqrt(np.mean([(prior[j] - truth[j]) ** 2 for j in members])),
+                )
+            )
     assert table["n_test"].tolist() == [e[0] for e in expected]
     np.testing.assert_allclose(table["plain"], [e[1] for e in expected], rtol=1e-12)
     np.testing.assert_allclose(table["hybrid"], [e[2] for e in expected], rtol=1e-12)
@@ -101,9 +109,11 @@ def test_rmse_by_rating_count_against_a_loop():
 
 def test_rmse_by_rating_count_skips_empty_bins_and_checks_input():
     table = hybrid.rmse_by_rating_count(
-        np.array([0, 0, 7]), np.array([3.0, 4.0, 2.0]), {"m": np.array([4.0, 4.0, 2.5])},
+        np.array([0, 0, 7]),
+        np.array([3.0, 4.0, 2.0]),
+        {"m": np.array([4.0, 4.0, 2.5])},
         edges=(0, 5, 10),
-    )  # fmt: skip
+    )
     assert table["bin"].tolist() == ["0–4", "5–9"]
     np.testing.assert_allclose(table["m"], [np.sqrt(0.5), 0.5])
     with pytest.raises(ValueError, match="edges must increase strictly from 0"):
@@ -129,9 +139,12 @@ def test_error_by_rating_count_draws_each_model():
 def test_genre_vector_map_keeps_labels_of_close_points_apart():
     # a tight cluster of four points far from a fifth: labels must not overlap each other
     coordinates = pd.DataFrame(
-        {"genre": ["Crime", "Mystery", "Drama", "Thriller", "IMAX"],
-         "pc1": [0.0, 0.02, 0.0, 0.02, 1.0], "pc2": [0.0, 0.0, 0.02, 0.02, 0.5]}
-    )  # fmt: skip
+        {
+            "genre": ["Crime", "Mystery", "Drama", "Thriller", "IMAX"],
+            "pc1": [0.0, 0.02, 0.0, 0.02, 1.0],
+            "pc2": [0.0, 0.0, 0.02, 0.02, 0.5],
+        }
+    )
     fig = hybrid.genre_vector_map(coordinates)
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]

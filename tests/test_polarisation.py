@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.errors import DataError
 from recsys_helpers.analysis.polarisation import (
     compare_rankings,
     extremes,
@@ -14,6 +13,7 @@ from recsys_helpers.analysis.polarisation import (
     rating_spread,
     vector_norms,
 )
+from recsys_helpers.errors import DataError
 
 
 def _ratings(rows: dict[int, list[float]]) -> pd.DataFrame:

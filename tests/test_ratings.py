@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_helpers.errors import DataError
 from recsys_helpers.data.ratings import IdIndex, RatingMatrix
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.errors import DataError
 
 
 @pytest.fixture

@@ -9,15 +9,17 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from recsys_helpers.models.als import BiasedMF
-from recsys_helpers.errors import DataError
-from recsys_helpers.models.ranking import fold_in, ranking_scores, top_n
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.errors import DataError
+from recsys_helpers.models.als import BiasedMF
+from recsys_helpers.models.ranking import fold_in, ranking_scores, top_n
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    frame, _ = make_ratings(200, 80, 5_000, n_factors=3, noise_std=0.3, quantize=False, random_state=2)
+    frame, _ = make_ratings(
+        200, 80, 5_000, n_factors=3, noise_std=0.3, quantize=False, random_state=2
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = BiasedMF(n_factors=3, reg=0.5, reg_bias=1.0, n_iter=40, dtype="float64")
@@ -30,11 +32,19 @@ def test_ranking_scores_by_hand():
     item_factors = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     scores = ranking_scores(3.0, 0.2, np.array([0.5, 1.0]), item_bias, item_factors)
     np.testing.assert_allclose(scores, [3.2 + 1.0 + 0.5, 3.2 - 1.0 + 2.0, 3.2 + 0.5 + 1.5])
-    weighted = ranking_scores(3.0, 0.2, np.array([0.5, 1.0]), item_bias, item_factors,
-                              item_bias_weight=0.0)  # fmt: skip
+    weighted = ranking_scores(
+        3.0, 0.2, np.array([0.5, 1.0]), item_bias, item_factors, item_bias_weight=0.0
+    )
     np.testing.assert_allclose(weighted, [3.2 + 0.5, 3.2 + 2.0, 3.2 + 1.5])
-    floored = ranking_scores(3.0, 0.2, np.array([0.5, 1.0]), item_bias, item_factors,
-                             item_counts=np.array([5, 1, 9]), min_ratings=5)  # fmt: skip
+    floored = ranking_scores(
+        3.0,
+        0.2,
+        np.array([0.5, 1.0]),
+        item_bias,
+        item_factors,
+        item_counts=np.array([5, 1, 9]),
+        min_ratings=5,
+    )
     assert floored[1] == -np.inf and np.isfinite(floored[[0, 2]]).all()
     with pytest.raises(ValueError, match="min_ratings > 0 needs item_counts"):
         ranking_scores(3.0, 0.2, np.zeros(2), item_bias, item_factors, min_ratings=1)
@@ -97,10 +107,13 @@ def test_recommend_ranks_unseen_movies_by_predicted_score(fitted):
     assert not seen & set(top.movieId)
     row = model.users_.to_index([user])[0]
     brute = {
-        movie: model.global_mean_ + model.user_bias_[row] + model.item_bias_[i]
+        movie: model.global_mean_
+        + model.user_bias_[row]
+        + model.item_bias_[i]
         + model.user_factors_[row] @ model.item_factors_[i]
-        for i, movie in enumerate(model.items_.ids) if movie not in seen
-    }  # fmt: skip
+        for i, movie in enumerate(model.items_.ids)
+        if movie not in seen
+    }
     expected = sorted(brute, key=lambda movie: -brute[movie])[:5]
     assert top.movieId.tolist() == expected
     np.testing.assert_allclose(top.score, [brute[m] for m in expected])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from recsys_helpers import config, report
-from recsys_helpers.report import ReportError
+from recsys_helpers.report import ReportError, build
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_metrics_summary_names_a_broken_file(report_folder):
 def test_metrics_summary_needs_at_least_one_notebook(report_folder):
     with pytest.raises(ReportError, match="no notebook recorded metrics"):
         report.write_metrics_summary()
-    assert report.main(["metrics"]) == 1
+    assert build.main(["metrics"]) == 1
 
 
 def test_markdown_table_formats_and_escapes_cells():
@@ -129,7 +129,7 @@ def test_execute_notebook_injects_parameters_and_records_metrics(tmp_path, repor
         ),
         source,
     )
-    output = report.execute_notebook(
+    output = build.execute_notebook(
         source, report_folder / "01_tiny.ipynb", parameters={"scale": 21}, progress=False
     )
     executed = nbformat.read(output, as_version=4)
@@ -148,19 +148,19 @@ def test_execute_notebook_failure_names_the_cell_and_keeps_no_output(tmp_path, r
     with pytest.raises(
         ReportError, match=r"01_broken.ipynb: cell 3 .* failed with ZeroDivisionError"
     ):
-        report.execute_notebook(source, output, progress=False)
+        build.execute_notebook(source, output, progress=False)
     assert not output.exists()
     assert (report_folder / "01_broken.failed.ipynb").is_file()
     assert _leftovers(report_folder) == []
     # Fixed and re-run: the output appears and the failed copy goes away.
     nbformat.write(_notebook("x = 1", "y = scale / 1"), source)
-    report.execute_notebook(source, output, progress=False)
+    build.execute_notebook(source, output, progress=False)
     assert output.is_file() and not (report_folder / "01_broken.failed.ipynb").exists()
 
 
 def test_execute_notebook_missing_source(tmp_path):
     with pytest.raises(ReportError, match=r"nope.ipynb: notebook not found"):
-        report.execute_notebook(tmp_path / "nope.ipynb", tmp_path / "out.ipynb")
+        build.execute_notebook(tmp_path / "nope.ipynb", tmp_path / "out.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def executed_notebooks(tmp_path_factory):
     first = _notebook(figure_code)
     first.cells[0].source = "# Notebook 01_first\n\n## 1. Part\n\n$$r_{ui} = \\mu + b_u$$"
     nbformat.write(first, folder / "01_first.ipynb")
-    executed = report.execute_notebook(
+    executed = build.execute_notebook(
         folder / "01_first.ipynb", folder / "out" / "01_first.ipynb", progress=False
     )
     # Rendering needs no kernel: the second notebook carries a hand-made output.
@@ -190,7 +190,7 @@ def executed_notebooks(tmp_path_factory):
 
 
 def test_render_html_is_one_offline_page_with_embedded_figures(executed_notebooks, tmp_path):
-    page = report.render_html(executed_notebooks, tmp_path / "index.html", title="Tiny report")
+    page = build.render_html(executed_notebooks, tmp_path / "index.html", title="Tiny report")
     html = page.read_text()
     assert '<script src="mathjax/MathJax.js?config=' in html
     assert (tmp_path / "mathjax" / "MathJax.js").is_file()
@@ -208,7 +208,7 @@ def test_render_html_is_one_offline_page_with_embedded_figures(executed_notebook
     reason="needs pandoc and xelatex (make report-deps)",
 )
 def test_render_pdf_has_title_contents_and_both_notebooks(executed_notebooks, tmp_path):
-    pdf = report.render_pdf(executed_notebooks, tmp_path / "report.pdf", title="Tiny report")
+    pdf = build.render_pdf(executed_notebooks, tmp_path / "report.pdf", title="Tiny report")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     if shutil.which("pdftotext"):
         text = subprocess.run(
@@ -220,15 +220,15 @@ def test_render_pdf_has_title_contents_and_both_notebooks(executed_notebooks, tm
 
 def test_render_requires_executed_notebooks(tmp_path):
     with pytest.raises(ReportError, match="01_x.ipynb: executed notebook not found"):
-        report.render_html([tmp_path / "01_x.ipynb"], tmp_path / "index.html")
+        build.render_html([tmp_path / "01_x.ipynb"], tmp_path / "index.html")
     with pytest.raises(ReportError, match="no executed notebooks to render"):
-        report.render_html([], tmp_path / "index.html")
+        build.render_html([], tmp_path / "index.html")
 
 
 def test_cli_parses_parameters_as_literals():
-    assert report._parse_value("True") is True
-    assert report._parse_value("0.1") == 0.1
-    assert report._parse_value("ml-latest-small") == "ml-latest-small"
+    assert build._parse_value("True") is True
+    assert build._parse_value("0.1") == 0.1
+    assert build._parse_value("ml-latest-small") == "ml-latest-small"
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_helpers.models import kernels_numba
-from recsys_helpers.models import kernels
+from recsys_helpers.models import kernels, kernels_numba
 
 BACKENDS = [kernels, kernels_numba]
 IDS = ["numpy", "numba"]
@@ -69,9 +68,7 @@ def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
 @pytest.mark.parametrize("scale", [False, True])
 def test_half_step_matches_the_loop_oracle(kernels, n_factors, scale):
     indptr, indices, targets, other = random_side(n_rows=20, n_factors=n_factors, seed=3)
-    bias, factors = kernels.solve_side(
-        indptr, indices, targets, other, 0.3, 1.1, scale_reg=scale
-    )
+    bias, factors = kernels.solve_side(indptr, indices, targets, other, 0.3, 1.1, scale_reg=scale)
     expected_bias, expected_factors = als_reference.half_step(
         oracle_rows(indptr, indices, targets), len(indptr) - 1, other, 0.3, 1.1, scale
     )
@@ -97,8 +94,8 @@ def test_bias_only_closed_form():
     indptr = np.array([0, 3, 3, 5])
     indices = np.array([0, 1, 2, 0, 2])
     targets = np.array([1.0, 2.0, 3.0, -1.0, 0.5])
-    for kernels in BACKENDS:
-        bias, factors = kernels.solve_side(indptr, indices, targets, np.zeros((3, 0)), 9.0, 2.0)
+    for backend in BACKENDS:
+        bias, factors = backend.solve_side(indptr, indices, targets, np.zeros((3, 0)), 9.0, 2.0)
         np.testing.assert_allclose(bias, [6.0 / 5.0, 0.0, -0.5 / 4.0])
         assert factors.shape == (3, 0)
 

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_helpers.errors import DataError
 from recsys_helpers.data.split import (
     item_holdout_split,
     kfold,
@@ -16,6 +15,7 @@ from recsys_helpers.data.split import (
     temporal_split,
 )
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.errors import DataError
 
 
 @pytest.fixture(scope="module")

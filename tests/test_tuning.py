@@ -8,9 +8,9 @@ import pytest
 from sklearn.model_selection import GridSearchCV, KFold
 
 from recsys_helpers.data import split
-from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.data.synthetic import make_ratings
 from recsys_helpers.evaluation.tuning import best_params, grid_search, validation_splits
+from recsys_helpers.models.als import BiasedMF
 
 # The estimators below use solver="numpy": on problems this small the compiled kernels'
 # thread start-up costs more than the solves.
@@ -109,8 +109,9 @@ class RecordingMF(BiasedMF):
 def test_only_the_given_ratings_are_used_and_each_is_validated_once(ratings):
     train, test = split.random_split(ratings, 0.2, random_state=5)
     RecordingMF.log = []
-    grid_search(train, {"n_factors": [0]}, estimator=RecordingMF(solver="numpy", n_iter=2),
-                validation=4)  # fmt: skip
+    grid_search(
+        train, {"n_factors": [0]}, estimator=RecordingMF(solver="numpy", n_iter=2), validation=4
+    )
     train_keys = set(zip(train["userId"], train["movieId"], strict=True))
     test_keys = set(zip(test["userId"], test["movieId"], strict=True))
     seen = set().union(*(keys for _, keys in RecordingMF.log))

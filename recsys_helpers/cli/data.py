@@ -101,9 +101,8 @@ def format_summary(summary: dict) -> str:
 
 def run_info(args) -> int:
     """Load the release and print its summary."""
-    from recsys_helpers.data import movielens
-
     from recsys_helpers.analysis.descriptive import release_summary
+    from recsys_helpers.data import movielens
 
     ml = movielens.load(
         args.name, mirror=args.mirror, data_dir=args.data_dir, progress=args.verbose, genome=False

@@ -174,8 +174,15 @@ def load_movie_features(args: argparse.Namespace, release_tables):
     ``--movies`` / ``--tags`` files win over the ``--dataset`` release's tables.
     """
     if args.feature_kinds is None:
-        given = [o for o, v in (("--movies", args.movies), ("--tags", args.tags),
-                                ("--feature-reg", args.feature_reg)) if v is not None]  # fmt: skip
+        given = [
+            o
+            for o, v in (
+                ("--movies", args.movies),
+                ("--tags", args.tags),
+                ("--feature-reg", args.feature_reg),
+            )
+            if v is not None
+        ]
         if given:
             args.parser.error(f"{', '.join(given)} only with --feature-kinds KINDS")
         return None, None

@@ -50,6 +50,7 @@ def _mirror_source(release: Release, mirror: Path | None) -> Path | None:
     archive = mirror / release.archive
     return archive if archive.is_file() else None
 
+
 def _archive_prefix(names: list[str], release: Release) -> str:
     """The folder inside the archive that holds the release files (``""`` for the root).
 

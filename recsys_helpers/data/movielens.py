@@ -58,6 +58,7 @@ __all__ = [
 PARSER_VERSION = 1
 """Bumped whenever parsing changes, so that older caches are rebuilt rather than trusted."""
 
+
 def read_ratings(
     path: str | os.PathLike, *, scale: tuple[float, float, float] | None = None
 ) -> pd.DataFrame:

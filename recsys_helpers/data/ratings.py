@@ -365,8 +365,7 @@ class RatingMatrix:
                 for k in key[first[:_N_EXAMPLES]]
             ]
             raise DataError(
-                f"ratings: {first.size} duplicate ({user_col}, {item_col}) pair(s), "
-                f"e.g. {pairs}"
+                f"ratings: {first.size} duplicate ({user_col}, {item_col}) pair(s), e.g. {pairs}"
             )
         del steps, duplicated
 

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from recsys_helpers.data.checks import check_count, require_columns, unix_seconds
-from recsys_helpers.errors import DataError
 
 __all__ = [
     "SPLIT_KINDS",
@@ -50,7 +49,9 @@ logger = logging.getLogger(__name__)
 Split = tuple[pd.DataFrame, pd.DataFrame]
 
 
-def random_split(ratings: pd.DataFrame, test_fraction: float = 0.1, *, random_state: int = 0) -> Split:
+def random_split(
+    ratings: pd.DataFrame, test_fraction: float = 0.1, *, random_state: int = 0
+) -> Split:
     """Seeded random holdout of individual ratings.
 
     Exactly ``round(test_fraction · n)`` rows go to test: the first ones of
@@ -451,7 +452,9 @@ def parse_split(text: str) -> SplitSpec:
     try:
         fraction = float(parts[1])
     except ValueError:
-        raise ValueError(f"split {text!r}: training fraction {parts[1]!r} is not a number") from None
+        raise ValueError(
+            f"split {text!r}: training fraction {parts[1]!r} is not a number"
+        ) from None
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"split {text!r}: training fraction must be strictly between 0 and 1")
     seed = 0

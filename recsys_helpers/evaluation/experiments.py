@@ -65,7 +65,12 @@ def cold_start_comparison(
     """
     # a fixed number of sweeps for every model: no convergence warning wanted
     common = dict(
-        n_factors=n_factors, reg=reg, reg_bias=reg_bias, n_iter=n_iter, random_state=random_state, tol=None
+        n_factors=n_factors,
+        reg=reg,
+        reg_bias=reg_bias,
+        n_iter=n_iter,
+        random_state=random_state,
+        tol=None,
     )
     splits = {
         "cold": item_holdout_split(ratings, test_fraction, random_state=random_state),
@@ -74,7 +79,9 @@ def cold_start_comparison(
     rows = []
     for split, (train, test) in splits.items():
         models = {
-            "content": ContentBaseline(alpha=content_alpha, feature_kinds=feature_kinds).fit(train, movies, tags),
+            "content": ContentBaseline(alpha=content_alpha, feature_kinds=feature_kinds).fit(
+                train, movies, tags
+            ),
             "als": BiasedMF(scale_reg=False, dtype="float64", **common).fit(train),
             "hybrid": HybridMF(feature_kinds=feature_kinds, feature_reg=feature_reg, **common).fit(
                 train, movies=movies, tags=tags

@@ -199,8 +199,14 @@ def ndcg_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
     return dcg / ideal
 
 
-def evaluate_topn(model, train: pd.DataFrame, test: pd.DataFrame, k: int = 10,
-                  threshold: float = 4.0, **recommend_options) -> dict[str, float]:  # fmt: skip
+def evaluate_topn(
+    model,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    k: int = 10,
+    threshold: float = 4.0,
+    **recommend_options,
+) -> dict[str, float]:
     """Top-N accuracy of ``model.recommend`` averaged over test users.
 
     A test movie is relevant to a user when its test rating is ``>= threshold`` (stars).

@@ -148,8 +148,19 @@ class BiasOnly(BiasedMF):
         verbose: bool = False,
     ) -> None:
         super().__init__(
-            n_factors=n_factors, reg=reg, reg_bias=reg_bias, scale_reg=scale_reg,
-            n_iter=n_iter, solver=solver, dtype=dtype, init_std=init_std,
-            random_state=random_state, tol=tol, early_stopping=early_stopping,
-            patience=patience, rating_range=rating_range, cg_steps=cg_steps, verbose=verbose,
-        )  # fmt: skip
+            n_factors=n_factors,
+            reg=reg,
+            reg_bias=reg_bias,
+            scale_reg=scale_reg,
+            n_iter=n_iter,
+            solver=solver,
+            dtype=dtype,
+            init_std=init_std,
+            random_state=random_state,
+            tol=tol,
+            early_stopping=early_stopping,
+            patience=patience,
+            rating_range=rating_range,
+            cg_steps=cg_steps,
+            verbose=verbose,
+        )

@@ -304,8 +304,12 @@ class FactorModel(RegressorMixin, BaseEstimator):
         self._initialise(data, np.random.default_rng(self.random_state))
         logger.info(
             "fitting %s K=%d on %d ratings (%d users, %d movies)",
-            type(self).__name__, self._n_factors, matrix.nnz, matrix.n_users, matrix.n_items,
-        )  # fmt: skip
+            type(self).__name__,
+            self._n_factors,
+            matrix.nnz,
+            matrix.n_users,
+            matrix.n_items,
+        )
         self._run_sweeps(data, valid)
         self._finish(data)
         return self
@@ -476,14 +480,26 @@ class FactorModel(RegressorMixin, BaseEstimator):
         prior = self._prior(side)
         if prior is None:
             bias, factors = kernels.solve_side(
-                entries.indptr, entries.indices, targets.astype(other_factors.dtype),
-                other_factors, self.reg, self.reg_bias, **options,
-            )  # fmt: skip
+                entries.indptr,
+                entries.indices,
+                targets.astype(other_factors.dtype),
+                other_factors,
+                self.reg,
+                self.reg_bias,
+                **options,
+            )
         else:
             bias, factors = numpy_kernels.solve_side_around(
-                entries.indptr, entries.indices, targets, other_factors, *prior,
-                self.reg, self.reg_bias, solve=kernels.solve_side, **options,
-            )  # fmt: skip
+                entries.indptr,
+                entries.indices,
+                targets,
+                other_factors,
+                *prior,
+                self.reg,
+                self.reg_bias,
+                solve=kernels.solve_side,
+                **options,
+            )
         setattr(self, f"{side}_bias_", bias)
         setattr(self, f"{side}_factors_", factors)
 
@@ -508,9 +524,13 @@ class FactorModel(RegressorMixin, BaseEstimator):
         entries = data.sides[USER]
         bias, factors = self._params(USER)
         errors = kernels.residuals(
-            entries.rows, entries.indices, self._targets(data, USER), bias, factors,
+            entries.rows,
+            entries.indices,
+            self._targets(data, USER),
+            bias,
+            factors,
             self.item_factors_,
-        )  # fmt: skip
+        )
         squared = float(np.dot(errors, errors))
         return squared + self._penalty(data), float(np.sqrt(squared / len(errors)))
 
@@ -523,9 +543,13 @@ class FactorModel(RegressorMixin, BaseEstimator):
             if prior is not None:
                 bias, factors = bias - prior[0], factors - prior[1]
             total += numpy_kernels.penalty_value(
-                bias, factors, data.sides[side].counts, self.reg, self.reg_bias,
+                bias,
+                factors,
+                data.sides[side].counts,
+                self.reg,
+                self.reg_bias,
                 getattr(self, "scale_reg", False),
-            )  # fmt: skip
+            )
         return total + self._extra_penalty()
 
     # ------------------------------------------------------------------ prediction
@@ -601,9 +625,13 @@ class FactorModel(RegressorMixin, BaseEstimator):
         """Ranking score of every movie for one user, and extra columns to report (hook)."""
         bias, vector = state
         scores = ranking.ranking_scores(
-            self.global_mean_, bias, vector, self.item_bias_, self.item_factors_,
+            self.global_mean_,
+            bias,
+            vector,
+            self.item_bias_,
+            self.item_factors_,
             item_bias_weight=item_bias_weight,
-        )  # fmt: skip
+        )
         return scores, {}
 
     def _top_n(self, state, n, excluded, item_bias_weight, min_ratings) -> pd.DataFrame:
@@ -691,9 +719,15 @@ class FactorModel(RegressorMixin, BaseEstimator):
     def _fold_in_state(self, index: np.ndarray, values: np.ndarray):
         """A new user's ranking state from known movies' rows and ratings (hook)."""
         return ranking.fold_in(
-            index, values, self.global_mean_, self.item_bias_, self.item_factors_,
-            self.reg, self.reg_bias, scale_reg=getattr(self, "scale_reg", False),
-        )  # fmt: skip
+            index,
+            values,
+            self.global_mean_,
+            self.item_bias_,
+            self.item_factors_,
+            self.reg,
+            self.reg_bias,
+            scale_reg=getattr(self, "scale_reg", False),
+        )
 
     def fold_in(self, ratings):
         """Bias and vector of a user not in training, by one least-squares step.
@@ -745,9 +779,12 @@ class FactorModel(RegressorMixin, BaseEstimator):
         if exclude_seen:
             excluded.append(index)
         return self._top_n(
-            self._fold_in_state(index, values), n, np.concatenate(excluded),
-            item_bias_weight, min_ratings,
-        )  # fmt: skip
+            self._fold_in_state(index, values),
+            n,
+            np.concatenate(excluded),
+            item_bias_weight,
+            min_ratings,
+        )
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:

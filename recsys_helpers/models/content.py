@@ -255,5 +255,9 @@ class ContentBaseline(BaseEstimator):
         seen = self._seen.indices[self._seen.indptr[u] : self._seen.indptr[u + 1]]
         top, top_scores = ranking.top_n(scores, n, seen if exclude_seen else None)
         return pd.DataFrame(
-            {"movieId": self.items_.ids[top], "score": top_scores, "rank": np.arange(1, len(top) + 1)}
+            {
+                "movieId": self.items_.ids[top],
+                "score": top_scores,
+                "rank": np.arange(1, len(top) + 1),
+            }
         )

@@ -309,9 +309,12 @@ class HybridMF(BiasedMF):
         if self.item_features_.shape[1] == 0:
             return
         rated = self.item_rated_
-        penalty = penalty_diagonal(
-            self.item_counts_, self._n_factors, self.reg, self.reg_bias, self.scale_reg
-        ) * rated[:, None]
+        penalty = (
+            penalty_diagonal(
+                self.item_counts_, self._n_factors, self.reg, self.reg_bias, self.scale_reg
+            )
+            * rated[:, None]
+        )
         if self._n_factors:
             self.feature_weights_ = feature_ridge(
                 self.item_features_, self.item_factors_, self.feature_reg, penalty[:, 1]

@@ -289,9 +289,7 @@ def solve_side_around(
     dtype = other_factors.dtype
     rows = row_of_entries(indptr)
     shifted = (
-        targets
-        - pair_dots(indices, rows, other_factors, prior_factors)
-        - prior_bias[rows]
+        targets - pair_dots(indices, rows, other_factors, prior_factors) - prior_bias[rows]
     ).astype(dtype)
     if initial is not None:
         options["initial"] = (initial[0] - prior_bias, initial[1] - prior_factors)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from recsys_helpers import atomic
-from recsys_helpers.serialise import json_safe
 from recsys_helpers.errors import DataError
+from recsys_helpers.serialise import json_safe
 
 __all__ = ["FORMAT_VERSION", "MODEL_CLASSES", "load_model", "register", "save_model"]
 

@@ -148,7 +148,12 @@ def fold_in(
     targets = np.asarray(ratings, dtype=np.float64) - global_mean - item_bias[item_index]
     indptr = np.array([0, len(item_index)], dtype=np.int64)
     bias, factors = kernels.solve_side(
-        indptr, item_index, targets.astype(item_factors.dtype), item_factors, reg, reg_bias,
+        indptr,
+        item_index,
+        targets.astype(item_factors.dtype),
+        item_factors,
+        reg,
+        reg_bias,
         scale_reg=scale_reg,
-    )  # fmt: skip
+    )
     return float(bias[0]), factors[0]

@@ -122,8 +122,9 @@ def save_figure(
     for fmt in formats:
         target = out_dir / f"{name}.{fmt}"
         # SVG element ids are random unless salted; fix the salt so reruns match.
-        with atomic.atomic_path(target, suffix=f".{fmt}") as temporary, mpl.rc_context(
-            {"svg.hashsalt": STYLE["svg.hashsalt"]}
+        with (
+            atomic.atomic_path(target, suffix=f".{fmt}") as temporary,
+            mpl.rc_context({"svg.hashsalt": STYLE["svg.hashsalt"]}),
         ):
             fig.savefig(temporary, format=fmt, metadata=_STABLE_METADATA.get(fmt))
         written.append(target)

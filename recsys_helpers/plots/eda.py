@@ -60,10 +60,11 @@ def degree_ccdf(
 ) -> Figure:
     r"""Log-log CCDF of ratings per user (or movie) with the fitted power-law tail.
 
-    The empirical :math:`\hat P(X \ge x)` comes from :func:`recsys_helpers.analysis.descriptive.ccdf`;
-    the fit is drawn as :math:`\hat P(X \ge x_{\min}) \, \zeta(\alpha, x) / \zeta(\alpha,
-    x_{\min})` (:func:`recsys_helpers.analysis.descriptive.power_law_ccdf`), scaled to meet the data
-    at :math:`x_{\min}`.
+    The empirical :math:`\hat P(X \ge x)` comes from
+    :func:`recsys_helpers.analysis.descriptive.ccdf`; the fit is drawn as
+    :math:`\hat P(X \ge x_{\min}) \, \zeta(\alpha, x) / \zeta(\alpha, x_{\min})`
+    (:func:`recsys_helpers.analysis.descriptive.power_law_ccdf`), scaled to meet the data at
+    :math:`x_{\min}`.
 
     Parameters
     ----------
@@ -140,8 +141,8 @@ def ratings_over_time(per_period: pd.DataFrame) -> Figure:
     Parameters
     ----------
     per_period : pandas.DataFrame
-        From :func:`recsys_helpers.analysis.descriptive.ratings_per_period`: indexed by period start,
-        columns ``n_ratings`` and ``mean_rating``.
+        From :func:`recsys_helpers.analysis.descriptive.ratings_per_period`: indexed by period
+        start, columns ``n_ratings`` and ``mean_rating``.
 
     Returns
     -------

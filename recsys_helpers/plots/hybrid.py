@@ -146,10 +146,16 @@ def genre_vector_map(coordinates: pd.DataFrame, explained: Sequence[float] | Non
     return fig
 
 
-_LABEL_OFFSETS = ((1, 0, "left", "center"), (-1, 0, "right", "center"),
-                  (0, 1, "center", "bottom"), (0, -1, "center", "top"),
-                  (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
-                  (1, -1, "left", "top"), (-1, -1, "right", "top"))  # fmt: skip
+_LABEL_OFFSETS = (
+    (1, 0, "left", "center"),
+    (-1, 0, "right", "center"),
+    (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"),
+    (1, 1, "left", "bottom"),
+    (-1, 1, "right", "bottom"),
+    (1, -1, "left", "top"),
+    (-1, -1, "right", "top"),
+)
 """Candidate label directions around a point (x, y sign) and the matching text alignment."""
 
 
@@ -187,8 +193,15 @@ def _place_labels(
         best, best_score = None, np.inf
         gap = float(radii[k]) + 2.0
         for sx, sy, ha, va in _LABEL_OFFSETS:
-            text = ax.annotate(labels[k], (x[k], y[k]), xytext=(sx * gap, sy * gap),
-                               textcoords="offset points", ha=ha, va=va, fontsize=8)  # fmt: skip
+            text = ax.annotate(
+                labels[k],
+                (x[k], y[k]),
+                xytext=(sx * gap, sy * gap),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=8,
+            )
             extent = text.get_window_extent(renderer)
             box = (extent.x0, extent.y0, extent.x1, extent.y1)
             others = placed + [b for j, b in enumerate(point_boxes) if j != k]
@@ -303,8 +316,9 @@ def error_by_rating_count(table: pd.DataFrame, models: Sequence[str]) -> Figure:
     fig, ax = _subplots(figsize=(6.4, 4.0))
     positions = np.arange(len(table))
     for k, model in enumerate(models):
-        ax.plot(positions, table[model].to_numpy(dtype=float), marker="o", color=f"C{k}",
-                label=model)  # fmt: skip
+        ax.plot(
+            positions, table[model].to_numpy(dtype=float), marker="o", color=f"C{k}", label=model
+        )
     ax.set_xticks(positions, table["bin"].astype(str).tolist())
     ax.set_xlabel("training ratings of the movie")
     ax.set_ylabel("test RMSE (stars)")

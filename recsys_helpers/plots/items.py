@@ -59,7 +59,8 @@ def polarisation_bars(panels: Mapping[str, pd.DataFrame], *, value: str = "ratin
     ----------
     panels : mapping of str to DataFrame
         Panel title (e.g. ``"most polarising"``) to the rows to draw, top to bottom: columns
-        ``title``, ``n_ratings`` and ``value`` (from :func:`recsys_helpers.analysis.polarisation.extremes`).
+        ``title``, ``n_ratings`` and ``value`` (from
+        :func:`recsys_helpers.analysis.polarisation.extremes`).
     value : {"rating_std", "vector_norm"} or str
         The column drawn as bar length.
 
@@ -95,8 +96,8 @@ def polarisation_scatter(
     Parameters
     ----------
     table : DataFrame
-        From :func:`recsys_helpers.analysis.polarisation.polarisation_table`: columns ``rating_std``,
-        ``vector_norm``, ``n_ratings`` (and ``title`` when ``label`` is given).
+        From :func:`recsys_helpers.analysis.polarisation.polarisation_table`: columns
+        ``rating_std``, ``vector_norm``, ``n_ratings`` (and ``title`` when ``label`` is given).
     label : DataFrame, optional
         Rows of ``table`` to annotate with their titles.
     spearman : float, optional

@@ -1,4 +1,4 @@
-"""What the report notebooks import: headline metrics and small tables.
+"""What the report notebooks import: the set-up call, headline metrics and small tables.
 
 The pipeline that runs the notebooks and renders HTML and PDF is
 :mod:`recsys_helpers.report.build` (``python -m recsys_helpers.report ...``).
@@ -13,13 +13,17 @@ from recsys_helpers.report.metrics import (
     record_metrics,
     write_metrics_summary,
 )
+from recsys_helpers.report.notebook import Study, setup, smoke_subsample
 
 __all__ = [
     "NOTEBOOK_NAME",
     "ReportError",
+    "Study",
     "headline_table",
     "load_metrics",
     "markdown_table",
     "record_metrics",
+    "setup",
+    "smoke_subsample",
     "write_metrics_summary",
 ]

@@ -1,0 +1,132 @@
+"""The one set-up call every report notebook starts with.
+
+:func:`setup` applies the figure style, loads the release, takes the smoke-test subsample
+when asked, and resolves the model settings (the package defaults, overridden by the
+notebook's parameters), so that notebooks hold no prologue of their own::
+
+    study = report.setup(dataset, smoke=smoke, random_state=random_state, n_factors=n_factors)
+    train, test = study.split()
+    model = BiasedMF(**study.params).fit(train)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys_helpers import plots
+from recsys_helpers.data import movielens, split
+from recsys_helpers.data.movielens import MovieLens
+from recsys_helpers.models.als import BiasedMF
+
+__all__ = ["SMOKE_USERS", "Study", "setup", "smoke_subsample"]
+
+SMOKE_USERS = 100
+"""Users kept by the smoke-test subsample (``smoke=True``)."""
+
+
+def smoke_subsample(
+    ratings: pd.DataFrame, random_state: int = 0, n_users: int = SMOKE_USERS
+) -> pd.DataFrame:
+    """The ratings of ``n_users`` users drawn at random: a small, quick stand-in for tests.
+
+    Users are drawn with ``np.random.default_rng(random_state).choice`` over the distinct
+    user ids in order of first appearance; every rating of a drawn user is kept.
+    """
+    users = ratings["userId"].unique()
+    if len(users) <= n_users:
+        return ratings
+    kept = np.random.default_rng(random_state).choice(users, size=n_users, replace=False)
+    return ratings[ratings["userId"].isin(kept)]
+
+
+@dataclass
+class Study:
+    """What a report notebook works on.
+
+    Attributes
+    ----------
+    dataset : str
+        The release's name.
+    smoke : bool
+        Whether ``ratings`` is the smoke-test subsample.
+    random_state : int
+        Seed of the subsample, the splits and the models.
+    release : MovieLens
+        Every table of the release, unfiltered.
+    ratings : DataFrame
+        The ratings the notebook uses (the subsample when ``smoke``).
+    params : dict
+        :class:`~recsys_helpers.models.als.BiasedMF` parameters: the package defaults,
+        overridden by the notebook's parameters that are not None, with ``random_state``.
+    """
+
+    dataset: str
+    smoke: bool
+    random_state: int
+    release: MovieLens
+    ratings: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+    @property
+    def movies(self) -> pd.DataFrame:
+        """The release's movies table."""
+        return self.release.movies
+
+    @property
+    def tags(self) -> pd.DataFrame | None:
+        """The release's tag applications (None when it has none)."""
+        return self.release.tags
+
+    @property
+    def n_ratings(self) -> pd.Series:
+        """Ratings per movie in :attr:`ratings`, indexed by movieId."""
+        return self.ratings["movieId"].value_counts()
+
+    @property
+    def parameters(self) -> dict:
+        """The notebook's settings, for :func:`recsys_helpers.report.record_metrics`."""
+        return {"dataset": self.dataset, "smoke": self.smoke, **self.params}
+
+    def split(self, test_fraction: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(train, test)``: :func:`~recsys_helpers.data.split.random_split` of the ratings."""
+        return split.random_split(self.ratings, test_fraction, random_state=self.random_state)
+
+
+def setup(
+    dataset: str,
+    *,
+    smoke: bool = False,
+    random_state: int = 0,
+    **model_params,
+) -> Study:
+    """Style, data and settings of a report notebook in one call.
+
+    Parameters
+    ----------
+    dataset : str
+        A MovieLens release (read from ``$MOVIELENS_MIRROR``, the cache or GroupLens).
+    smoke : bool, default False
+        Keep only :data:`SMOKE_USERS` random users' ratings (:func:`smoke_subsample`).
+    random_state : int, default 0
+        Seed of the subsample, and ``random_state`` of :attr:`Study.params`.
+    **model_params
+        Notebook parameters named as :class:`~recsys_helpers.models.als.BiasedMF`'s
+        (``n_factors``, ``reg``, ``reg_bias``, ``n_iter``, ...); None keeps the default.
+
+    Returns
+    -------
+    Study
+    """
+    plots.set_style()
+    release = movielens.load(dataset, genome=False)
+    ratings = smoke_subsample(release.ratings, random_state) if smoke else release.ratings
+    params = BiasedMF().get_params()
+    unknown = sorted(set(model_params) - set(params))
+    if unknown:
+        raise TypeError(f"setup: {', '.join(unknown)} are not BiasedMF parameters")
+    params.update({name: value for name, value in model_params.items() if value is not None})
+    params["random_state"] = random_state
+    return Study(dataset, bool(smoke), random_state, release, ratings, params)
