@@ -47,12 +47,18 @@ def test_power_law_mle_recovers_planted_exponent_with_known_xmin(alpha):
     assert abs(fit.alpha - alpha) < 3 * fit.alpha_stderr + 0.01
 
 
+def _log_likelihood(alpha: float, tail: np.ndarray, xmin: int) -> float:
+    """Oracle: ℓ(α) = -n ln ζ(α, x_min) - α Σ ln x_j (Clauset et al. 2009, eq. 3.5)."""
+    tail = np.asarray(tail, dtype=np.float64)
+    return float(-tail.size * np.log(special.zeta(alpha, xmin)) - alpha * np.log(tail).sum())
+
+
 def test_power_law_mle_is_the_maximum_of_the_log_likelihood():
     sample = _zipf_sample(2.3, xmin=3, size=3_000, seed=7)
     fit = descriptive.fit_power_law(sample, xmin=3)
     tail = sample[sample >= 3]
     grid = np.linspace(1.5, 3.5, 2001)
-    brute = grid[np.argmax([descriptive.power_law_log_likelihood(a, tail, 3) for a in grid])]
+    brute = grid[np.argmax([_log_likelihood(a, tail, 3) for a in grid])]
     assert abs(fit.alpha - brute) < 2e-3
 
 
@@ -65,6 +71,39 @@ def test_power_law_xmin_found_above_a_non_power_law_body():
     assert abs(fit.alpha - 2.2) < 0.1
     assert fit.ks_distance < 0.02
     assert fit.n_total == 10_000
+
+
+def test_power_law_is_preferred_to_a_lognormal_on_power_law_data():
+    sample = _zipf_sample(2.2, xmin=10, size=5_000, seed=12)
+    fit = descriptive.fit_power_law(sample, xmin=10)
+    # the lognormal can mimic a power law, so R may be near 0, but never significantly < 0
+    assert fit.lognormal_ratio > 0 or fit.lognormal_p > 0.1
+    assert 0.0 <= fit.lognormal_p <= 1.0
+
+
+def test_lognormal_data_favour_the_lognormal_significantly():
+    rng = np.random.default_rng(5)
+    sample = np.ceil(rng.lognormal(mean=3.0, sigma=0.6, size=5_000)).astype(np.int64)
+    fit = descriptive.fit_power_law(sample, xmin=10)
+    assert fit.lognormal_ratio < 0
+    assert fit.lognormal_p < 0.01
+
+
+def test_power_law_fit_record_is_plain_json():
+    fit = descriptive.fit_power_law(_zipf_sample(2.5, xmin=1, size=2_000, seed=2), xmin=1)
+    record = fit.to_dict()
+    assert set(record) == {
+        "alpha",
+        "xmin",
+        "n_tail",
+        "n_total",
+        "alpha_stderr",
+        "ks_distance",
+        "lognormal_ratio",
+        "lognormal_p",
+    }
+    assert all(isinstance(value, int | float) for value in record.values())
+    assert record["alpha_stderr"] == pytest.approx((fit.alpha - 1) / np.sqrt(fit.n_tail))
 
 
 def test_power_law_ccdf_is_normalised_and_matches_the_pmf_sum():

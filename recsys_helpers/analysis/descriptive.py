@@ -1,27 +1,33 @@
 r"""Descriptive statistics of a ratings table: degrees, heavy tails, sparsity, time.
 
-The fits follow Clauset, Shalizi and Newman (2009), *Power-law distributions in
-empirical data*, SIAM Review 51(4): a discrete power law
+The heavy-tail fits follow Clauset, Shalizi and Newman (2009), *Power-law distributions
+in empirical data*, SIAM Review 51(4): a discrete power law
 
 .. math:: p(x) = \frac{x^{-\alpha}}{\zeta(\alpha, x_{\min})}, \qquad x \ge x_{\min},
 
 with :math:`\zeta(\alpha, x_{\min}) = \sum_{n=0}^{\infty} (n + x_{\min})^{-\alpha}` the
-Hurwitz zeta function, fitted by maximum likelihood, and :math:`x_{\min}` chosen to
-minimise the Kolmogorov-Smirnov distance between the data above it and the fit.
+Hurwitz zeta function, fitted by maximum likelihood, :math:`x_{\min}` chosen to minimise
+the Kolmogorov-Smirnov distance between the data above it and the fit, and the fit tested
+against a lognormal by a likelihood ratio. The ``powerlaw`` package (Alstott, Bullmore and
+Plenz 2014, PLoS ONE 9(1): e85777) does the fitting (:func:`fit_power_law`); Zipf's
+rank-frequency line is a least-squares fit in log-log space (:func:`fit_zipf`).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from recsys_helpers.errors import DataError
 
 __all__ = [
+    "ALPHA_RANGE",
     "PowerLawFit",
     "ZipfFit",
     "ccdf",
@@ -30,13 +36,13 @@ __all__ = [
     "fit_power_law",
     "fit_zipf",
     "power_law_ccdf",
-    "power_law_log_likelihood",
     "ratings_per_period",
 ]
 
 logger = logging.getLogger(__name__)
 
-_ALPHA_BOUNDS = (1.0 + 1e-6, 10.0)
+ALPHA_RANGE: tuple[float, float] = (1.0, 10.0)
+"""Exponents :func:`fit_power_law` searches (open interval)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,12 @@ class PowerLawFit:
         Asymptotic standard error :math:`(\\alpha - 1) / \\sqrt{n_{tail}}`.
     ks_distance : float
         Largest gap between the empirical and fitted CCDF over the tail.
+    lognormal_ratio : float
+        Log-likelihood ratio :math:`R` of the power law against a lognormal fitted to the
+        same tail (natural log, summed over the tail); positive favours the power law.
+    lognormal_p : float
+        Significance of the sign of :math:`R` (two-sided, normal approximation); a small
+        value means the sign is not due to chance.
     """
 
     alpha: float
@@ -65,6 +77,8 @@ class PowerLawFit:
     n_total: int
     alpha_stderr: float
     ks_distance: float
+    lognormal_ratio: float
+    lognormal_p: float
 
     def to_dict(self) -> dict[str, float | int]:
         """Plain-dict copy (JSON-serialisable)."""
@@ -159,86 +173,113 @@ def ccdf(values) -> tuple[np.ndarray, np.ndarray]:
     return x, at_least / array.size
 
 
-def power_law_log_likelihood(alpha: float, tail: np.ndarray, xmin: int) -> float:
-    r"""Log-likelihood of a discrete power law, Clauset et al. (2009) eq. (3.5).
-
-    .. math:: \ell(\alpha) = -n \ln \zeta(\alpha, x_{\min}) - \alpha \sum_{i=1}^{n} \ln x_i
-
-    Parameters
-    ----------
-    alpha : float
-        Exponent, > 1.
-    tail : numpy.ndarray, shape (n,)
-        Observations, all ``>= xmin``.
-    xmin : int
-        Lower cut-off.
-    """
-    tail = np.asarray(tail, dtype=np.float64)
-    return float(-tail.size * np.log(special.zeta(alpha, xmin)) - alpha * np.log(tail).sum())
-
-
 def power_law_ccdf(x, alpha: float, xmin: int) -> np.ndarray:
-    r"""CCDF of the discrete power law.
+    r"""CCDF of the discrete power law, evaluated by the ``powerlaw`` package.
 
-    .. math:: P(X \ge x) = \zeta(\alpha, x) / \zeta(\alpha, x_{\min})
+    .. math:: P(X \ge x) = \zeta(\alpha, x) / \zeta(\alpha, x_{\min}), \qquad x \ge x_{\min},
+
+    with :math:`\zeta(\alpha, x) = \sum_{k \ge 0} (k + x)^{-\alpha}` the Hurwitz zeta
+    function (``powerlaw.Power_Law(discrete=True).ccdf``, the distribution
+    :func:`fit_power_law` fits).
 
     Parameters
     ----------
-    x : array-like of int, values ``>= xmin``
+    x : array-like of int, shape (m,)
+        Values ``>= xmin``.
     alpha : float
+        Exponent, inside :data:`ALPHA_RANGE`.
     xmin : int
+        Lower cut-off, >= 1.
 
     Returns
     -------
-    numpy.ndarray of float64, same shape as ``x``
+    numpy.ndarray of float64, shape (m,)
+        :math:`P(X \ge x)` for each ``x``; 1 at ``x = xmin``.
     """
+    import powerlaw
+
     x = np.asarray(x, dtype=np.float64)
-    return special.zeta(alpha, x) / special.zeta(alpha, xmin)
-
-
-def _mle_alpha(tail: np.ndarray, xmin: int) -> float:
-    """Maximise :func:`power_law_log_likelihood` over alpha (bounded scalar search)."""
-    sum_log = float(np.log(tail).sum())
-    n = tail.size
-
-    def negative_log_likelihood(alpha: float) -> float:
-        return n * np.log(special.zeta(alpha, xmin)) + alpha * sum_log
-
-    result = optimize.minimize_scalar(
-        negative_log_likelihood, bounds=_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-6}
+    if x.ndim != 1 or x.size == 0:
+        raise DataError(f"power_law_ccdf: x must be a non-empty 1-D array, got shape {x.shape}")
+    if np.any(x < xmin):
+        raise DataError(f"power_law_ccdf: x must be >= xmin={xmin}, found {x.min()}")
+    distribution = powerlaw.Power_Law(
+        xmin=float(xmin),
+        parameters=[float(alpha)],
+        parameter_ranges={"alpha": list(ALPHA_RANGE)},
+        discrete=True,
+        verbose=0,
     )
-    return float(result.x)
+    return np.asarray(distribution.ccdf(x), dtype=np.float64)
 
 
-def _ks_distance(tail: np.ndarray, alpha: float, xmin: int) -> float:
-    """Largest absolute gap between empirical and fitted CCDF over the tail's values."""
-    x, empirical = ccdf(tail)
-    fitted = power_law_ccdf(x, alpha, xmin)
-    return float(np.max(np.abs(empirical - fitted)))
+@contextmanager
+def _quiet_powerlaw() -> Iterator[None]:
+    """Silence the warnings the ``powerlaw`` package gives on every trial fit.
+
+    Its x_min search reads a deprecated attribute of each trial fit and warns about
+    optimiser details; :class:`PowerLawFit` reports the quality of the chosen fit instead
+    (Kolmogorov-Smirnov distance, likelihood ratio against a lognormal).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"powerlaw\b")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"powerlaw\b")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"powerlaw\b")
+        yield
 
 
-def fit_power_law(
-    values, *, xmin: int | None = None, min_tail: int = 50, max_candidates: int = 200
-) -> PowerLawFit:
-    r"""Fit a discrete power law :math:`p(x) \propto x^{-\alpha}, x \ge x_{\min}` by MLE.
+def _largest_xmin(data: np.ndarray, min_tail: int) -> tuple[int, int]:
+    """The largest cut-off leaving ``min_tail`` observations and the next distinct value.
 
-    For a given :math:`x_{\min}`, :math:`\hat\alpha` maximises
-    :func:`power_law_log_likelihood`. When ``xmin`` is None it is chosen as in
-    Clauset et al. (2009): among candidate values, the one whose fit minimises the
-    Kolmogorov-Smirnov distance :math:`\max_x |\hat S(x) - S_{\hat\alpha}(x)|` between the
-    empirical CCDF of the tail and :func:`power_law_ccdf`.
+    Raises :class:`DataError` when no value below the maximum leaves ``min_tail``
+    observations at or above it.
+    """
+    distinct = np.unique(data)
+    tail_sizes = data.size - np.searchsorted(np.sort(data), distinct, side="left")
+    enough = distinct[(tail_sizes >= min_tail) & (distinct < distinct.max())]
+    if enough.size == 0:
+        raise DataError(
+            f"fit_power_law: no xmin leaves {min_tail} observations and two distinct "
+            f"values in the tail (n={data.size}); pass xmin or a smaller min_tail"
+        )
+    largest = int(enough.max())
+    return largest, int(distinct[distinct > largest].min())
+
+
+def fit_power_law(values, *, xmin: int | None = None, min_tail: int = 50) -> PowerLawFit:
+    r"""Fit a discrete power law above a cut-off, and test it against a lognormal.
+
+    The model (Clauset, Shalizi and Newman 2009) is
+
+    .. math:: p(x) = \frac{x^{-\alpha}}{\zeta(\alpha, x_{\min})}, \qquad x \ge x_{\min},
+
+    and :math:`\hat\alpha` maximises the log-likelihood of the :math:`n` observations
+    :math:`x_j \ge x_{\min}`,
+
+    .. math:: \ell(\alpha) = -n \ln \zeta(\alpha, x_{\min}) - \alpha \sum_{j=1}^{n} \ln x_j .
+
+    When ``xmin`` is None, every distinct value that leaves at least ``min_tail``
+    observations in the tail is tried and the one minimising the Kolmogorov-Smirnov
+    distance :math:`D = \max_{x \ge x_{\min}} |\hat S(x) - S_{\hat\alpha}(x)|` between the
+    empirical CCDF and :func:`power_law_ccdf` is kept. The tail is then compared with a
+    (discretised) lognormal fitted to the same observations by the log-likelihood ratio
+    :math:`R = \sum_j [\ln p_{\mathrm{PL}}(x_j) - \ln p_{\mathrm{LN}}(x_j)]`; :math:`R > 0`
+    favours the power law, and ``p`` (Vuong's normal approximation) says whether the sign
+    of :math:`R` is significant.
+
+    All of it is computed by the ``powerlaw`` package (Alstott, Bullmore and Plenz 2014):
+    ``powerlaw.Fit(values, discrete=True, estimate_discrete=False, ...)`` for the exact
+    discrete maximum-likelihood fit and the x_min search, and
+    ``Fit.distribution_compare("power_law", "lognormal")`` for ``(R, p)``.
 
     Parameters
     ----------
     values : array-like of int, shape (n,)
         Observations, whole numbers >= 1 (e.g. ratings per user, from :func:`degrees`).
     xmin : int, optional
-        Fixed lower cut-off; chosen by the KS criterion when omitted.
+        Fixed lower cut-off; chosen by the Kolmogorov-Smirnov criterion when omitted.
     min_tail : int, default 50
         Candidates for ``xmin`` must leave at least this many observations in the tail.
-    max_candidates : int, default 200
-        At most this many candidate ``xmin`` values (the smallest distinct values, then a
-        geometric grid over the rest) are tried.
 
     Returns
     -------
@@ -250,6 +291,8 @@ def fit_power_law(
         If ``values`` is empty, not whole numbers >= 1, or the tail above ``xmin`` holds
         fewer than two distinct values.
     """
+    import powerlaw
+
     data = _positive_integers(values, "fit_power_law: values")
     if xmin is not None:
         if int(xmin) < 1:
@@ -261,47 +304,42 @@ def fit_power_law(
                 f"fit_power_law: fewer than two distinct values >= xmin={xmin} "
                 f"({tail.size} observations)"
             )
-        alpha = _mle_alpha(tail, xmin)
-        ks = _ks_distance(tail, alpha, xmin)
+        cut_off: float | tuple[float, float] = float(xmin)
     else:
-        distinct = np.unique(data)
-        tail_sizes = data.size - np.searchsorted(np.sort(data), distinct, side="left")
-        enough = distinct[(tail_sizes >= min_tail) & (distinct < distinct.max())]
-        if enough.size == 0:
-            raise DataError(
-                f"fit_power_law: no xmin leaves {min_tail} observations and two distinct "
-                f"values in the tail (n={data.size}); pass xmin or a smaller min_tail"
-            )
-        candidates = _candidate_xmins(enough, max_candidates)
-        best = None
-        for candidate in candidates:
-            tail = data[data >= candidate]
-            alpha_c = _mle_alpha(tail, int(candidate))
-            ks_c = _ks_distance(tail, alpha_c, int(candidate))
-            if best is None or ks_c < best[2]:
-                best = (int(candidate), alpha_c, ks_c)
-        xmin, alpha, ks = best
-        tail = data[data >= xmin]
-    fit = PowerLawFit(
+        largest, following = _largest_xmin(data, min_tail)
+        if largest == data.min():  # a single candidate: nothing to choose
+            cut_off = float(largest)
+        else:
+            # powerlaw tries the distinct values in [low, high) except the last one found
+            # there, so the range ends just past the value after the largest candidate.
+            cut_off = (float(data.min()), following + 0.5)
+    with _quiet_powerlaw():
+        fit = powerlaw.Fit(
+            data,
+            discrete=True,
+            xmin=cut_off,
+            estimate_discrete=False,
+            parameter_ranges={"alpha": list(ALPHA_RANGE)},
+            verbose=0,
+        )
+        law = fit.power_law
+        ratio, p_value = fit.distribution_compare("power_law", "lognormal")
+    n_tail = int(np.count_nonzero(data >= fit.xmin))
+    alpha = float(law.alpha)
+    result = PowerLawFit(
         alpha=alpha,
-        xmin=xmin,
-        n_tail=int(tail.size),
+        xmin=int(fit.xmin),
+        n_tail=n_tail,
         n_total=int(data.size),
-        alpha_stderr=float((alpha - 1.0) / np.sqrt(tail.size)),
-        ks_distance=ks,
+        alpha_stderr=float((alpha - 1.0) / np.sqrt(n_tail)),
+        ks_distance=float(law.D),
+        lognormal_ratio=float(ratio),
+        lognormal_p=float(p_value),
     )
-    logger.debug("power-law fit: %s", fit)
-    return fit
-
-
-def _candidate_xmins(distinct: np.ndarray, max_candidates: int) -> np.ndarray:
-    """All distinct values if few, else the smallest ones plus a geometric grid."""
-    if distinct.size <= max_candidates:
-        return distinct
-    half = max_candidates // 2
-    grid = np.geomspace(distinct[half], distinct[-1], max_candidates - half)
-    picked = distinct[np.searchsorted(distinct, grid, side="left").clip(0, distinct.size - 1)]
-    return np.unique(np.concatenate([distinct[:half], picked]))
+    if law.noise_flag or getattr(fit, "noise_flag", False):
+        logger.warning("power-law fit flagged as unreliable by powerlaw: %s", result)
+    logger.debug("power-law fit: %s", result)
+    return result
 
 
 def fit_zipf(counts, *, min_rank: int = 1, max_rank: int | None = None) -> ZipfFit:

@@ -14,6 +14,16 @@ def check_count(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
+def check_non_negative(name: str, value) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a finite number ``>= 0``."""
+    try:
+        ok = not isinstance(value, bool) and bool(np.isfinite(value)) and value >= 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
 def unix_seconds(value, name: str) -> int:
     """``value`` as Unix seconds: numbers are taken as seconds, anything else is read by
     :class:`pandas.Timestamp` (naive times as UTC); ValueError naming ``name`` otherwise."""

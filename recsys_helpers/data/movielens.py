@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_helpers import atomic, config
-from recsys_helpers.data import formats
+from recsys_helpers.data import formats, movie_formats
 from recsys_helpers.data.fetch import fetch
 from recsys_helpers.data.formats import validate_ratings
 from recsys_helpers.data.releases import DATASETS, Release, get_release
@@ -82,7 +82,7 @@ def read_ratings(
     path = Path(path)
     suffix = path.suffix.lower()
     layout = "csv" if suffix == ".csv" else "dat" if suffix == ".dat" else "100k"
-    return formats.read_ratings_file(path, layout=layout, scale=scale)
+    return formats.parse_ratings(path, layout=layout, scale=scale)
 
 
 _RATINGS_DTYPES = {
@@ -144,7 +144,7 @@ def load_ratings(
         logger.info("ratings of %s from the cache %s", release.name, cache)
         return cached
     folder = fetch(release, mirror=mirror, data_dir=root, progress=progress)
-    ratings = formats.read_ratings_file(
+    ratings = formats.parse_ratings(
         folder / release.files["ratings"], layout=release.layout, scale=release.scale
     )
     try:
@@ -171,7 +171,7 @@ def load_movies(
     """
     release = get_release(name)
     folder = fetch(release, mirror=mirror, data_dir=data_dir, progress=progress)
-    return formats.read_movies_file(
+    return movie_formats.parse_movies(
         folder / release.files["movies"], layout=release.layout, encoding=release.encoding
     )
 
@@ -285,7 +285,7 @@ def load(
     ratings = load_ratings(release, mirror=mirror, data_dir=data_dir, progress=progress)
     folder = fetch(release, mirror=mirror, data_dir=data_dir, progress=progress)
     files = release.files
-    movies = formats.read_movies_file(
+    movies = movie_formats.parse_movies(
         folder / files["movies"], layout=release.layout, encoding=release.encoding
     )
 
@@ -294,11 +294,11 @@ def load(
         return reader(path, **kwargs) if path is not None and path.is_file() else None
 
     tags = optional(
-        "tags", formats.read_tags_file, layout=release.layout, encoding=release.encoding
+        "tags", movie_formats.parse_tags, layout=release.layout, encoding=release.encoding
     )
-    links = optional("links", formats.read_links_file)
-    scores = optional("genome_scores", formats.read_genome_scores_file) if genome else None
-    genome_tags = optional("genome_tags", formats.read_genome_tags_file) if genome else None
+    links = optional("links", movie_formats.parse_links)
+    scores = optional("genome_scores", movie_formats.parse_genome_scores) if genome else None
+    genome_tags = optional("genome_tags", movie_formats.parse_genome_tags) if genome else None
     return MovieLens(release.name, ratings, movies, tags, links, scores, genome_tags)
 
 

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from recsys_helpers.data import sampling
 from recsys_helpers.data.checks import check_count, unix_seconds
+from recsys_helpers.data.planted import PlantedModel, plant_model
 
 __all__ = [
     "DEFAULT_GENRES",
@@ -78,102 +79,6 @@ DEFAULT_START = "1995-01-09"
 DEFAULT_END = "2019-11-21"
 _MOVIELENS_MIN_USER_RATINGS = 20
 _CHUNK = 1 << 20  # ratings per block when evaluating the planted model (bounds memory)
-
-
-@dataclass(frozen=True)
-class PlantedModel:
-    """The model the synthetic ratings were drawn from, in planted index order.
-
-    ``r̂(u, i) = μ + b_u + b_i + U_u · V_i``; the observed rating adds Gaussian noise of
-    standard deviation ``noise_std`` (before clipping and rounding when quantized).
-
-    Attributes
-    ----------
-    global_mean : float
-        ``μ``.
-    user_bias : ndarray of float64, shape (n_users,)
-        ``b_u``.
-    item_bias : ndarray of float64, shape (n_items,)
-        ``b_i`` (genre part included when genres were planted).
-    user_factors : ndarray of float64, shape (n_users, n_factors)
-        ``U``.
-    item_factors : ndarray of float64, shape (n_items, n_factors)
-        ``V`` (genre part included when genres were planted).
-    noise_std : float
-        Standard deviation of ``ε``, in stars: the RMSE a perfect model reaches on
-        unquantized ratings.
-    user_ids : ndarray of int32, shape (n_users,)
-        Raw ``userId`` of each planted row (not sorted).
-    item_ids : ndarray of int32, shape (n_items,)
-        Raw ``movieId`` of each planted row.
-    genre_names : tuple of str, length n_genres
-        Genres with a planted effect (empty when no movies were given).
-    item_genres : ndarray of float64, shape (n_items, n_genres)
-        ``x_ig`` ∈ {0, 1}.
-    genre_bias : ndarray of float64, shape (n_genres,)
-        ``β_g``.
-    genre_factors : ndarray of float64, shape (n_genres, n_factors)
-        ``W_g``.
-    """
-
-    global_mean: float
-    user_bias: np.ndarray
-    item_bias: np.ndarray
-    user_factors: np.ndarray
-    item_factors: np.ndarray
-    noise_std: float
-    user_ids: np.ndarray
-    item_ids: np.ndarray
-    genre_names: tuple[str, ...] = ()
-    item_genres: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    genre_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    genre_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-
-    @property
-    def n_users(self) -> int:
-        return int(self.user_bias.shape[0])
-
-    @property
-    def n_items(self) -> int:
-        return int(self.item_bias.shape[0])
-
-    @property
-    def n_factors(self) -> int:
-        return int(self.user_factors.shape[1])
-
-    @property
-    def item_genre_weights(self) -> np.ndarray:
-        """``w_ig = x_ig / Σ_h x_ih`` (rows of movies without genres are 0), (n_items, n_genres)."""
-        return _row_normalised(self.item_genres)
-
-    def predict(self, user_index, item_index) -> np.ndarray:
-        """``μ + b_u + b_i + U_u · V_i`` for planted indices (broadcast together).
-
-        Parameters
-        ----------
-        user_index, item_index : array_like of int
-            Planted indices (positions in :attr:`user_ids` / :attr:`item_ids`).
-
-        Returns
-        -------
-        ndarray of float64, the broadcast shape of the inputs
-        """
-        u = np.asarray(user_index)
-        i = np.asarray(item_index)
-        interaction = np.einsum("...k,...k->...", self.user_factors[u], self.item_factors[i])
-        return self.global_mean + self.user_bias[u] + self.item_bias[i] + interaction
-
-    def user_index(self, user_ids) -> np.ndarray:
-        """Planted index of each raw ``userId``; ``KeyError`` for ids not planted."""
-        return _lookup(self.user_ids, user_ids, "userId")
-
-    def item_index(self, item_ids) -> np.ndarray:
-        """Planted index of each raw ``movieId``; ``KeyError`` for ids not planted."""
-        return _lookup(self.item_ids, item_ids, "movieId")
-
-    def predict_ids(self, user_ids, item_ids) -> np.ndarray:
-        """:meth:`predict` for raw ids, e.g. ``predict_ids(df.userId, df.movieId)``."""
-        return self.predict(self.user_index(user_ids), self.item_index(item_ids))
 
 
 def make_movies(
@@ -218,7 +123,7 @@ def make_movies(
     if first_year > last_year:
         raise ValueError(f"first_year ({first_year}) must not be after last_year ({last_year})")
     rng = np.random.default_rng(random_state)
-    movie_ids = _gapped_ids(rng, n_items)
+    movie_ids = sampling.gapped_ids(rng, n_items)
     n_genres = rng.poisson(mean_genres - 1.0, size=n_items) + 1
     n_genres = np.minimum(n_genres, len(genres))
     # Gumbel top-k: each movie's genres are a weighted sample without replacement.
@@ -381,7 +286,7 @@ def make_ratings(
         raise ValueError(f"start ({start}) must be before end ({end})")
 
     rng = np.random.default_rng(random_state)
-    planted = _plant_model(
+    planted = plant_model(
         rng,
         n_users,
         n_items,
@@ -396,12 +301,14 @@ def make_ratings(
     user_cap = max(min_user_ratings, int(max_user_fraction * n_items))
     if user_cap * n_users < n_ratings:
         user_cap = n_items
-    counts = _user_counts(
+    counts = sampling.user_counts(
         rng, n_users, n_ratings, min_user_ratings, user_cap, user_activity_exponent
     )
-    popularity = _item_popularity(rng, n_items, n_users, n_ratings, item_popularity_exponent)
+    popularity = sampling.item_popularity(
+        rng, n_items, n_users, n_ratings, item_popularity_exponent
+    )
     # Pairs are drawn in raw-id rank order, so the keys come out sorted by (userId, movieId).
-    keys = _sample_pairs(rng, counts, popularity)
+    keys = sampling.sample_pairs(rng, counts, popularity)
     user_rank = keys // np.int64(n_items)
     item_rank = keys % np.int64(n_items)
     del keys
@@ -423,7 +330,7 @@ def make_ratings(
             "userId": planted.user_ids[user_index],
             "movieId": planted.item_ids[item_index],
             "rating": values,
-            "timestamp": _timestamps(rng, user_index, n_users, start_s, end_s),
+            "timestamp": sampling.timestamps(rng, user_index, n_users, start_s, end_s),
         }
     )
     logger.debug(
@@ -434,204 +341,3 @@ def make_ratings(
         len(ratings),
     )
     return ratings, planted
-
-
-def _plant_model(
-    rng: np.random.Generator,
-    n_users: int,
-    n_items: int,
-    *,
-    n_factors: int,
-    noise_std: float,
-    global_mean: float,
-    bias_std: tuple[float, float],
-    factor_std: float,
-    movies: pd.DataFrame | None,
-    genre_bias_std: float,
-) -> PlantedModel:
-    user_ids = rng.permutation(_gapped_ids(rng, n_users)).astype(np.int32)
-    if movies is None:
-        item_ids = rng.permutation(_gapped_ids(rng, n_items)).astype(np.int32)
-    else:
-        item_ids = movies["movieId"].to_numpy().astype(np.int32)
-        if np.unique(item_ids).size != item_ids.size:
-            raise ValueError("movies: movieId values must be unique")
-    user_bias = rng.normal(0.0, bias_std[0], size=n_users)
-    item_bias = rng.normal(0.0, bias_std[1], size=n_items)
-    user_factors = rng.normal(0.0, factor_std, size=(n_users, n_factors))
-    item_factors = rng.normal(0.0, factor_std, size=(n_items, n_factors))
-    extra: dict = {}
-    if movies is not None:
-        genre_lists = [_genre_list(g) for g in movies["genres"]]
-        names = tuple(sorted({g for lst in genre_lists for g in lst}))
-        column = {name: k for k, name in enumerate(names)}
-        item_genres = np.zeros((n_items, len(names)))
-        for row, lst in enumerate(genre_lists):
-            item_genres[row, [column[g] for g in lst]] = 1.0
-        genre_bias = rng.normal(0.0, genre_bias_std, size=len(names))
-        genre_factors = rng.normal(0.0, factor_std, size=(len(names), n_factors))
-        extra = {
-            "genre_names": names,
-            "item_genres": item_genres,
-            "genre_bias": genre_bias,
-            "genre_factors": genre_factors,
-        }
-        weights = _row_normalised(item_genres)
-        item_bias = item_bias + weights @ genre_bias
-        item_factors = item_factors + weights @ genre_factors
-    return PlantedModel(
-        global_mean=global_mean,
-        user_bias=user_bias,
-        item_bias=item_bias,
-        user_factors=user_factors,
-        item_factors=item_factors,
-        noise_std=noise_std,
-        user_ids=user_ids,
-        item_ids=item_ids,
-        **extra,
-    )
-
-
-def _user_counts(
-    rng: np.random.Generator,
-    n_users: int,
-    n_ratings: int,
-    minimum: int,
-    cap: int,
-    exponent: float,
-) -> np.ndarray:
-    """Ratings per user: ``minimum`` each plus a Lomax-weighted share, none above ``cap``."""
-    weights = rng.pareto(exponent, size=n_users)
-    counts = np.full(n_users, minimum, dtype=np.int64)
-    counts += rng.multinomial(n_ratings - minimum * n_users, weights / weights.sum())
-    for _ in range(100):
-        excess = int(np.maximum(counts - cap, 0).sum())
-        if excess == 0:
-            break
-        np.minimum(counts, cap, out=counts)
-        room_weights = np.where(counts < cap, weights, 0.0)
-        counts += rng.multinomial(excess, room_weights / room_weights.sum())
-    else:  # pragma: no cover - only when the Pareto draw is absurdly concentrated
-        excess = int(np.maximum(counts - cap, 0).sum())
-        np.minimum(counts, cap, out=counts)
-        room = cap - counts
-        fill = np.minimum(room, np.maximum(excess - np.concatenate(([0], np.cumsum(room)[:-1])), 0))
-        counts += fill
-    return counts
-
-
-def _item_popularity(
-    rng: np.random.Generator, n_items: int, n_users: int, n_ratings: int, exponent: float
-) -> np.ndarray:
-    """Movie draw probabilities: Lomax weights, capped so no movie expects > half the users."""
-    weights = rng.pareto(exponent, size=n_items)
-    p = weights / weights.sum()
-    cap = 0.5 * n_users / n_ratings
-    if cap * n_items <= 1.0:
-        return p
-    for _ in range(100):
-        over = p > cap
-        if not over.any():
-            break
-        excess = float((p[over] - cap).sum())
-        p[over] = cap
-        under = p < cap
-        p[under] += excess * p[under] / p[under].sum()
-    return p / p.sum()
-
-
-def _sample_pairs(
-    rng: np.random.Generator, counts: np.ndarray, popularity: np.ndarray, max_rounds: int = 8
-) -> np.ndarray:
-    """Sorted unique keys ``u · n_items + i``, exactly ``counts[u]`` of them per user."""
-    n_users, n_items = counts.size, popularity.size
-    n_items64 = np.int64(n_items)
-    cdf = np.cumsum(popularity)
-    cdf /= cdf[-1]
-
-    def draw(per_user: np.ndarray) -> np.ndarray:
-        users = np.repeat(np.arange(n_users, dtype=np.int64), per_user)
-        items = np.searchsorted(cdf, rng.random(users.size), side="right")
-        np.minimum(items, n_items - 1, out=items)
-        return users * n_items64 + items
-
-    keys = _sorted_unique(draw(counts))
-    for round_ in range(max_rounds):
-        deficit = counts - np.bincount(keys // n_items64, minlength=n_users)
-        if not deficit.any():
-            return keys
-        oversample = 1.5 * 2.0**round_
-        candidates = _sorted_unique(draw(np.ceil(deficit * oversample).astype(np.int64)))
-        position = np.minimum(np.searchsorted(keys, candidates), keys.size - 1)
-        candidates = candidates[keys[position] != candidates]
-        kept = _keep_per_user(rng, candidates, deficit, n_items)
-        keys = np.sort(np.concatenate((keys, kept)), kind="stable")  # merges two sorted runs
-    deficit = counts - np.bincount(keys // n_items64, minlength=n_users)
-    short = np.flatnonzero(deficit)
-    logger.debug("make_ratings: uniform top-up for %d users", short.size)
-    extra = []
-    for u in short:  # few heavy users whose popular movies are exhausted
-        start, stop = np.searchsorted(keys, [u * n_items64, (u + 1) * n_items64])
-        unrated = np.setdiff1d(np.arange(n_items), keys[start:stop] - u * n_items64)
-        extra.append(u * n_items64 + rng.choice(unrated, size=deficit[u], replace=False))
-    if extra:
-        keys = np.sort(np.concatenate([keys, *extra]))
-    return keys
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (sort-based: faster than ``np.unique`` on large int arrays)."""
-    values = np.sort(values)
-    if values.size:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
-    return values
-
-
-def _keep_per_user(
-    rng: np.random.Generator, keys: np.ndarray, allowance: np.ndarray, n_items: int
-) -> np.ndarray:
-    """A random subset of ``keys`` with at most ``allowance[u]`` keys of each user ``u``."""
-    users = keys // np.int64(n_items)
-    order = np.lexsort((rng.random(keys.size), users))
-    users_sorted = users[order]
-    first = np.searchsorted(users_sorted, users_sorted, side="left")
-    rank = np.arange(keys.size) - first
-    return keys[order[rank < allowance[users_sorted]]]
-
-
-def _timestamps(
-    rng: np.random.Generator, user_index: np.ndarray, n_users: int, start: int, end: int
-) -> np.ndarray:
-    """Unix seconds, uniform inside a per-user window ``[first, first + span]`` ⊆ [start, end]."""
-    length = end - start
-    span = np.minimum(rng.exponential(0.15, size=n_users), 1.0) * length
-    first = start + rng.random(n_users) * (length - span)
-    offset = rng.random(user_index.size) * span[user_index]
-    return np.floor(first[user_index] + offset).astype(np.int64)
-
-
-def _gapped_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` sorted distinct ids from ``1 … 3n`` (gaps like a real id space)."""
-    return np.sort(rng.choice(np.arange(1, 3 * n + 1), size=n, replace=False)).astype(np.int32)
-
-
-def _row_normalised(matrix: np.ndarray) -> np.ndarray:
-    row_sums = matrix.sum(axis=1, keepdims=True)
-    return np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
-
-
-def _genre_list(value) -> list[str]:
-    if isinstance(value, str):
-        return [] if value in ("", "(no genres listed)") else value.split("|")
-    return list(value)
-
-
-def _lookup(planted_ids: np.ndarray, raw, what: str) -> np.ndarray:
-    order = np.argsort(planted_ids)
-    sorted_ids = planted_ids[order]
-    raw = np.asarray(raw)
-    position = np.minimum(np.searchsorted(sorted_ids, raw), sorted_ids.size - 1)
-    found = sorted_ids[position] == raw
-    if not found.all():
-        raise KeyError(f"{what} not planted: {np.unique(raw[~found])[:5].tolist()}")
-    return order[position]

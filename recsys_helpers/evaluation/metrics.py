@@ -25,6 +25,7 @@ import pandas as pd
 
 __all__ = [
     "average_precision_at_k",
+    "dcg_discounts",
     "evaluate_topn",
     "map_at_k",
     "mae",
@@ -177,6 +178,11 @@ def map_at_k(ranked_lists: Sequence[Sequence], relevant_sets: Sequence[Iterable]
     return float(np.mean(scores))
 
 
+def dcg_discounts(k: int) -> np.ndarray:
+    """``1 / log2(j + 1)`` for ranks ``j = 1 … k``: the DCG weight of each position."""
+    return 1.0 / np.log2(np.arange(2, k + 2))
+
+
 def ndcg_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
     """``DCG@k / IDCG@k`` with binary gains and ``log2(j + 1)`` discounts; NaN if ``R = ∅``.
 
@@ -193,7 +199,7 @@ def ndcg_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
     hits, n_relevant = _hits(ranked, relevant, k)
     if n_relevant == 0:
         return float("nan")
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    discounts = dcg_discounts(k)
     dcg = float(discounts[: len(hits)][hits].sum())
     ideal = float(discounts[: min(n_relevant, k)].sum())
     return dcg / ideal
@@ -286,7 +292,7 @@ def ndcg_within_users(
         raise ValueError("relevance and scores must not contain NaN")
     frame = pd.DataFrame({"user": user_ids, "rel": relevance, "score": scores})
     frame["pos"] = frame.groupby("user").cumcount()
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    discount = dcg_discounts(k)
 
     def dcg(order_by: str) -> pd.Series:
         ranked = frame.sort_values(["user", order_by, "pos"], ascending=[True, False, True])

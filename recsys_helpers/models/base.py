@@ -13,10 +13,8 @@ possibly with further terms, and :class:`FactorModel` owns everything they share
    (:meth:`_prior`);
 4. **monitoring**: the objective ``J`` and training RMSE after each sweep, validation RMSE,
    early stopping, the convergence warning and the NaN report, in ``history_``;
-5. **prediction** with the cold-start fall-back (unknown ids get ``μ`` plus whatever bias
-   is known, never NaN), clipped to the rating scale;
-6. **ranking and fold-in** of a new user by one least-squares step;
-7. **persistence** without pickle (:mod:`recsys_helpers.models.persistence`).
+5. **prediction, ranking and fold-in** (:class:`~recsys_helpers.models.serving.ServingMixin`)
+   and **persistence** without pickle (:mod:`recsys_helpers.models.persistence`).
 
 A model adds only what is its own by overriding the hooks: ``_sweep`` (another update
 order, extra blocks, a sampler), ``_prior`` (shrink a side towards prior means),
@@ -31,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,117 +38,28 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.checks import check_count, check_non_negative
 from recsys_helpers.data.ratings import IdIndex, RatingMatrix
 from recsys_helpers.errors import DataError, NumericalError
 from recsys_helpers.models import kernels as numpy_kernels
-from recsys_helpers.models import persistence, ranking
+from recsys_helpers.models import persistence
+from recsys_helpers.models.serving import ServingMixin
+from recsys_helpers.models.training import (
+    ITEM,
+    ITEM_COL,
+    RATING_COL,
+    USER,
+    TrainingData,
+    id_columns,
+    ratings_frame,
+)
 
-__all__ = ["FactorModel", "Side", "TrainingData", "USER", "ITEM"]
+__all__ = ["ITEM", "USER", "FactorModel"]
 
 logger = logging.getLogger(__name__)
 
-USER, ITEM = "user", "item"
-USER_COL, ITEM_COL, RATING_COL = "userId", "movieId", "rating"
 SOLVERS = ("auto", "numpy", "numba")
 HISTORY_COLUMNS = ["iteration", "objective", "train_rmse", "valid_rmse", "seconds"]
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of the alternating updates: its rows and the ratings each row owns.
-
-    Attributes
-    ----------
-    name : {"user", "item"}
-    indptr : ndarray of int, shape (n_rows + 1,)
-    indices : ndarray of int, shape (nnz,)
-        The other side's row of each entry.
-    ratings : ndarray of float64, shape (nnz,)
-        ``r_ui`` of each entry.
-    rows : ndarray of int64, shape (nnz,)
-        This side's row of each entry.
-    counts : ndarray of int64, shape (n_rows,)
-        ``|Ω_u|``.
-    """
-
-    name: str
-    indptr: np.ndarray
-    indices: np.ndarray
-    ratings: np.ndarray
-    rows: np.ndarray
-    counts: np.ndarray
-
-
-class TrainingData:
-    """The training ratings as the sweeps see them: the rating matrix and both sides.
-
-    Lives only while :meth:`FactorModel.fit` runs; models keep none of it afterwards
-    except what they need to rank (each user's rated movies).
-    """
-
-    def __init__(self, matrix: RatingMatrix) -> None:
-        self.matrix = matrix
-        self.sides = {
-            USER: self._side(USER, matrix.by_user, matrix.user_counts),
-            ITEM: self._side(ITEM, matrix.by_item, matrix.item_counts),
-        }
-
-    @staticmethod
-    def _side(name, csr, counts) -> Side:
-        return Side(
-            name,
-            csr.indptr,
-            csr.indices,
-            csr.data,
-            numpy_kernels.row_of_entries(csr.indptr),
-            counts,
-        )
-
-
-def ratings_frame(X, y=None) -> pd.DataFrame:
-    """``userId``, ``movieId`` and ``rating`` from the accepted training inputs.
-
-    Parameters
-    ----------
-    X : DataFrame with ``userId``, ``movieId`` (and ``rating`` when ``y`` is None, and any
-        further columns a model uses), or array-like of shape (n, 2) of raw ids.
-    y : array-like of shape (n,), optional
-        Ratings; take precedence over a ``rating`` column.
-
-    Returns
-    -------
-    DataFrame
-        ``X`` itself when it already holds the ratings, else a new frame.
-    """
-    if isinstance(X, pd.DataFrame):
-        require_columns(X, (USER_COL, ITEM_COL), "ratings")
-        frame = X
-    else:
-        users, items = id_columns(X)
-        frame = pd.DataFrame({USER_COL: users, ITEM_COL: items})
-    if y is not None:
-        ratings = np.asarray(y).ravel()
-        if len(ratings) != len(frame):
-            raise DataError(f"y has {len(ratings)} ratings for {len(frame)} rows of X")
-        frame = frame.assign(**{RATING_COL: ratings})
-    if RATING_COL not in frame.columns:
-        raise DataError(f"fit needs ratings: a '{RATING_COL}' column or y")
-    return frame
-
-
-def id_columns(X) -> tuple[np.ndarray, np.ndarray]:
-    """Raw user and movie ids of a frame (``userId``, ``movieId``) or an (n, 2) array."""
-    if isinstance(X, pd.DataFrame):
-        require_columns(X, (USER_COL, ITEM_COL), "ratings")
-        return X[USER_COL].to_numpy(), X[ITEM_COL].to_numpy()
-    array = np.asarray(X)
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise DataError(
-            f"X must be a frame with {USER_COL}/{ITEM_COL} or an (n, 2) array of ids; "
-            f"got shape {array.shape}"
-        )
-    return array[:, 0], array[:, 1]
 
 
 def _relative_change(previous: float, current: float) -> float:
@@ -159,33 +67,16 @@ def _relative_change(previous: float, current: float) -> float:
     return abs(previous - current) / max(abs(previous), np.finfo(float).tiny)
 
 
-def _is_integer(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
-
-
-def _check_integer(name: str, value, minimum: int) -> None:
-    if not _is_integer(value) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_non_negative(name: str, value) -> None:
-    try:
-        ok = bool(np.isfinite(value)) and value >= 0
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
 #: Checks of the parameters a model may have, applied to those it has.
 _PARAMETER_CHECKS = {
-    "n_factors": lambda name, value: _check_integer(name, value, 0),
-    "n_iter": lambda name, value: _check_integer(name, value, 1),
-    "patience": lambda name, value: _check_integer(name, value, 1),
-    "random_state": lambda name, value: _check_integer(name, value, 0),
-    "reg": _check_non_negative,
-    "reg_bias": _check_non_negative,
-    "init_std": _check_non_negative,
+    "n_factors": lambda name, value: check_count(name, value, 0),
+    "n_iter": lambda name, value: check_count(name, value, 1),
+    "patience": lambda name, value: check_count(name, value, 1),
+    "random_state": lambda name, value: check_count(name, value, 0),
+    "reg": check_non_negative,
+    "reg_bias": check_non_negative,
+    "init_std": check_non_negative,
+    "tol": lambda name, value: value is None or check_non_negative(name, value),
 }
 
 
@@ -198,7 +89,7 @@ def _numba_kernels():
     return kernels_numba
 
 
-class FactorModel(RegressorMixin, BaseEstimator):
+class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
     """Base of the package's rating models: the shared life-cycle (see the module docstring).
 
     Subclasses declare their parameters in ``__init__`` (scikit-learn style: stored, not
@@ -250,15 +141,17 @@ class FactorModel(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(f"dtype must be float32 or float64, got {params['dtype']!r}")
         cg_steps = params.get("cg_steps")
-        if cg_steps is not None and (not _is_integer(cg_steps) or cg_steps < 1):
-            raise ValueError(f"cg_steps must be None or an integer >= 1, got {cg_steps!r}")
-        if cg_steps is not None and solver == "numpy":
-            raise ValueError("cg_steps needs the numba kernels; use solver='auto' or 'numba'")
+        if cg_steps is not None:
+            try:
+                check_count("cg_steps", cg_steps, 1)
+            except ValueError:
+                raise ValueError(
+                    f"cg_steps must be None or an integer >= 1, got {cg_steps!r}"
+                ) from None
+            if solver == "numpy":
+                raise ValueError("cg_steps needs the numba kernels; use solver='auto' or 'numba'")
         if solver == "numba" and _numba_kernels() is None:
             raise ValueError("solver='numba' needs numba; use solver='numpy'")
-        tol = params.get("tol")
-        if tol is not None:
-            _check_non_negative("tol", tol)
 
     def _kernels(self):
         """The kernel module: NumPy reference or compiled twin (same functions)."""
@@ -300,7 +193,6 @@ class FactorModel(RegressorMixin, BaseEstimator):
         valid = self._validation_rows(validation)
         data = TrainingData(matrix)
         self._start(data)
-        self._prepare(data, **side_information)
         self._initialise(data, np.random.default_rng(self.random_state))
         logger.info(
             "fitting %s K=%d on %d ratings (%d users, %d movies)",
@@ -341,9 +233,6 @@ class FactorModel(RegressorMixin, BaseEstimator):
                 f"{', '.join(side_information)}"
             )
         return None
-
-    def _prepare(self, data: TrainingData, **side_information) -> None:
-        """Build what the model derives from side information (hook)."""
 
     def _initialise(self, data: TrainingData, rng: np.random.Generator) -> None:
         """Biases at 0, user vectors at 0, rated movies' vectors i.i.d. ``N(0, σ²)``.
@@ -477,26 +366,20 @@ class FactorModel(RegressorMixin, BaseEstimator):
         cg_steps = getattr(self, "cg_steps", None)
         if cg_steps is not None:
             options.update(cg_steps=int(cg_steps), initial=self._params(side))
+        structure, penalties = (entries.indptr, entries.indices), (self.reg, self.reg_bias)
         prior = self._prior(side)
         if prior is None:
+            targets = targets.astype(other_factors.dtype)
             bias, factors = kernels.solve_side(
-                entries.indptr,
-                entries.indices,
-                targets.astype(other_factors.dtype),
-                other_factors,
-                self.reg,
-                self.reg_bias,
-                **options,
+                *structure, targets, other_factors, *penalties, **options
             )
         else:
             bias, factors = numpy_kernels.solve_side_around(
-                entries.indptr,
-                entries.indices,
+                *structure,
                 targets,
                 other_factors,
                 *prior,
-                self.reg,
-                self.reg_bias,
+                *penalties,
                 solve=kernels.solve_side,
                 **options,
             )
@@ -551,240 +434,6 @@ class FactorModel(RegressorMixin, BaseEstimator):
                 getattr(self, "scale_reg", False),
             )
         return total + self._extra_penalty()
-
-    # ------------------------------------------------------------------ prediction
-    def _clip(self, prediction: np.ndarray) -> np.ndarray:
-        low, high = self.rating_range_
-        return np.clip(prediction, low, high)
-
-    def _predict_index(self, user_index, item_index, X=None) -> np.ndarray:
-        """Unclipped ``r̂`` for rows (``-1`` = unknown: that side contributes nothing)."""
-        known_user, known_item = user_index >= 0, item_index >= 0
-        both = known_user & known_item
-        prediction = np.full(len(user_index), self.global_mean_, dtype=np.float64)
-        prediction[known_user] += self.user_bias_[user_index[known_user]]
-        prediction[known_item] += self.item_bias_[item_index[known_item]]
-        prediction[both] += numpy_kernels.pair_dots(
-            user_index[both], item_index[both], self.user_factors_, self.item_factors_
-        )
-        return prediction
-
-    def _predict_ids(self, users, items, X=None) -> np.ndarray:
-        """Clipped ``r̂`` for raw ids."""
-        user_index = self.users_.to_index(users)
-        item_index = self.items_.to_index(items)
-        return self._clip(self._predict_index(user_index, item_index, X))
-
-    def _validation_rmse(self, users, items, ratings, frame) -> float:
-        predictions = self._predict_ids(users, items, frame)
-        return float(np.sqrt(np.mean((ratings - predictions) ** 2)))
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted ratings ``r̂_ui``, clipped to the rating scale.
-
-        Unknown users or movies get ``μ`` plus whatever bias is known (never NaN).
-
-        Parameters
-        ----------
-        X : DataFrame with ``userId``, ``movieId`` or (n, 2) array of raw ids
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-        """
-        check_is_fitted(self, "history_")
-        users, items = id_columns(X)
-        return self._predict_ids(users, items, X if isinstance(X, pd.DataFrame) else None)
-
-    def score(self, X, y=None, sample_weight=None) -> float:
-        """Negative RMSE (greater is better, as scikit-learn scorers expect).
-
-        Parameters
-        ----------
-        X : DataFrame or (n, 2) array of raw ids
-        y : array-like (n,), optional
-            Ratings when ``X`` has no ``rating`` column.
-
-        Returns
-        -------
-        float
-            ``−sqrt(mean((r − r̂)²))``.
-        """
-        frame = ratings_frame(X, y)
-        check_is_fitted(self, "history_")
-        ratings = np.asarray(frame[RATING_COL], dtype=np.float64)
-        predictions = self._predict_ids(*id_columns(frame), frame)
-        return -float(np.sqrt(np.mean((ratings - predictions) ** 2)))
-
-    # ------------------------------------------------------------------ top-N and fold-in
-    def _user_state(self, row: int):
-        """What ranks movies for a training user: ``(b_u, U_u)`` (hook)."""
-        return float(self.user_bias_[row]), self.user_factors_[row]
-
-    def _item_scores(self, state, item_bias_weight: float) -> tuple[np.ndarray, dict]:
-        """Ranking score of every movie for one user, and extra columns to report (hook)."""
-        bias, vector = state
-        scores = ranking.ranking_scores(
-            self.global_mean_,
-            bias,
-            vector,
-            self.item_bias_,
-            self.item_factors_,
-            item_bias_weight=item_bias_weight,
-        )
-        return scores, {}
-
-    def _top_n(self, state, n, excluded, item_bias_weight, min_ratings) -> pd.DataFrame:
-        scores, extra = self._item_scores(state, item_bias_weight)
-        ranking.popularity_floor(scores, self.item_counts_, min_ratings)
-        chosen, top_scores = ranking.top_n(scores, n, excluded)
-        columns = {
-            ITEM_COL: self.items_.to_ids(chosen),
-            "score": top_scores,
-            "rank": np.arange(1, len(chosen) + 1),
-        }
-        columns.update({name: values[chosen] for name, values in extra.items()})
-        return pd.DataFrame(columns)
-
-    def _exclusions(self, exclude) -> np.ndarray:
-        if exclude is None:
-            return np.empty(0, dtype=np.int64)
-        index = self.items_.to_index(np.asarray(list(exclude)))
-        return index[index >= 0]
-
-    def _seen_by(self, row: int) -> np.ndarray:
-        indptr, indices = self._seen
-        return indices[indptr[row] : indptr[row + 1]].astype(np.int64)
-
-    def recommend(
-        self,
-        user_id,
-        n: int = 10,
-        *,
-        exclude_seen: bool = True,
-        exclude=None,
-        item_bias_weight: float = 1.0,
-        min_ratings: int = 0,
-    ) -> pd.DataFrame:
-        """Top-``n`` movies for a training user by ``μ + b_u + w b_i + U_u·V_i``.
-
-        Parameters
-        ----------
-        user_id : raw user id seen in training
-        n : int, default 10
-        exclude_seen : bool, default True
-            Leave out the movies the user rated in training.
-        exclude : iterable of movie ids, optional
-            Further movies to leave out (unknown ids are ignored).
-        item_bias_weight : float, default 1.0
-            ``w`` (see :func:`recsys_helpers.models.ranking.ranking_scores`).
-        min_ratings : int, default 0
-            Popularity floor on the movies' training rating counts.
-
-        Returns
-        -------
-        DataFrame
-            ``movieId``, ``score``, ``rank`` (1 = best), at most ``n`` rows.
-        """
-        check_is_fitted(self, "history_")
-        row = int(self.users_.to_index(np.asarray([user_id]))[0])
-        if row < 0:
-            raise DataError(
-                f"userId {user_id!r} is not in the training data; use recommend_new_user"
-            )
-        excluded = [self._exclusions(exclude)]
-        if exclude_seen:
-            excluded.append(self._seen_by(row))
-        return self._top_n(
-            self._user_state(row), n, np.concatenate(excluded), item_bias_weight, min_ratings
-        )
-
-    def _new_user_ratings(self, ratings) -> tuple[np.ndarray, np.ndarray]:
-        if isinstance(ratings, pd.DataFrame):
-            require_columns(ratings, (ITEM_COL, RATING_COL), "new user's ratings")
-            items, values = ratings[ITEM_COL].to_numpy(), ratings[RATING_COL].to_numpy()
-        else:
-            series = pd.Series(ratings, dtype=np.float64)
-            items, values = series.index.to_numpy(), series.to_numpy()
-        values = np.asarray(values, dtype=np.float64)
-        if not np.isfinite(values).all():
-            raise DataError("new user's ratings contain NaN/inf")
-        if len(np.unique(items)) != len(items):
-            raise DataError("new user's ratings rate a movie twice")
-        index = self.items_.to_index(items)
-        if (index < 0).any():
-            logger.info("fold-in ignores %d movie(s) unknown to the model", int((index < 0).sum()))
-        return index[index >= 0], values[index >= 0]
-
-    def _fold_in_state(self, index: np.ndarray, values: np.ndarray):
-        """A new user's ranking state from known movies' rows and ratings (hook)."""
-        return ranking.fold_in(
-            index,
-            values,
-            self.global_mean_,
-            self.item_bias_,
-            self.item_factors_,
-            self.reg,
-            self.reg_bias,
-            scale_reg=getattr(self, "scale_reg", False),
-        )
-
-    def fold_in(self, ratings):
-        """Bias and vector of a user not in training, by one least-squares step.
-
-        Solves the user half-step of training (:func:`recsys_helpers.models.ranking.fold_in`)
-        with the movies held fixed; no retraining. Movies unknown to the model carry no
-        information and are ignored.
-
-        Parameters
-        ----------
-        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
-
-        Returns
-        -------
-        bias : float
-        vector : ndarray, shape (K,)
-        """
-        check_is_fitted(self, "history_")
-        return self._fold_in_state(*self._new_user_ratings(ratings))
-
-    def recommend_new_user(
-        self,
-        ratings,
-        n: int = 10,
-        *,
-        exclude_seen: bool = True,
-        exclude=None,
-        item_bias_weight: float = 1.0,
-        min_ratings: int = 0,
-    ) -> pd.DataFrame:
-        """Top-``n`` movies for a new user described by their ratings (fold-in, then rank).
-
-        Parameters
-        ----------
-        ratings : DataFrame (``movieId``, ``rating``) or mapping ``{movieId: rating}``
-        n, exclude, item_bias_weight, min_ratings
-            As in :meth:`recommend`.
-        exclude_seen : bool, default True
-            Leave out the movies in ``ratings``.
-
-        Returns
-        -------
-        DataFrame
-            ``movieId``, ``score``, ``rank``.
-        """
-        check_is_fitted(self, "history_")
-        index, values = self._new_user_ratings(ratings)
-        excluded = [self._exclusions(exclude)]
-        if exclude_seen:
-            excluded.append(index)
-        return self._top_n(
-            self._fold_in_state(index, values),
-            n,
-            np.concatenate(excluded),
-            item_bias_weight,
-            min_ratings,
-        )
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:

@@ -66,6 +66,16 @@ def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
         out[i] = value / matrix[i, i]
 
 
+@numba.njit(cache=True)
+def _design(rows, other):  # pragma: no cover - compiled
+    """The row's design ``X_u``: one line ``[1, V_i]`` per rated ``i`` (gathered copy)."""
+    design = np.empty((len(rows), other.shape[1] + 1), dtype=other.dtype)
+    for j in range(len(rows)):
+        design[j, 0] = 1.0
+        design[j, 1:] = other[rows[j]]
+    return design
+
+
 @numba.njit(parallel=True, cache=True)
 def _solve_rows(indptr, indices, targets, other, penalty, dual, bias, factors):  # pragma: no cover
     n_rows = len(indptr) - 1
@@ -77,10 +87,7 @@ def _solve_rows(indptr, indices, targets, other, penalty, dual, bias, factors): 
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = np.empty((count, width), dtype=other.dtype)
-        for j in range(count):
-            design[j, 0] = 1.0
-            design[j, 1:] = other[indices[start + j]]
+        design = _design(indices[start:stop], other)
         row_targets = targets[start:stop].astype(other.dtype)
         solution = np.empty(width, dtype=np.float64)
         if count < width and dual:
@@ -159,10 +166,7 @@ def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  #
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = np.empty((count, width), dtype=other.dtype)
-        for j in range(count):
-            design[j, 0] = 1.0
-            design[j, 1:] = other[indices[start + j]]
+        design = _design(indices[start:stop], other)
         solution = np.empty(width, dtype=np.float64)
         solution[0] = bias[row]
         solution[1:] = factors[row]
