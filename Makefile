@@ -20,7 +20,7 @@ ifneq ($(strip $(MIRROR)),)
   export MOVIELENS_MIRROR := $(abspath $(MIRROR))
 endif
 
-.PHONY: help env test lint format
+.PHONY: help env test lint format hooks
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,6 +42,9 @@ test: $(ENV_STAMP)  ## ruff + the whole test suite (MIRROR=... for real-data tes
 lint: $(ENV_STAMP)  ## ruff only
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check recsys_helpers tests benchmarks
+
+hooks: $(ENV_STAMP)  ## install the pre-commit hooks (ruff check, ruff format, nbstripout)
+	$(PY) -m pre_commit install
 
 format: $(ENV_STAMP)  ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

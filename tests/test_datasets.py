@@ -473,6 +473,7 @@ def test_ml100k_udata_and_item_genre_flags(tmp_path, data_dir):
 def test_ml100k_without_genre_file_uses_the_documented_flags(tmp_path):
     folder = write_100k_release(tmp_path / "ml-100k", genre_file=False)
     from recsys_helpers.data import movie_formats
+
     movies = movie_formats.parse_movies(folder / "u.item", layout="100k", encoding="latin-1")
     assert movies["genres"].tolist() == [g for _, _, g in MOVIES]
 
