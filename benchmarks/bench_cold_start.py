@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.bench_cold_start --n-factors 8 --n-iter 5   # quick
 
 Loads the release with :func:`recsys_helpers.data.movielens.load` and calls
-:func:`recsys_helpers.models.hybrid.cold_start_comparison` (cold: every rating of a seeded
+:func:`recsys_helpers.evaluation.experiments.cold_start_comparison` (cold: every rating of a seeded
 10% of movies held out; warm: a seeded random 10% of ratings) and writes
 ``benchmarks/results/cold_start.{json,md}``, printing the markdown table.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks import results_io
 from recsys_helpers import config
 from recsys_helpers.data import movielens
-from recsys_helpers.models.hybrid import cold_start_comparison
+from recsys_helpers.evaluation.experiments import cold_start_comparison
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ratings, movies, tags = release.ratings, release.movies, release.tags
     started = time.perf_counter()
     table = cold_start_comparison(
-        ratings, movies, tags, n_factors=args.n_factors, n_iter=args.n_iter, seed=args.seed
+        ratings, movies, tags, n_factors=args.n_factors, n_iter=args.n_iter, random_state=args.seed
     )
     seconds = time.perf_counter() - started
     header = list(table.columns)

@@ -107,7 +107,7 @@ def random_split(
     except ImportError:
         package_split = None
     if package_split is not None:
-        return package_split(ratings, test_fraction, seed=seed)
+        return package_split(ratings, test_fraction, random_state=seed)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     n_test = round(test_fraction * len(ratings))
@@ -208,8 +208,8 @@ class Protocol:
         self, ratings: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``(train, test, fit, valid)``: fit ∪ valid = train, train ∪ test = ratings."""
-        train, test = random_split(ratings, self.test_fraction, random_state=self.seed)
-        fit, valid = random_split(train, self.valid_fraction, random_state=self.seed + 1)
+        train, test = random_split(ratings, self.test_fraction, seed=self.seed)
+        fit, valid = random_split(train, self.valid_fraction, seed=self.seed + 1)
         return train, test, fit, valid
 
 

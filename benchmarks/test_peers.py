@@ -41,13 +41,13 @@ def tiny_ratings(n_users: int = 30, n_items: int = 20, seed: int = 0) -> pd.Data
 
 def test_random_split_partitions_deterministically():
     ratings = tiny_ratings()
-    train, test = protocol.random_split(ratings, 0.1, random_state=3)
+    train, test = protocol.random_split(ratings, 0.1, seed=3)
     assert len(test) == round(0.1 * len(ratings))
     assert set(train.index).isdisjoint(test.index)
     assert sorted([*train.index, *test.index]) == list(ratings.index)
-    again_train, again_test = protocol.random_split(ratings, 0.1, random_state=3)
+    again_train, again_test = protocol.random_split(ratings, 0.1, seed=3)
     assert list(again_test.index) == list(test.index)
-    _, other_test = protocol.random_split(ratings, 0.1, random_state=4)
+    _, other_test = protocol.random_split(ratings, 0.1, seed=4)
     assert list(other_test.index) != list(test.index)
 
 
