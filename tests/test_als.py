@@ -355,3 +355,26 @@ def test_real_data_rmse_bands(real_split):
         mf_rmse = -BiasedMF().fit(train).score(test)
     assert bias_rmse <= 0.873
     assert mf_rmse < 0.844
+
+
+@pytest.mark.parametrize("solver", ["numpy", "numba"])
+def test_latent_only_model_has_no_biases(solver, planted):
+    """fit_biases=False: r̂ = μ + U·V; b_u = b_i = 0 exactly, J still never increases."""
+    frame, _ = planted
+    model = BiasedMF(
+        n_factors=3, reg=0.5, fit_biases=False, n_iter=8, solver=solver, dtype="float64", tol=None
+    ).fit(frame)
+    assert not model.user_bias_.any() and not model.item_bias_.any()
+    objective = model.history_["objective"].to_numpy()
+    assert (np.diff(objective) <= 1e-9 * objective[0]).all()
+    users = model.users_.to_index(frame.userId)
+    items = model.items_.to_index(frame.movieId)
+    expected = model.global_mean_ + np.einsum(
+        "nk,nk->n", model.user_factors_[users], model.item_factors_[items]
+    )
+    np.testing.assert_allclose(model.predict(frame), np.clip(expected, *model.rating_range_))
+    bias, _ = model.fold_in(frame[frame.userId == frame.userId.iloc[0]])
+    assert bias == 0.0
+    with_biases = BiasedMF(n_factors=3, reg=0.5, n_iter=8, solver=solver, tol=None).fit(frame)
+    # the planted model has biases: leaving them out costs training accuracy
+    assert with_biases.history_["train_rmse"].iloc[-1] < model.history_["train_rmse"].iloc[-1]

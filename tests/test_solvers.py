@@ -64,6 +64,41 @@ def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
 
 
 @pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("n_factors", [0, 4, 12])
+def test_half_step_without_bias_is_the_exact_minimiser(kernels, n_factors):
+    """fit_bias=False: lstsq on [V_i; sqrt(c λ) I] (no intercept column), bias left at 0.
+
+    K = 12 puts short rows on the compiled kernel's dual path."""
+    indptr, indices, targets, other = random_side(n_factors=n_factors, seed=11)
+    reg = 0.9
+    bias, factors = kernels.solve_side(
+        indptr, indices, targets, other, reg, 2.0, scale_reg=True, fit_bias=False
+    )
+    assert not bias.any()
+    for row in range(len(indptr) - 1):
+        columns = indices[indptr[row] : indptr[row + 1]]
+        if len(columns) == 0 or n_factors == 0:
+            assert not factors[row].any()
+            continue
+        stacked = np.vstack([other[columns], np.sqrt(reg * len(columns)) * np.eye(n_factors)])
+        rhs = np.concatenate([targets[indptr[row] : indptr[row + 1]], np.zeros(n_factors)])
+        expected = np.linalg.lstsq(stacked, rhs, rcond=None)[0]
+        np.testing.assert_allclose(factors[row], expected, rtol=0, atol=1e-10)
+
+
+def test_conjugate_gradient_without_bias_converges_to_the_exact_solution():
+    indptr, indices, targets, other = random_side(n_factors=3, seed=12)
+    exact = kernels.solve_side(indptr, indices, targets, other, 0.4, 1.0, fit_bias=False)
+    state = (np.zeros(len(indptr) - 1), np.zeros((len(indptr) - 1, 3)))
+    for _ in range(20):
+        state = kernels_numba.solve_side(
+            indptr, indices, targets, other, 0.4, 1.0, fit_bias=False, cg_steps=2, initial=state
+        )
+    assert not state[0].any()
+    np.testing.assert_allclose(state[1], exact[1], atol=1e-8)
+
+
+@pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
 @pytest.mark.parametrize("n_factors", [0, 5])
 @pytest.mark.parametrize("scale", [False, True])
 def test_half_step_matches_the_loop_oracle(kernels, n_factors, scale):

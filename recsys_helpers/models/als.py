@@ -65,6 +65,9 @@ class BiasedMF(FactorModel):
         None solves each half-step exactly (Cholesky). An integer takes that many
         conjugate-gradient steps per row, warm-started from the previous sweep (numba
         kernels only): approximate, cheaper per sweep, ``J`` still never increases.
+    fit_biases : bool, default True
+        False fits the latent-only model ``r̂_ui = μ + U_u·V_i`` (no ``b_u``, ``b_i``), to
+        compare with the bias-only model and the full one.
     verbose : bool, default False
         Show a progress bar over sweeps.
 
@@ -102,6 +105,7 @@ class BiasedMF(FactorModel):
         patience: int = 2,
         rating_range: tuple[float, float] | None = None,
         cg_steps: int | None = None,
+        fit_biases: bool = True,
         verbose: bool = False,
     ) -> None:
         self.n_factors = n_factors
@@ -118,6 +122,7 @@ class BiasedMF(FactorModel):
         self.patience = patience
         self.rating_range = rating_range
         self.cg_steps = cg_steps
+        self.fit_biases = fit_biases
         self.verbose = verbose
 
 

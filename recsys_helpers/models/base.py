@@ -362,7 +362,10 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         entries = data.sides[side]
         _, other_factors = self._params(self._other(side))
         targets = self._targets(data, side)
-        options = {"scale_reg": getattr(self, "scale_reg", False)}
+        options = {
+            "scale_reg": getattr(self, "scale_reg", False),
+            "fit_bias": getattr(self, "fit_biases", True),
+        }
         cg_steps = getattr(self, "cg_steps", None)
         if cg_steps is not None:
             options.update(cg_steps=int(cg_steps), initial=self._params(side))

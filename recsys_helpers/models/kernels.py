@@ -92,6 +92,7 @@ def solve_side(
     reg_bias: float,
     *,
     scale_reg: bool = False,
+    fit_bias: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Exact ridge half-step: each row's bias and vector given the other side.
 
@@ -121,6 +122,8 @@ def solve_side(
         ``λ`` (vectors) and ``λ_b`` (biases), both ``>= 0``.
     scale_reg : bool, default False
         Multiply the vector penalty ``λ`` by ``|Ω_u|``.
+    fit_bias : bool, default True
+        False drops ``b_u`` from the model (design rows ``V_i``; the bias stays 0).
 
     Returns
     -------
@@ -135,13 +138,16 @@ def solve_side(
     penalty = penalty_diagonal(counts, n_factors, reg, reg_bias, scale_reg)
     bias = np.zeros(n_rows, dtype=dtype)
     factors = np.zeros((n_rows, n_factors), dtype=dtype)
+    lead = 1 if fit_bias else 0  # columns of the design before the vector
     if n_factors == 0:
+        if not fit_bias:
+            return bias, factors
         sums = np.bincount(row_of_entries(indptr), weights=targets, minlength=n_rows)
         nonempty = counts > 0
         bias[nonempty] = sums[nonempty] / (counts[nonempty] + penalty[nonempty, 0])
         return bias, factors
 
-    width = n_factors + 1
+    width = n_factors + lead
     per_batch = max(1, _BATCH_ELEMENTS // (width * width))
     nonempty_rows = np.flatnonzero(counts > 0)
     position = 0
@@ -155,18 +161,19 @@ def solve_side(
         # Empty rows hold no entries, so the batch's entries are one contiguous range.
         entries = np.arange(indptr[rows[0]], indptr[rows[-1] + 1])
         design = np.empty((len(entries), width), dtype=np.float64)
-        design[:, 0] = 1.0
-        design[:, 1:] = other_factors[indices[entries]]
+        design[:, :lead] = 1.0
+        design[:, lead:] = other_factors[indices[entries]]
         starts = np.concatenate(([0], np.cumsum(counts[rows])[:-1]))
         gram = np.add.reduceat(design[:, :, None] * design[:, None, :], starts, axis=0)
         rhs = np.add.reduceat(design * targets[entries, None], starts, axis=0)
-        gram[:, np.arange(width), np.arange(width)] += penalty[rows]
+        gram[:, np.arange(width), np.arange(width)] += penalty[rows, 1 - lead :]
         try:
             solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
             solution = np.full(rhs.shape, np.nan)
-        bias[rows] = solution[:, 0]
-        factors[rows] = solution[:, 1:]
+        if fit_bias:
+            bias[rows] = solution[:, 0]
+        factors[rows] = solution[:, lead:]
     return bias, factors
 
 

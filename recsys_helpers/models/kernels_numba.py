@@ -67,19 +67,21 @@ def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _design(rows, other):  # pragma: no cover - compiled
-    """The row's design ``X_u``: one line ``[1, V_i]`` per rated ``i`` (gathered copy)."""
-    design = np.empty((len(rows), other.shape[1] + 1), dtype=other.dtype)
+def _design(rows, other, lead):  # pragma: no cover - compiled
+    """The row's design ``X_u``: one line ``[1, V_i]`` per rated ``i`` (``[V_i]`` when
+    ``lead`` is 0, a model without biases); a gathered copy."""
+    design = np.empty((len(rows), other.shape[1] + lead), dtype=other.dtype)
     for j in range(len(rows)):
-        design[j, 0] = 1.0
-        design[j, 1:] = other[rows[j]]
+        if lead:
+            design[j, 0] = 1.0
+        design[j, lead:] = other[rows[j]]
     return design
 
 
 @numba.njit(parallel=True, cache=True)
-def _solve_rows(indptr, indices, targets, other, penalty, dual, bias, factors):  # pragma: no cover
+def _solve_rows(indptr, indices, targets, other, penalty, dual, lead, bias, factors):  # pragma: no cover
     n_rows = len(indptr) - 1
-    width = other.shape[1] + 1
+    width = other.shape[1] + lead
     for row in numba.prange(n_rows):
         start, stop = indptr[row], indptr[row + 1]
         count = stop - start
@@ -87,16 +89,17 @@ def _solve_rows(indptr, indices, targets, other, penalty, dual, bias, factors): 
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = _design(indices[start:stop], other)
+        design = _design(indices[start:stop], other, lead)
         row_targets = targets[start:stop].astype(other.dtype)
         solution = np.empty(width, dtype=np.float64)
         if count < width and dual:
             _solve_dual(design, row_targets, penalty[row], solution)
         else:
             _solve_primal(design, row_targets, penalty[row], solution)
-        bias[row] = solution[0]
-        for a in range(1, width):
-            factors[row, a - 1] = solution[a]
+        if lead:
+            bias[row] = solution[0]
+        for a in range(lead, width):
+            factors[row, a - lead] = solution[a]
 
 
 @numba.njit(cache=True)
@@ -150,7 +153,7 @@ def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - c
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
-def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  # pragma: no cover
+def _cg_rows(indptr, indices, targets, other, penalty, steps, lead, bias, factors):  # pragma: no cover
     """A few conjugate-gradient steps on each row's normal equations, warm-started.
 
     Starts from the current ``(bias[row], factors[row])`` and never forms ``X_uᵀX_u``: each
@@ -158,7 +161,7 @@ def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  #
     row's quadratic objective at every step, so ``J`` still never increases.
     """
     n_rows = len(indptr) - 1
-    width = other.shape[1] + 1
+    width = other.shape[1] + lead
     for row in numba.prange(n_rows):
         start, stop = indptr[row], indptr[row + 1]
         count = stop - start
@@ -166,10 +169,11 @@ def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  #
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = _design(indices[start:stop], other)
+        design = _design(indices[start:stop], other, lead)
         solution = np.empty(width, dtype=np.float64)
-        solution[0] = bias[row]
-        solution[1:] = factors[row]
+        if lead:
+            solution[0] = bias[row]
+        solution[lead:] = factors[row]
         # residual = Xᵀ(t − X w) − P w
         errors = np.empty(count, dtype=np.float64)
         for j in range(count):
@@ -205,9 +209,10 @@ def _cg_rows(indptr, indices, targets, other, penalty, steps, bias, factors):  #
             new_norm = residual @ residual
             direction = residual + (new_norm / norm) * direction
             norm = new_norm
-        bias[row] = solution[0]
-        for a in range(1, width):
-            factors[row, a - 1] = solution[a]
+        if lead:
+            bias[row] = solution[0]
+        for a in range(lead, width):
+            factors[row, a - lead] = solution[a]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -239,6 +244,7 @@ def solve_side(
     reg_bias: float,
     *,
     scale_reg: bool = False,
+    fit_bias: bool = True,
     cg_steps: int | None = None,
     initial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -258,6 +264,8 @@ def solve_side(
     other_factors : ndarray of float32 or float64, shape (n_other, K)
     reg, reg_bias : float
     scale_reg : bool, default False
+    fit_bias : bool, default True
+        False drops ``b_u`` (design rows ``V_i``; the bias stays 0).
     cg_steps : int, optional
         Instead of the exact solve, take this many conjugate-gradient steps (Takács et al.
         2011) from ``initial``, never forming the Gram matrices: approximate, cheaper.
@@ -276,9 +284,12 @@ def solve_side(
     bias = np.zeros(n_rows, dtype=other.dtype)
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    lead = 1 if fit_bias else 0
     if other.shape[1] == 0:
-        _bias_rows(indptr, np.ascontiguousarray(targets, dtype=np.float64), penalty, bias)
+        if fit_bias:
+            _bias_rows(indptr, np.ascontiguousarray(targets, dtype=np.float64), penalty, bias)
         return bias, factors
+    penalty = np.ascontiguousarray(penalty[:, 1 - lead :])
     if cg_steps is not None:
         if initial is not None:
             bias[:] = initial[0]
@@ -290,6 +301,7 @@ def solve_side(
             other,
             penalty,
             int(cg_steps),
+            lead,
             bias,
             factors,
         )
@@ -302,7 +314,8 @@ def solve_side(
             np.ascontiguousarray(targets),
             other,
             penalty,
-            bool(reg > 0 and reg_bias > 0),
+            bool(reg > 0 and (reg_bias > 0 or not fit_bias)),
+            lead,
             bias,
             factors,
         )

@@ -120,6 +120,7 @@ def fold_in(
     reg_bias: float,
     *,
     scale_reg: bool = False,
+    fit_bias: bool = True,
 ) -> tuple[float, np.ndarray]:
     r"""A new user's ``(b_u, U_u)`` by one least-squares step, movies held fixed.
 
@@ -137,6 +138,8 @@ def fold_in(
     item_factors : ndarray, shape (n_items, K)
     reg, reg_bias : float
     scale_reg : bool, default False
+    fit_bias : bool, default True
+        False for a model without biases (``b_u`` stays 0).
 
     Returns
     -------
@@ -155,5 +158,6 @@ def fold_in(
         reg,
         reg_bias,
         scale_reg=scale_reg,
+        fit_bias=fit_bias,
     )
     return float(bias[0]), factors[0]

@@ -205,6 +205,7 @@ class ServingMixin:
             self.reg,
             self.reg_bias,
             scale_reg=getattr(self, "scale_reg", False),
+            fit_bias=getattr(self, "fit_biases", True),
         )
 
     def fold_in(self, ratings):
