@@ -79,7 +79,9 @@ def _design(rows, other, lead):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def _solve_rows(indptr, indices, targets, other, penalty, dual, lead, bias, factors):  # pragma: no cover
+def _solve_rows(  # pragma: no cover - compiled
+    indptr, indices, targets, other, penalty, dual, lead, bias, factors
+):
     n_rows = len(indptr) - 1
     width = other.shape[1] + lead
     for row in numba.prange(n_rows):
@@ -153,7 +155,9 @@ def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - c
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
-def _cg_rows(indptr, indices, targets, other, penalty, steps, lead, bias, factors):  # pragma: no cover
+def _cg_rows(  # pragma: no cover - compiled
+    indptr, indices, targets, other, penalty, steps, lead, bias, factors
+):
     """A few conjugate-gradient steps on each row's normal equations, warm-started.
 
     Starts from the current ``(bias[row], factors[row])`` and never forms ``X_uᵀX_u``: each
