@@ -52,6 +52,14 @@ def test_projection_recovers_planted_clusters():
     assert explained[0] > 0.99
 
 
+def test_projection_of_identical_genre_vectors_is_the_origin():
+    weights = np.tile([0.5, -1.0, 2.0], (4, 1))
+    coordinates, explained = hybrid.genre_vector_projection(weights, [f"genre={g}" for g in "abcd"])
+    np.testing.assert_array_equal(coordinates[["pc1", "pc2"]].to_numpy(), np.zeros((4, 2)))
+    np.testing.assert_array_equal(explained, [0.0, 0.0])
+    np.testing.assert_allclose(coordinates["norm"], np.linalg.norm(weights, axis=1))
+
+
 @pytest.mark.parametrize(
     "weights, names, message",
     [

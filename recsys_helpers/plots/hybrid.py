@@ -4,7 +4,9 @@ Two small table builders feed the two figures:
 
 * :func:`genre_vector_projection` projects the genre rows of the learned feature
   weights ``W`` (:attr:`recsys_helpers.models.hybrid.HybridMF.feature_weights_`) onto their
-  first two principal components; :func:`genre_vector_map` draws them, labelled.
+  first two principal components
+  (:func:`recsys_helpers.analysis.embeddings.pca_projection`); :func:`genre_vector_map`
+  draws them, labelled.
 * :func:`rmse_by_rating_count` bins test ratings by how many training ratings their movie
   had and computes each model's RMSE per bin; :func:`error_by_rating_count` draws the
   curves.
@@ -20,6 +22,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from recsys_helpers.analysis.embeddings import pca_projection
 
 __all__ = [
     "COUNT_BIN_EDGES",
@@ -49,9 +53,12 @@ def genre_vector_projection(
     r"""First two principal components of the genre rows of ``W``.
 
     With ``G`` the rows of ``W`` whose names start with ``prefix`` (one K-vector per
-    genre) and ``Ḡ`` their column mean, the thin SVD ``G − Ḡ = P S Qᵀ`` gives the scores
-    ``(G − Ḡ) Q[:, :2] = P[:, :2] S[:2]``. Each component's sign is fixed so that its
-    largest-magnitude score is positive (SVD signs are otherwise arbitrary).
+    genre) and ``Ḡ`` their column mean, the scores are ``(G − Ḡ) Q₂`` with ``Q₂`` the two
+    leading right singular vectors of ``G − Ḡ``
+    (:func:`recsys_helpers.analysis.embeddings.pca_projection`, scikit-learn's PCA). Each
+    component's sign is then fixed so that its largest-magnitude score is positive
+    (principal axes have no sign of their own), so the map does not flip between library
+    versions.
 
     Parameters
     ----------
@@ -67,7 +74,8 @@ def genre_vector_projection(
     coordinates : DataFrame, one row per genre in the order of ``feature_names``
         ``genre`` (str), ``pc1``, ``pc2`` (float64) and ``norm`` (``‖W_g‖``, float64).
     explained : ndarray of float64, shape (2,)
-        Share of the genre rows' total variance carried by each component.
+        Share of the genre rows' total variance carried by each component (zeros, like
+        the scores, when every genre row is the same vector).
 
     Raises
     ------
@@ -86,13 +94,12 @@ def genre_vector_projection(
     if weights.shape[1] < 2:
         raise ValueError(f"need K >= 2 latent dimensions for a 2-D map, got {weights.shape[1]}")
     genre_rows = weights[rows]
-    centred = genre_rows - genre_rows.mean(axis=0)
-    left, singular, _ = np.linalg.svd(centred, full_matrices=False)
-    scores = left[:, :2] * singular[:2]
+    if np.ptp(genre_rows, axis=0).max() == 0.0:  # identical vectors: no direction to find
+        scores, explained = np.zeros((len(rows), 2)), np.zeros(2)
+    else:
+        scores, explained = pca_projection(genre_rows)
     flip = np.sign(scores[np.abs(scores).argmax(axis=0), [0, 1]])
     scores = scores * np.where(flip == 0, 1.0, flip)
-    total = float(np.sum(singular**2))
-    explained = singular[:2] ** 2 / total if total > 0 else np.zeros(2)
     coordinates = pd.DataFrame(
         {
             "genre": [names[k][len(prefix) :] for k in rows],

@@ -11,6 +11,7 @@ notebook's parameters), so that notebooks hold no prologue of their own::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from recsys_helpers import plots
 from recsys_helpers.data import movielens, split
 from recsys_helpers.data.movielens import MovieLens
+from recsys_helpers.errors import DataError
 from recsys_helpers.models.als import BiasedMF
 
 __all__ = ["SMOKE_USERS", "Study", "setup", "smoke_subsample"]
@@ -59,8 +61,10 @@ class Study:
     ratings : DataFrame
         The ratings the notebook uses (the subsample when ``smoke``).
     params : dict
-        :class:`~recsys_helpers.models.als.BiasedMF` parameters: the package defaults,
-        overridden by the notebook's parameters that are not None, with ``random_state``.
+        Model parameters: the defaults of the estimator given to :func:`setup`, overridden
+        by the notebook's parameters that are not None, with ``random_state``.
+    rated_movies_only : bool
+        :attr:`movies` keeps only the movies that :attr:`ratings` rates.
     """
 
     dataset: str
@@ -69,11 +73,15 @@ class Study:
     release: MovieLens
     ratings: pd.DataFrame
     params: dict = field(default_factory=dict)
+    rated_movies_only: bool = False
 
     @property
     def movies(self) -> pd.DataFrame:
-        """The release's movies table."""
-        return self.release.movies
+        """The release's movies table (only the rated ones when ``rated_movies_only``)."""
+        movies = self.release.movies
+        if self.rated_movies_only:
+            movies = movies[movies["movieId"].isin(self.ratings["movieId"])]
+        return movies
 
     @property
     def tags(self) -> pd.DataFrame | None:
@@ -87,12 +95,30 @@ class Study:
 
     @property
     def parameters(self) -> dict:
-        """The notebook's settings, for :func:`recsys_helpers.report.record_metrics`."""
-        return {"dataset": self.dataset, "smoke": self.smoke, **self.params}
+        """The notebook's settings, for :func:`recsys_helpers.report.record_metrics`.
+
+        ``dataset``, ``smoke`` and :attr:`params`; a sequence (``feature_kinds``) is written
+        as its items joined by commas, so every value is a JSON scalar.
+        """
+        settings = {"dataset": self.dataset, "smoke": self.smoke, "random_state": self.random_state}
+        for name, value in self.params.items():
+            settings[name] = ",".join(map(str, value)) if isinstance(value, list | tuple) else value
+        return settings
 
     def split(self, test_fraction: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(train, test)``: :func:`~recsys_helpers.data.split.random_split` of the ratings."""
         return split.random_split(self.ratings, test_fraction, random_state=self.random_state)
+
+
+def _with_users(ratings: pd.DataFrame, everyone: pd.DataFrame, users: Sequence) -> pd.DataFrame:
+    """``ratings`` plus every rating in ``everyone`` of the ``users`` it lacks, appended."""
+    missing = [user for user in users if user not in set(ratings["userId"])]
+    if not missing:
+        return ratings
+    unknown = sorted(set(missing) - set(everyone["userId"]))
+    if unknown:
+        raise DataError(f"setup: keep_users {unknown} have no ratings in the release")
+    return pd.concat([ratings, everyone[everyone["userId"].isin(missing)]])
 
 
 def setup(
@@ -100,6 +126,9 @@ def setup(
     *,
     smoke: bool = False,
     random_state: int = 0,
+    estimator: type | None = BiasedMF,
+    keep_users: Sequence = (),
+    rated_movies_only: bool = False,
     **model_params,
 ) -> Study:
     """Style, data and settings of a report notebook in one call.
@@ -112,21 +141,48 @@ def setup(
         Keep only :data:`SMOKE_USERS` random users' ratings (:func:`smoke_subsample`).
     random_state : int, default 0
         Seed of the subsample, and ``random_state`` of :attr:`Study.params`.
+    estimator : class or None, default :class:`~recsys_helpers.models.als.BiasedMF`
+        Whose defaults :attr:`Study.params` starts from (e.g.
+        :class:`~recsys_helpers.models.hybrid.HybridMF`); None for a notebook that fits no
+        model (then ``params`` holds ``random_state`` only).
+    keep_users : sequence of user ids, default ()
+        Users whose ratings are appended when the subsample left them out (notebook 06
+        recommends for one chosen user).
+    rated_movies_only : bool, default False
+        With ``smoke``, :attr:`Study.movies` keeps only the movies the subsample rates
+        (notebook 07 builds features of every movie in the table).
     **model_params
-        Notebook parameters named as :class:`~recsys_helpers.models.als.BiasedMF`'s
-        (``n_factors``, ``reg``, ``reg_bias``, ``n_iter``, ...); None keeps the default.
+        Notebook parameters named as the estimator's (``n_factors``, ``reg``,
+        ``reg_bias``, ``n_iter``, ...); None keeps the default.
 
     Returns
     -------
     Study
+
+    Raises
+    ------
+    TypeError
+        A model parameter the estimator does not have.
+    DataError
+        A user of ``keep_users`` without ratings in the release.
     """
     plots.set_style()
     release = movielens.load(dataset, genome=False)
     ratings = smoke_subsample(release.ratings, random_state) if smoke else release.ratings
-    params = BiasedMF().get_params()
+    ratings = _with_users(ratings, release.ratings, keep_users)
+    params = estimator().get_params() if estimator is not None else {}
     unknown = sorted(set(model_params) - set(params))
     if unknown:
-        raise TypeError(f"setup: {', '.join(unknown)} are not BiasedMF parameters")
+        owner = estimator.__name__ if estimator is not None else "a notebook without a model"
+        raise TypeError(f"setup: {', '.join(unknown)} are not parameters of {owner}")
     params.update({name: value for name, value in model_params.items() if value is not None})
     params["random_state"] = random_state
-    return Study(dataset, bool(smoke), random_state, release, ratings, params)
+    return Study(
+        dataset,
+        bool(smoke),
+        random_state,
+        release,
+        ratings,
+        params,
+        bool(smoke and rated_movies_only),
+    )
