@@ -262,8 +262,8 @@ def test_early_stopping_restores_the_best_sweep(planted):
 def test_numerical_failure_names_the_sweep_and_the_remedy(monkeypatch):
     exact = kernels.solve_side
 
-    def broken(indptr, indices, targets, other, reg, reg_bias, *, scale_reg):
-        bias, factors = exact(indptr, indices, targets, other, reg, reg_bias, scale_reg=scale_reg)
+    def broken(indptr, indices, targets, other, reg, reg_bias, **options):
+        bias, factors = exact(indptr, indices, targets, other, reg, reg_bias, **options)
         return bias * np.nan, factors
 
     monkeypatch.setattr(kernels, "solve_side", broken)
