@@ -4,7 +4,7 @@ Every file or folder the package writes (caches, extracted releases, models, fig
 executed notebooks, the report) is first written under a temporary name beside its target
 and renamed over it only once complete; a failure or an interrupt removes the temporary
 copy and leaves the previous version in place. Temporary names follow one pattern,
-``.<target name>.<random hex><suffix>.tmp``, so that :func:`remove_stale` can recognise the
+``.<target name>.<random hex>.tmp<suffix>``, so that :func:`remove_stale` can recognise the
 leftovers of a process that was killed outright.
 
 Files are created by ``open`` (mode ``0o666``) and folders by ``mkdir`` (``0o777``), so
@@ -27,7 +27,7 @@ __all__ = ["TEMPORARY_PATTERN", "atomic_path", "remove_stale", "write_bytes"]
 
 logger = logging.getLogger(__name__)
 
-TEMPORARY_PATTERN = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}(?P<suffix>[^/]*)\.tmp$")
+TEMPORARY_PATTERN = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}\.tmp(?P<suffix>[^/]*)$")
 """Names of the temporary files and folders made by :func:`atomic_path`."""
 
 
@@ -35,7 +35,7 @@ def temporary_sibling(target: str | os.PathLike, suffix: str = "") -> Path:
     """A fresh temporary path in ``target``'s folder (created if missing; the path is not)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}.tmp")
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp{suffix}")
 
 
 def _remove(path: Path) -> None:
@@ -58,7 +58,7 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = "") -> Iterator[Path
     target : path-like
         The final file or folder. Its parent folder is created if missing.
     suffix : str, optional
-        Added before ``.tmp``, e.g. ``".ipynb"`` for tools that look at the extension.
+        Added after ``.tmp``, e.g. ``".ipynb"`` for tools that look at the extension.
 
     Examples
     --------
