@@ -1,4 +1,4 @@
-"""Figures of notebook 07: genre-vector projection and RMSE by a movie's rating count."""
+"""Figures of notebook 08: genre-vector projection and RMSE by a movie's rating count."""
 
 from __future__ import annotations
 

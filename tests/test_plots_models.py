@@ -1,4 +1,4 @@
-"""Figures of notebooks 02-06: training curves, sweeps, polarisation, maps, recommendations."""
+"""Figures of notebooks 02, 03 and 05-07: training curves, sweeps, polarisation, maps, recommendations."""
 
 from __future__ import annotations
 
@@ -182,9 +182,9 @@ def test_recommendation_popularity_one_strip_per_rule_and_saves(tmp_path):
         collection for collection in ax.collections if isinstance(collection, LineCollection)
     ]
     assert len(medians) == 2
-    paths = plots.save_figure(fig, "06_recommendation_popularity", folder=tmp_path)
+    paths = plots.save_figure(fig, "07_recommendation_popularity", folder=tmp_path)
     assert [path.name for path in paths] == [
-        "06_recommendation_popularity.png",
-        "06_recommendation_popularity.svg",
+        "07_recommendation_popularity.png",
+        "07_recommendation_popularity.svg",
     ]
     assert all(path.stat().st_size > 0 for path in paths)

@@ -1,6 +1,6 @@
 r"""Recommendation lists made readable, and how popular the recommended movies are.
 
-Notebook 06 ranks movies for existing and new users under several ranking rules (the
+Notebook 07 ranks movies for existing and new users under several ranking rules (the
 keyword options ``item_bias_weight`` and ``min_ratings`` of
 :meth:`~recsys_helpers.models.base.FactorModel.recommend` and
 :meth:`~recsys_helpers.models.base.FactorModel.recommend_new_user`, whose score is

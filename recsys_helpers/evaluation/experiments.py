@@ -1,6 +1,6 @@
 """Experiments that compare models under one protocol, as notebooks and benchmarks run them.
 
-:func:`cold_start_comparison` (notebook 07, ``benchmarks/bench_cold_start.py``): the content
+:func:`cold_start_comparison` (notebook 08, ``benchmarks/bench_cold_start.py``): the content
 baseline, plain ALS and the hybrid model on movies nobody rated and on warm movies.
 """
 

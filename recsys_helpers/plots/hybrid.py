@@ -1,4 +1,4 @@
-"""Figures of notebook 07: the hybrid model's genre vectors and where its prior helps.
+"""Figures of notebook 08: the hybrid model's genre vectors and where its prior helps.
 
 Two small table builders feed the two figures:
 

@@ -1,4 +1,4 @@
-"""Figures of notebooks 04 to 06: polarising movies, movie maps, recommended titles.
+"""Figures of notebooks 05 to 07: polarising movies, movie maps, recommended titles.
 
 Each function takes frames (from :mod:`recsys_helpers.analysis.polarisation`,
 :mod:`recsys_helpers.analysis.embeddings` or a model's ``recommend``) and returns a new

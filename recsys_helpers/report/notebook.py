@@ -146,11 +146,11 @@ def setup(
         :class:`~recsys_helpers.models.hybrid.HybridMF`); None for a notebook that fits no
         model (then ``params`` holds ``random_state`` only).
     keep_users : sequence of user ids, default ()
-        Users whose ratings are appended when the subsample left them out (notebook 06
+        Users whose ratings are appended when the subsample left them out (notebook 07
         recommends for one chosen user).
     rated_movies_only : bool, default False
         With ``smoke``, :attr:`Study.movies` keeps only the movies the subsample rates
-        (notebook 07 builds features of every movie in the table).
+        (notebook 08 builds features of every movie in the table).
     **model_params
         Notebook parameters named as the estimator's (``n_factors``, ``reg``,
         ``reg_bias``, ``n_iter``, ...); None keeps the default.
