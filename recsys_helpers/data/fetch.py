@@ -127,12 +127,13 @@ def _archive_source(release: Release, archive: Path, members: set[str], known: s
     verified; a mismatch is an error unless the members' MD5s are known.
     """
     size, mtime_ns = provenance.origin_stat(archive)
-    common = {"release": release.name, "origin": os.fspath(archive)}
+    common = {"release": release.name, "origin": os.path.abspath(archive)}
     common.update(origin_size=size, origin_mtime_ns=mtime_ns)
     if provenance.SYNTHETIC_MARKER in members:
         return None  # read from the extracted marker
     if known is not None:
-        return Provenance(status=provenance.VERIFIED, checksum=known, detail="download", **common)
+        detail = f"downloaded from {release.url}, checksum verified"
+        return Provenance(status=provenance.VERIFIED, checksum=known, detail=detail, **common)
     if release.known_hash is None:
         return None
     algorithm, expected = release.known_hash.split(":", 1)
@@ -197,7 +198,8 @@ def _extract(
                     shutil.copyfileobj(stream, sink, length=1 << 20)
         try:
             if source is None:
-                checked = provenance.verify_folder(release, temporary, origin=os.fspath(archive))
+                origin = os.path.abspath(archive)
+                checked = provenance.verify_folder(release, temporary, origin=origin)
                 size, mtime_ns = provenance.origin_stat(archive)
                 source = replace(checked, origin_size=size, origin_mtime_ns=mtime_ns)
             ratings = _parse_ratings(temporary, release)
@@ -427,7 +429,7 @@ def _located(release: Release, where: Path, stat_of: Path, *, marked: bool | Non
     return Provenance(
         release=release.name,
         status=provenance.SYNTHETIC if marked else provenance.UNVERIFIED,
-        origin=os.fspath(where),
+        origin=os.path.abspath(where),
         detail="not checked yet",
         origin_size=size,
         origin_mtime_ns=mtime_ns,

@@ -257,7 +257,7 @@ def verify_folder(
     size, mtime_ns = origin_stat(ratings)
     common = {
         "release": release.name,
-        "origin": origin or os.fspath(folder),
+        "origin": origin or os.path.abspath(folder),
         "origin_size": size,
         "origin_mtime_ns": mtime_ns,
     }
