@@ -53,7 +53,7 @@ def test_info_text_lists_counts_and_whole_star_histogram(tmp_path, capsys):
     argv = ["info", "ml-100k", "--mirror", str(tmp_path / "mirror"), "--data-dir", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "ml-100k"
+    assert out.splitlines()[0] == "ml-100k (SYNTHETIC data)"  # the test files are marked
     assert f"ratings        {len(ratings):>12,}" in out
     assert "tags                   none" in out
     histogram = [line.split()[:2] for line in out.splitlines()[-5:]]
