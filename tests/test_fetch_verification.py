@@ -208,9 +208,16 @@ def test_synthetic_marker_round_trip_and_a_damaged_marker_is_named(tmp_path):
     )
     assert marker.name == "SYNTHETIC.json"
     read = provenance.read_synthetic_marker(tmp_path / "rel")
-    assert read["like"] == "ml-25m" and read["parameters"] == {"scale": 0.1, "random_state": 3}
-    assert read["synthetic"] is True and read["created"].endswith("+00:00")
+    assert read == {
+        "synthetic": True,
+        "generator": "python -m recsys_helpers synthetic",
+        "like": "ml-25m",
+        "scale": 0.1,
+        "random_state": 3,
+    }
     assert provenance.read_synthetic_marker(tmp_path) is None
+    with pytest.raises(ValueError, match="parameters may not be named synthetic"):
+        provenance.write_synthetic_marker(tmp_path, generator="x", parameters={"synthetic": 0})
     marker.write_text("[1, 2]")
     with pytest.raises(DataError, match=r"rel/SYNTHETIC\.json: unreadable synthetic-release"):
         provenance.read_synthetic_marker(tmp_path / "rel")

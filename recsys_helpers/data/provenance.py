@@ -24,7 +24,6 @@ neither re-hashes them nor misses a changed file.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import logging
@@ -162,12 +161,12 @@ def write_synthetic_marker(
 ) -> Path:
     """Mark ``folder`` as a synthetic release written by this package.
 
-    The marker is a small JSON file, :data:`SYNTHETIC_MARKER`, holding ``synthetic: true``,
+    The marker is a small JSON object in :data:`SYNTHETIC_MARKER`: ``synthetic: true``,
     ``generator`` (what wrote the files, e.g. ``"python -m recsys_helpers synthetic"``),
-    ``like`` (the release whose file format and shape were copied), ``parameters`` (the
-    generator's, so the folder can be made again) and ``created`` (UTC, ISO 8601). A
-    marked folder loads without the GroupLens check and is reported as synthetic by
-    ``info`` and on the report's title page.
+    ``like`` (the release whose file format and shape were copied) and every entry of
+    ``parameters`` (the generator's, so the folder can be made again, and what it drew).
+    The same arguments write the same bytes. A marked folder loads without the GroupLens
+    check and is reported as synthetic by ``info`` and on the report's title page.
 
     Parameters
     ----------
@@ -175,7 +174,8 @@ def write_synthetic_marker(
         The release folder (created if missing).
     generator : str
     parameters : mapping
-        Plain values (numbers, strings, lists); numpy scalars are converted.
+        Plain values (numbers, strings, lists; numpy scalars are converted), named
+        otherwise than ``synthetic``, ``generator`` and ``like``.
     like : str, optional
         Name of the release imitated, e.g. ``"ml-25m"``.
 
@@ -184,16 +184,13 @@ def write_synthetic_marker(
     Path
         The marker file.
     """
-    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
-    marker = {
-        "synthetic": True,
-        "generator": str(generator),
-        "like": like,
-        "parameters": json_safe(dict(parameters)),
-        "created": created,
-    }
+    marker = {"synthetic": True, "generator": str(generator), "like": like}
+    clash = sorted(set(marker) & set(parameters))
+    if clash:
+        raise ValueError(f"parameters may not be named {', '.join(clash)}")
+    marker.update(json_safe(dict(parameters)))
     target = Path(folder) / SYNTHETIC_MARKER
-    return atomic.write_bytes(target, (json.dumps(marker, indent=1) + "\n").encode("utf-8"))
+    return atomic.write_bytes(target, (json.dumps(marker, indent=2) + "\n").encode("utf-8"))
 
 
 def _read_json(path: Path, what: str) -> dict | None:

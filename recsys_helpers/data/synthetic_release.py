@@ -16,7 +16,6 @@ Then ``make report DATASET=ml-25m MIRROR=DIR`` runs the whole report at that siz
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_helpers import atomic
-from recsys_helpers.data import writers
+from recsys_helpers.data import provenance, writers
 from recsys_helpers.data.releases import get_release
 from recsys_helpers.data.synthetic import ML25M_SKEW, make_movies, make_ratings
 
@@ -34,7 +33,7 @@ __all__ = ["MARKER", "RELEASE_SHAPES", "ReleaseShape", "write_release_like"]
 
 logger = logging.getLogger(__name__)
 
-MARKER = "SYNTHETIC.json"
+MARKER = provenance.SYNTHETIC_MARKER
 """File in a synthetic release's folder recording that, and how, it was generated."""
 
 
@@ -177,10 +176,7 @@ def write_release_like(
                 }
             )
             links.to_csv(folder / release.files["links"], index=False, lineterminator="\r\n")
-        marker = {
-            "synthetic": True,
-            "like": release.name,
-            "generator": "recsys_helpers.data.synthetic_release.write_release_like",
+        drawn = {
             "scale": scale,
             "n_factors": n_factors,
             "random_state": random_state,
@@ -189,6 +185,11 @@ def write_release_like(
             "n_rated_movies": int(ratings["movieId"].nunique()),
             "n_listed_movies": int(len(movies)),
         }
-        (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        provenance.write_synthetic_marker(
+            folder,
+            generator="recsys_helpers.data.synthetic_release.write_release_like",
+            like=release.name,
+            parameters=drawn,
+        )
     logger.info("wrote a synthetic %s (%d ratings) to %s", release.name, len(ratings), target)
     return target
