@@ -140,7 +140,7 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
             try:
                 dtype = np.dtype(params["dtype"])
             except TypeError:
-                dtype = None
+                dtype = np.dtype(object)  # not None: numpy reads None as float64
             if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
                 raise ValueError(f"dtype must be float32 or float64, got {params['dtype']!r}")
         cg_steps = params.get("cg_steps")
