@@ -287,6 +287,18 @@ def test_extracted_unverified_copy_follows_a_changed_archive(tmp_path, data_dir)
     assert [p.name for p in data_dir.iterdir() if p.name.startswith(".")] == []
 
 
+def test_extracted_copy_edited_by_hand_is_extracted_again_from_its_origin(tmp_path, data_dir):
+    mirror = tmp_path / "mirror"
+    ratings = synthetic_ratings(seed=34)
+    zip_folder(write_csv_release(tmp_path / "a", ratings), mirror / "ml-25m.zip", top="ml-25m")
+    movielens.fetch("ml-25m", mirror=mirror, data_dir=data_dir)
+    edited = data_dir / "ml-25m" / "ratings.csv"
+    edited.write_text("userId,movieId,rating,timestamp\n1,1,5,0\n")
+    frame = movielens.load_ratings("ml-25m", mirror=None, data_dir=data_dir)  # origin recorded
+    assert len(frame) == len(ratings)
+    assert len(edited.read_text().splitlines()) == len(ratings) + 1
+
+
 # --------------------------------------------------------------------------- the cache
 
 

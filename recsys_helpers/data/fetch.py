@@ -274,24 +274,25 @@ def _download(release: Release, destination: Path, *, progress: bool) -> str:
     return known_hash
 
 
-def _recorded(release: Release, extracted: Path) -> Provenance | None:
+def _recorded(extracted: Path) -> tuple[Provenance | None, Path | None]:
     """The source of a folder this package extracted, if it is still what was extracted.
 
-    None when the folder must be extracted again: an unverified or synthetic copy whose
-    origin archive has changed since, or files changed in the folder itself.
+    Returns ``(source, None)`` when the folder may be used as it is, and ``(None, archive)``
+    when it must be extracted again: an unverified or synthetic copy whose origin archive
+    has changed since, or files changed in the folder itself (``archive`` is the recorded
+    origin when that file still exists, else None).
     """
-    recorded = provenance.read_record(extracted)
-    if recorded is None:
-        return None
-    source, sizes = recorded
+    source, sizes = provenance.read_record(extracted)
+    origin = Path(source.origin)
+    origin = origin if origin.is_file() else None
     changed = provenance.changed_files(extracted, sizes)
     if changed:
         logger.warning("%s: %s changed since extraction", extracted, ", ".join(changed))
-        return None
+        return None, origin
     if source.status != provenance.VERIFIED and _origin_changed(source):
         logger.info("%s changed since %s was extracted from it", source.origin, extracted)
-        return None
-    return source
+        return None, origin
+    return source, None
 
 
 def _origin_changed(source: Provenance) -> bool:
@@ -338,16 +339,16 @@ def fetch_release(
     release = get_release(name)
     root = data_root(data_dir)
     extracted = root / release.name
-    reextract = False
+    reextract, origin = False, None
     if _has_ratings(extracted, release):
         if provenance.read_record(extracted) is None:  # put there by hand
             source = provenance.verify_folder(release, extracted)
             return Fetched(extracted, provenance.announce(source))
-        source = _recorded(release, extracted)
+        source, origin = _recorded(extracted)
         if source is not None:
             return Fetched(extracted, provenance.announce(source))
         reextract = True
-    found = _mirror_source(release, config.mirror_dir(mirror))
+    found = _mirror_source(release, config.mirror_dir(mirror)) or origin
     if found is not None and found.is_dir():
         logger.info("using %s from the mirror %s", release.name, found)
         return Fetched(found, provenance.announce(provenance.verify_folder(release, found)))
@@ -403,13 +404,14 @@ def locate(
     release = get_release(name)
     root = Path(data_dir) if data_dir is not None else config.data_dir()
     extracted = root / release.name
+    origin = None
     if _has_ratings(extracted, release):
-        recorded = provenance.read_record(extracted)
-        if recorded is not None and not _origin_changed(recorded[0]):
-            return recorded[0]
-        if recorded is None:
+        if provenance.read_record(extracted) is None:
             return _located(release, extracted, extracted / release.files["ratings"])
-    found = _mirror_source(release, config.mirror_dir(mirror))
+        source, origin = _recorded(extracted)
+        if source is not None:
+            return source
+    found = _mirror_source(release, config.mirror_dir(mirror)) or origin
     if found is None:
         return None
     if found.is_dir():
