@@ -139,11 +139,13 @@ def test_stale_temporary_beside_the_model_is_removed_by_the_next_save(
 def test_rating_outside_the_scale_names_file_and_line(tmp_path, capsys, stars):
     train = tmp_path / "train.csv"
     train.write_text(f"userId,movieId,rating\n1,1,4\n1,2,3.5\n2,1,{stars}\n2,2,1\n")
-    message = fail(capsys, ["fit", "--train", str(train), *FAST])
+    save = tmp_path / "model.npz"
+    message = fail(capsys, ["fit", "--train", str(train), *FAST, "--save", str(save)])
     assert message == (
         f"error: {train}: line 4: rating {stars} is outside the rating range 0.5 to 5 "
         "(1 such rating(s))"
     )
+    assert [p.name for p in tmp_path.iterdir()] == ["train.csv"]  # no model, no temporary
 
 
 def test_rating_outside_the_scale_in_the_test_file_is_named(ratings_csv, tmp_path, capsys):
@@ -202,7 +204,9 @@ def test_truncated_compressed_ratings_file_is_one_line(
     data = compress(ratings_csv.read_bytes())
     cut = tmp_path / f"cut{suffix}"
     cut.write_bytes(data[: len(data) // 2])
-    message = fail(capsys, ["fit", "--train", str(cut), *FAST])
+    save = tmp_path / "model.npz"
+    message = fail(capsys, ["fit", "--train", str(cut), *FAST, "--save", str(save)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ratings.csv", cut.name])
     assert message.startswith(f"error: {cut}: cannot read the csv ")
     assert "ended before the end-of-stream marker" in message
 
