@@ -391,3 +391,31 @@ def test_extracted_files_and_cache_follow_the_umask(
     assert extracted.stat().st_mode & 0o777 == folder_mode
     for path in [*extracted.iterdir(), *(data_dir / "cache").iterdir()]:
         assert path.stat().st_mode & 0o777 == file_mode, path
+
+
+def test_verified_digests_are_remembered_between_runs_until_a_file_changes(tmp_path, monkeypatch):
+    folder = write_csv_release(tmp_path / "ml-known", synthetic=False)
+    release = Release(
+        "ml-known",
+        "ml-known",
+        "csv",
+        file_md5={name: file_hash(folder / name) for name in ("ratings.csv", "movies.csv")},
+    )
+    memo = tmp_path / "cache" / "digests.json"
+    hashed = []
+    real_new = provenance.hashlib.new
+    monkeypatch.setattr(
+        provenance.hashlib, "new", lambda name: hashed.append(name) or real_new(name)
+    )
+
+    def new_run():  # another process: nothing remembered in memory
+        monkeypatch.setattr(provenance, "_digests", {})
+        hashed.clear()
+        return provenance.verify_folder(release, folder, memo=memo)
+
+    assert new_run().status == "verified" and len(hashed) == 2
+    assert new_run().status == "verified" and hashed == []  # read from the memo
+    (folder / "movies.csv").write_bytes((folder / "movies.csv").read_bytes() + b"9,X,Drama\r\n")
+    with pytest.raises(DataError, match=r"movies\.csv: md5 \w+ differs"):
+        new_run()
+    assert hashed == ["md5"]  # only the changed file

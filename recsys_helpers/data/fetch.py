@@ -81,6 +81,11 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
     return root
 
 
+def _memo(root: Path) -> Path:
+    """Where digests of large release files are remembered between runs."""
+    return root / "cache" / provenance.DIGESTS
+
+
 def _has_ratings(folder: Path, release: Release) -> bool:
     return (folder / release.files["ratings"]).is_file()
 
@@ -119,7 +124,9 @@ def _parse_ratings(folder: Path, release: Release) -> pd.DataFrame:
     )
 
 
-def _archive_source(release: Release, archive: Path, members: set[str], known: str | None):
+def _archive_source(
+    release: Release, archive: Path, members: set[str], known: str | None, memo: Path
+):
     """The archive's provenance before extraction, or None when its members must decide.
 
     ``known`` is a checksum already verified (a fresh download). A synthetic marker
@@ -137,8 +144,9 @@ def _archive_source(release: Release, archive: Path, members: set[str], known: s
     if release.known_hash is None:
         return None
     algorithm, expected = release.known_hash.split(":", 1)
-    actual = provenance.file_digest(archive, algorithm)
+    actual = provenance.file_digest(archive, algorithm, memo=memo)
     if actual == expected.lower():
+        provenance.remember_digest(memo, archive, algorithm)
         detail = f"{algorithm} of {archive.name} matches the pinned hash"
         checksum = release.known_hash
         return Provenance(status=provenance.VERIFIED, checksum=checksum, detail=detail, **common)
@@ -186,7 +194,8 @@ def _extract(
                 raise DataError(
                     f"{archive}: the archive has no {release.folder}/{release.files['ratings']}"
                 )
-            source = _archive_source(release, archive, names, known)
+            memo = _memo(destination.parent)
+            source = _archive_source(release, archive, names, known, memo)
             temporary.mkdir()
             for member in tqdm(wanted, desc=f"extracting {archive.name}", disable=not progress):
                 relative = Path(member.filename[len(prefix) :])
@@ -199,7 +208,7 @@ def _extract(
         try:
             if source is None:
                 origin = os.path.abspath(archive)
-                checked = provenance.verify_folder(release, temporary, origin=origin)
+                checked = provenance.verify_folder(release, temporary, origin=origin, memo=memo)
                 size, mtime_ns = provenance.origin_stat(archive)
                 source = replace(checked, origin_size=size, origin_mtime_ns=mtime_ns)
             ratings = _parse_ratings(temporary, release)
@@ -342,7 +351,7 @@ def fetch_release(
     reextract, origin = False, None
     if _has_ratings(extracted, release):
         if provenance.read_record(extracted) is None:  # put there by hand
-            source = provenance.verify_folder(release, extracted)
+            source = provenance.verify_folder(release, extracted, memo=_memo(root))
             return Fetched(extracted, provenance.announce(source))
         source, origin = _recorded(extracted)
         if source is not None:
@@ -351,7 +360,8 @@ def fetch_release(
     found = _mirror_source(release, config.mirror_dir(mirror)) or origin
     if found is not None and found.is_dir():
         logger.info("using %s from the mirror %s", release.name, found)
-        return Fetched(found, provenance.announce(provenance.verify_folder(release, found)))
+        source = provenance.verify_folder(release, found, memo=_memo(root))
+        return Fetched(found, provenance.announce(source))
     if found is not None:
         logger.info("extracting %s from the mirror", found)
         return _extract(found, release, extracted, progress=progress)

@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -218,13 +218,15 @@ def load_ratings(
             logger.info("ratings of %s from the cache %s", release.name, cache)
             return frame
     fetched = fetch_release(release, mirror=mirror, data_dir=root, progress=progress)
+    path = fetched.folder / release.files["ratings"]
     ratings = fetched.ratings
     if ratings is None:
-        ratings = formats.parse_ratings(
-            fetched.folder / release.files["ratings"], layout=release.layout, scale=release.scale
-        )
+        ratings = formats.parse_ratings(path, layout=release.layout, scale=release.scale)
+    source = fetched.source
+    if source.checksum is None:  # unverified or synthetic: the parsed file's own MD5
+        source = replace(source, checksum=f"md5:{provenance.file_digest(path)}")
     try:
-        _write_parquet(ratings, cache, fetched.source)
+        _write_parquet(ratings, cache, source)
     except OSError as exc:
         logger.warning("could not write the cache %s (%s)", cache, exc)
     return ratings

@@ -60,6 +60,8 @@ SYNTHETIC_MARKER = "SYNTHETIC.json"
 """File name of the marker of a synthetic release folder."""
 RECORD = "PROVENANCE.json"
 """File name of the record :mod:`~recsys_helpers.data.fetch` leaves in folders it extracts."""
+DIGESTS = "digests.json"
+"""File name, in the cache folder, of the digests remembered across runs."""
 
 _CHUNK = 1 << 20
 _digests: dict[tuple, str] = {}  # (path, size, mtime_ns, algorithm) -> hex digest
@@ -135,18 +137,60 @@ def origin_stat(path: str | os.PathLike) -> tuple[int | None, int | None]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def file_digest(path: str | os.PathLike, algorithm: str = "md5") -> str:
-    """Hex digest of a file, read in 1 MiB blocks; remembered per (path, size, mtime)."""
+def file_digest(
+    path: str | os.PathLike, algorithm: str = "md5", *, memo: str | os.PathLike | None = None
+) -> str:
+    """Hex digest of a file, read in 1 MiB blocks.
+
+    A digest is remembered per (path, size, modification time) in the process, and looked
+    up in ``memo`` when given: a small JSON file (under the cache folder) where
+    :func:`remember_digest` keeps the digests of files that matched their published
+    checksum, so that a large verified release is hashed once, not on every load. A file
+    whose size or time changed is hashed again.
+    """
     path = Path(path)
     stat = path.stat()
-    key = (os.fspath(path.resolve()), stat.st_size, stat.st_mtime_ns, algorithm)
+    resolved = os.fspath(path.resolve())
+    key = (resolved, stat.st_size, stat.st_mtime_ns, algorithm)
     if key not in _digests:
-        digest = hashlib.new(algorithm)
-        with open(path, "rb") as stream:
-            while block := stream.read(_CHUNK):
-                digest.update(block)
-        _digests[key] = digest.hexdigest()
+        entry = _read_memo(memo).get(f"{algorithm}:{resolved}")
+        if entry is not None and entry[:2] == [stat.st_size, stat.st_mtime_ns]:
+            _digests[key] = entry[2]
+        else:
+            digest = hashlib.new(algorithm)
+            with open(path, "rb") as stream:
+                while block := stream.read(_CHUNK):
+                    digest.update(block)
+            _digests[key] = digest.hexdigest()
     return _digests[key]
+
+
+def remember_digest(memo: str | os.PathLike | None, path: str | os.PathLike, algorithm: str):
+    """Keep the digest :func:`file_digest` found for ``path`` in ``memo`` for later runs."""
+    if memo is None:
+        return
+    path = Path(path)
+    stat = path.stat()
+    known = _read_memo(memo)
+    resolved = os.fspath(path.resolve())
+    entry = [stat.st_size, stat.st_mtime_ns, file_digest(path, algorithm)]
+    if known.get(f"{algorithm}:{resolved}") == entry:
+        return
+    known[f"{algorithm}:{resolved}"] = entry
+    try:
+        atomic.write_bytes(memo, json.dumps(known, indent=0).encode("utf-8"))
+    except OSError as error:  # only a later run's speed depends on it
+        logger.info("could not remember digests in %s (%s)", memo, error)
+
+
+def _read_memo(memo) -> dict:
+    if memo is None:
+        return {}
+    try:
+        known = json.loads(Path(memo).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 # --------------------------------------------------------------------------- synthetic marker
@@ -224,14 +268,19 @@ def read_synthetic_marker(folder: str | os.PathLike) -> dict | None:
 
 
 def verify_folder(
-    release: Release, folder: str | os.PathLike, *, origin: str | None = None
+    release: Release,
+    folder: str | os.PathLike,
+    *,
+    origin: str | None = None,
+    memo: str | os.PathLike | None = None,
 ) -> Provenance:
     """Check an extracted release folder against the checksums the package knows.
 
     A folder with :data:`SYNTHETIC_MARKER` is synthetic and is not checked. Otherwise
     every file of ``release.file_md5`` that the folder holds is hashed (MD5, 1 MiB
-    blocks): the folder is verified when they all match and the ratings file is among
-    them, unverified when the package knows no checksum of the ratings file.
+    blocks, remembered in ``memo``, see :func:`file_digest`): the folder is verified when
+    they all match and the ratings file is among them, unverified when the package knows
+    no checksum of the ratings file.
 
     Parameters
     ----------
@@ -239,10 +288,14 @@ def verify_folder(
     folder : path
     origin : str, optional
         What to record as the origin (default: the folder itself).
+    memo : path, optional
+        File remembering digests across processes.
 
     Returns
     -------
     Provenance
+        With ``checksum`` the ratings file's published MD5 when verified, else None
+        (not computed here: a cache computes it once, when it is written).
 
     Raises
     ------
@@ -250,8 +303,8 @@ def verify_folder(
         A file differs from GroupLens's: the message names it with both checksums.
     """
     folder = Path(folder)
-    ratings = folder / release.files["ratings"]
-    size, mtime_ns = origin_stat(ratings)
+    ratings = release.files["ratings"]
+    size, mtime_ns = origin_stat(folder / ratings)
     common = {
         "release": release.name,
         "origin": origin or os.path.abspath(folder),
@@ -260,20 +313,14 @@ def verify_folder(
     }
     marker = read_synthetic_marker(folder)
     if marker is not None:
-        checksum = f"md5:{file_digest(ratings)}"
-        return Provenance(
-            status=SYNTHETIC,
-            checksum=checksum,
-            detail=f"marked by {SYNTHETIC_MARKER}",
-            marker=marker,
-            **common,
-        )
+        detail = f"marked by {SYNTHETIC_MARKER}"
+        return Provenance(status=SYNTHETIC, detail=detail, marker=marker, **common)
     checked = []
     for name, expected in release.file_md5.items():
         path = folder / name
         if not path.is_file():
             continue
-        actual = file_digest(path)
+        actual = file_digest(path, memo=memo)
         if actual != expected:
             raise DataError(
                 f"{path}: md5 {actual} differs from {release.name}'s published {name} "
@@ -281,20 +328,17 @@ def verify_folder(
                 f"mark a folder you generated with {SYNTHETIC_MARKER}"
             )
         checked.append(name)
-    checksum = f"md5:{file_digest(ratings)}"
-    if release.files["ratings"] in checked:
+    for name in checked:
+        remember_digest(memo, folder / name, "md5")
+    if ratings in checked:
         return Provenance(
             status=VERIFIED,
-            checksum=checksum,
+            checksum=f"md5:{release.file_md5[ratings]}",
             detail=f"md5 of {', '.join(checked)} match GroupLens's",
             **common,
         )
-    return Provenance(
-        status=UNVERIFIED,
-        checksum=checksum,
-        detail=f"no published checksum of {release.name}'s files is known",
-        **common,
-    )
+    detail = f"no published checksum of {release.name}'s files is known"
+    return Provenance(status=UNVERIFIED, detail=detail, **common)
 
 
 def announce(source: Provenance, *, stacklevel: int = 3) -> Provenance:
