@@ -305,3 +305,18 @@ def test_non_numeric_rating_names_line_and_column(tmp_path, capsys):
     )
     message = fail(capsys, ["fit", "--train", str(train), *FAST])
     assert message.startswith(f"error: {train}: line 3, column rating: 'good' is not a number")
+
+
+def test_synthetic_release_over_an_existing_one_or_at_a_bad_scale_is_one_line(tmp_path, capsys):
+    argv = ["synthetic", "--like", "ml-latest-small", "--out", str(tmp_path)]
+    assert main([*argv, "--scale", "0.01"]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "ml-latest-small"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    message = fail(capsys, [*argv, "--scale", "0.02"])
+    assert message == f"error: {folder} exists; remove it or choose another --out"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert fail(capsys, [*argv[:-1], str(tmp_path / "x"), "--scale", "2"]) == (
+        "error: scale must be in (0, 1], got 2.0"
+    )
+    assert not (tmp_path / "x").exists()

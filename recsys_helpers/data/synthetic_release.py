@@ -28,6 +28,7 @@ from recsys_helpers import atomic
 from recsys_helpers.data import provenance, writers
 from recsys_helpers.data.releases import get_release
 from recsys_helpers.data.synthetic import ML25M_SKEW, make_movies, make_ratings
+from recsys_helpers.errors import DataError
 
 __all__ = ["MARKER", "RELEASE_SHAPES", "ReleaseShape", "write_release_like"]
 
@@ -127,16 +128,17 @@ def write_release_like(
 
     Raises
     ------
-    ValueError
-        An unknown release, a scale outside (0, 1], or an existing ``out/name``.
+    DataError
+        An unknown release, a scale outside (0, 1], or an existing ``out/name`` (a
+        ``ValueError``, so the command line reports it in one line).
     """
     release = get_release(name)
     if not 0.0 < scale <= 1.0:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
+        raise DataError(f"scale must be in (0, 1], got {scale}")
     shape = RELEASE_SHAPES[release.name]
     target = Path(out) / release.name
     if target.exists():
-        raise ValueError(f"{target} exists; remove it or choose another --out")
+        raise DataError(f"{target} exists; remove it or choose another --out")
     rng = np.random.default_rng(random_state)
     n_users = _scaled(shape.n_users, scale)
     n_rated = _scaled(shape.n_rated_movies, scale)
