@@ -207,8 +207,8 @@ def _extract(
                     shutil.copyfileobj(stream, sink, length=1 << 20)
         try:
             if source is None:
-                origin = os.path.abspath(archive)
-                checked = provenance.verify_folder(release, temporary, origin=origin, memo=memo)
+                origin = os.path.abspath(archive)  # (no memo: these paths are temporary)
+                checked = provenance.verify_folder(release, temporary, origin=origin)
                 size, mtime_ns = provenance.origin_stat(archive)
                 source = replace(checked, origin_size=size, origin_mtime_ns=mtime_ns)
             ratings = _parse_ratings(temporary, release)
