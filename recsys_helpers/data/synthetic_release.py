@@ -16,7 +16,6 @@ Then ``make report DATASET=ml-25m MIRROR=DIR`` runs the whole report at that siz
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -26,15 +25,16 @@ import numpy as np
 import pandas as pd
 
 from recsys_helpers import atomic
-from recsys_helpers.data import writers
+from recsys_helpers.data import provenance, writers
 from recsys_helpers.data.releases import get_release
 from recsys_helpers.data.synthetic import ML25M_SKEW, make_movies, make_ratings
+from recsys_helpers.errors import DataError
 
 __all__ = ["MARKER", "RELEASE_SHAPES", "ReleaseShape", "write_release_like"]
 
 logger = logging.getLogger(__name__)
 
-MARKER = "SYNTHETIC.json"
+MARKER = provenance.SYNTHETIC_MARKER
 """File in a synthetic release's folder recording that, and how, it was generated."""
 
 
@@ -128,16 +128,17 @@ def write_release_like(
 
     Raises
     ------
-    ValueError
-        An unknown release, a scale outside (0, 1], or an existing ``out/name``.
+    DataError
+        An unknown release, a scale outside (0, 1], or an existing ``out/name`` (a
+        ``ValueError``, so the command line reports it in one line).
     """
     release = get_release(name)
     if not 0.0 < scale <= 1.0:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
+        raise DataError(f"scale must be in (0, 1], got {scale}")
     shape = RELEASE_SHAPES[release.name]
     target = Path(out) / release.name
     if target.exists():
-        raise ValueError(f"{target} exists; remove it or choose another --out")
+        raise DataError(f"{target} exists; remove it or choose another --out")
     rng = np.random.default_rng(random_state)
     n_users = _scaled(shape.n_users, scale)
     n_rated = _scaled(shape.n_rated_movies, scale)
@@ -177,10 +178,7 @@ def write_release_like(
                 }
             )
             links.to_csv(folder / release.files["links"], index=False, lineterminator="\r\n")
-        marker = {
-            "synthetic": True,
-            "like": release.name,
-            "generator": "recsys_helpers.data.synthetic_release.write_release_like",
+        drawn = {
             "scale": scale,
             "n_factors": n_factors,
             "random_state": random_state,
@@ -189,6 +187,11 @@ def write_release_like(
             "n_rated_movies": int(ratings["movieId"].nunique()),
             "n_listed_movies": int(len(movies)),
         }
-        (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        provenance.write_synthetic_marker(
+            folder,
+            generator="recsys_helpers.data.synthetic_release.write_release_like",
+            like=release.name,
+            parameters=drawn,
+        )
     logger.info("wrote a synthetic %s (%d ratings) to %s", release.name, len(ratings), target)
     return target
