@@ -106,6 +106,7 @@ class Health(BaseModel):
     n_titles: int = Field(description="of those, movies with a title (searchable)")
     n_ratings: int = Field(description="training ratings")
     rating_range: tuple[float, float] = Field(description="the rating scale (stars)")
+    user_ids: tuple[int, int] = Field(description="smallest and largest userId of training")
     dataset: str | None
     limits: dict[str, int]
 

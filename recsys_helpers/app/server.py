@@ -25,12 +25,12 @@ range), 404 for a user or movie that does not exist, 413 for a body over
 logged and answered with a 500 body of the same shape; the server keeps serving.
 """
 
-
 import logging
 from pathlib import Path
 
 import pandas as pd
-from fastapi import Body, Path as PathParam, Query, Request
+from fastapi import Path as PathParam
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -180,7 +180,7 @@ def create_app(
         return {"items": recommender.search(q, limit)}
 
     @app.post("/api/recommendations", response_model=schemas.Recommendations, tags=["lists"])
-    def recommend_new_user(body: request_model = Body()):  # type: ignore[valid-type]
+    def recommend_new_user(body: request_model):  # type: ignore[valid-type]
         """Fold a person in from their ratings (one least-squares step, no retraining)
         and rank the movies they have not rated."""
         return recommender.recommend_new_user(
@@ -193,18 +193,16 @@ def create_app(
         tags=["lists"],
     )
     def recommend_user(
-        userId: int = PathParam(description="a userId of the training data"),  # noqa: N803
+        userId: int = PathParam(description="a userId of the training data"),
         n: int = Query(10, ge=1, le=limits.max_n),
         min_ratings: int = Query(0, ge=0, le=schemas.MAX_COUNT),
     ):
         """A training user's list (their rated movies left out) and their history."""
         return recommender.recommend_user(userId, n=n, min_ratings=min_ratings)
 
-    @app.get(
-        "/api/movies/{movieId}/similar", response_model=schemas.SimilarMovies, tags=["movies"]
-    )
+    @app.get("/api/movies/{movieId}/similar", response_model=schemas.SimilarMovies, tags=["movies"])
     def similar_movies(
-        movieId: int = PathParam(description="a movieId the model knows"),  # noqa: N803
+        movieId: int = PathParam(description="a movieId the model knows"),
         n: int = Query(10, ge=1, le=limits.max_n),
         min_ratings: int = Query(0, ge=0, le=schemas.MAX_COUNT),
     ):

@@ -17,7 +17,9 @@ Each recommended item carries
 * ``std``: the predictive spread when the model reports one (a ``std`` column of its
   ranked lists), else None;
 * ``because``: the rated movie whose vector is closest by cosine
-  (:func:`recsys_helpers.models.similarity.closest_rated`), or None.
+  (:func:`recsys_helpers.models.similarity.closest_rated`), among the movies rated at or
+  above the person's own mean rating when their stars are known (explaining a
+  recommendation by a movie they disliked would mislead), or None.
 """
 
 from __future__ import annotations
@@ -96,6 +98,16 @@ class InputError(DataError):
 def _finite(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _liked(rated_ids: np.ndarray, stars: Mapping[int, float]) -> np.ndarray:
+    """The movies that may explain a recommendation: those rated at or above the person's
+    own mean rating when every star is known (a movie they disliked explains nothing),
+    else every rated movie."""
+    if len(rated_ids) == 0 or any(int(m) not in stars for m in rated_ids):
+        return rated_ids
+    given = np.array([stars[int(m)] for m in rated_ids])
+    return rated_ids[given >= given.mean()]
 
 
 class Recommender:
@@ -206,6 +218,7 @@ class Recommender:
             "n_titles": len(self.titles),
             "n_ratings": int(np.sum(model.item_counts_)),
             "rating_range": [self.low, self.high],
+            "user_ids": [int(model.users_.ids.min()), int(model.users_.ids.max())],
             "dataset": self.dataset,
             "limits": asdict(self.limits),
         }
@@ -247,7 +260,7 @@ class Recommender:
     def _items(self, ranked: pd.DataFrame, rated_ids, stars: Mapping[int, float]) -> list[dict]:
         """JSON items of a ranked list, each with its closest rated movie."""
         movie_ids = ranked["movieId"].to_numpy()
-        rated_ids = np.asarray(list(rated_ids), dtype=np.int64)
+        rated_ids = _liked(np.asarray(list(rated_ids), dtype=np.int64), stars)
         model = self.model
         position, cosine = similarity.closest_rated(
             model.item_factors_,
@@ -262,9 +275,7 @@ class Recommender:
             because = None
             if position[k] >= 0:
                 source = int(rated_ids[position[k]])
-                because = {
-                    key: self._movies[source][key] for key in ("movieId", "title", "year")
-                }
+                because = {key: self._movies[source][key] for key in ("movieId", "title", "year")}
                 because["similarity"] = float(cosine[k])
                 because["rating"] = stars.get(source)
             items.append(

@@ -41,9 +41,7 @@ word at the start of a title word; every query word somewhere in the title."""
 
 CATALOGUE_COLUMNS = ("movieId", "title", "year", "genres")
 
-_ARTICLES = (
-    "The|A|An|Les|La|Le|L'|Il|El|Lo|Gli|I|Der|Die|Das|Den|Det|De|Los|Las|Un|Una|Une|O|Os|As"
-)
+_ARTICLES = "The|A|An|Les|La|Le|L'|Il|El|Lo|Gli|I|Der|Die|Das|Den|Det|De|Los|Las|Un|Una|Une|O|Os|As"
 # "Matrix, The" -> "The Matrix"; also before an alternative title in parentheses.
 _TRAILING_ARTICLE = re.compile(rf"^(?P<rest>.+?), (?P<article>{_ARTICLES})(?P<tail> \(.*\))?$")
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
@@ -84,6 +82,12 @@ def spoken_title(title: str) -> str:
     if match is None:
         return str(title)
     return f"{match['article']} {match['rest']}{match['tail'] or ''}"
+
+
+def _without_article(title: str) -> str:
+    """``"Matrix, The"`` -> ``"Matrix"`` (alternative titles in parentheses kept)."""
+    match = _TRAILING_ARTICLE.match(str(title))
+    return str(title) if match is None else f"{match['rest']}{match['tail'] or ''}"
 
 
 def _genre_list(value) -> list[str]:
@@ -165,6 +169,10 @@ class TitleSearch:
         self.catalogue = catalogue.assign(n_ratings=n_ratings)
         spoken = catalogue["title"].map(spoken_title).map(normalise_text)
         self._text = spoken.to_numpy(dtype=object)
+        # The title without its article ("matrix" for "Matrix, The"), for exact matches.
+        self._bare = (
+            catalogue["title"].map(_without_article).map(normalise_text).to_numpy(dtype=object)
+        )
         self._spaced = (" " + spoken).to_numpy(dtype=object)
         self._compact = spoken.str.replace(" ", "", regex=False).to_numpy(dtype=object)
         self._years = catalogue["year"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -225,8 +233,13 @@ class TitleSearch:
         tier[anywhere] = 3
         tier[anywhere & starts] = 2
         for phrase in {" ".join(words), " ".join(title_words)} - {""}:
-            prefix = np.fromiter((t.startswith(phrase) for t in self._text), bool, n)
-            exact = np.fromiter((t == phrase for t in self._text), bool, n)
+            forms = zip(self._text, self._bare, strict=True)
+            prefix = np.fromiter(
+                (t.startswith(phrase) or b.startswith(phrase) for t, b in forms), bool, n
+            )
+            exact = np.fromiter(
+                (phrase in (t, b) for t, b in zip(self._text, self._bare, strict=True)), bool, n
+            )
             tier[anywhere & prefix] = np.minimum(tier[anywhere & prefix], 1)
             tier[anywhere & exact] = 0
         return tier
