@@ -192,8 +192,8 @@ def test_search_pick_rate_and_the_list_changes(served, browser, tmp_path):
 def test_removing_the_ratings_restores_the_list(served, browser):
     from selenium.webdriver.common.by import By
 
-    for button in browser.find_elements(By.CSS_SELECTOR, "#rated li button.remove"):
-        button.click()
+    for _ in range(len(browser.find_elements(By.CSS_SELECTOR, "#rated li"))):
+        browser.find_element(By.CSS_SELECTOR, "#rated li button.remove").click()
     _wait(
         browser,
         lambda d: d.find_element(By.ID, "recommendations").get_attribute("data-rated") == "0",
