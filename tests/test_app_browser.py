@@ -54,8 +54,11 @@ def served():
         dataset = "ml-latest-small"
     else:
         model, movies, ratings = fitted()
-        case = ("amel", "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)",
-                int(model.users_.ids[0]))
+        case = (
+            "amel",
+            "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)",
+            int(model.users_.ids[0]),
+        )
         dataset = "synthetic"
     app = create_app(model, movies, ratings=ratings, dataset=dataset)
     with live_server(app) as url:
@@ -94,10 +97,7 @@ def _wait(driver, condition, message):
 def _titles(driver, list_id):
     from selenium.webdriver.common.by import By
 
-    return [
-        e.text
-        for e in driver.find_elements(By.CSS_SELECTOR, f"#{list_id} > li .head .title")
-    ]
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#{list_id} > li .head .title")]
 
 
 def test_search_pick_rate_and_the_list_changes(served, browser, tmp_path):
@@ -120,8 +120,11 @@ def test_search_pick_rate_and_the_list_changes(served, browser, tmp_path):
     option = _wait(
         browser,
         lambda d: next(
-            (o for o in d.find_elements(By.CSS_SELECTOR, "#suggestions [role=option]")
-             if title in o.text),
+            (
+                o
+                for o in d.find_elements(By.CSS_SELECTOR, "#suggestions [role=option]")
+                if title in o.text
+            ),
             False,
         ),
         f"no suggestion {title!r} for {query!r}",
@@ -144,8 +147,10 @@ def test_search_pick_rate_and_the_list_changes(served, browser, tmp_path):
 
     _wait(
         browser,
-        lambda d: d.find_element(By.ID, "recommendations").get_attribute("data-rated") == "1"
-        and not d.find_element(By.ID, "recommendations").get_attribute("aria-busy"),
+        lambda d: (
+            d.find_element(By.ID, "recommendations").get_attribute("data-rated") == "1"
+            and not d.find_element(By.ID, "recommendations").get_attribute("aria-busy")
+        ),
         "the list did not refresh after rating",
     )
     after = _titles(browser, "recommendations")
@@ -169,16 +174,20 @@ def test_search_pick_rate_and_the_list_changes(served, browser, tmp_path):
     box.send_keys(Keys.ENTER)
     second = _wait(
         browser,
-        lambda d: d.switch_to.active_element.get_attribute("role") == "slider"
-        and d.switch_to.active_element,
+        lambda d: (
+            d.switch_to.active_element.get_attribute("role") == "slider"
+            and d.switch_to.active_element
+        ),
         "the focus did not move to the second movie's stars",
     )
     second.send_keys("4", Keys.ARROW_RIGHT)
     assert second.get_attribute("aria-valuenow") == "4.5"
     _wait(
         browser,
-        lambda d: d.find_element(By.ID, "recommendations").get_attribute("data-rated") == "2"
-        and not d.find_element(By.ID, "recommendations").get_attribute("aria-busy"),
+        lambda d: (
+            d.find_element(By.ID, "recommendations").get_attribute("data-rated") == "2"
+            and not d.find_element(By.ID, "recommendations").get_attribute("aria-busy")
+        ),
         "the list did not refresh after the second rating",
     )
 
@@ -214,8 +223,10 @@ def test_a_user_of_the_data(served, browser):
     browser.find_element(By.CSS_SELECTOR, "#user-form button").click()
     _wait(
         browser,
-        lambda d: len(_titles(d, "user-recommendations")) == 10
-        and d.find_elements(By.CSS_SELECTOR, "#history li"),
+        lambda d: (
+            len(_titles(d, "user-recommendations")) == 10
+            and d.find_elements(By.CSS_SELECTOR, "#history li")
+        ),
         "the user's history and list never came",
     )
     assert f"User {user_id} rated" in browser.find_element(By.ID, "user-status").text

@@ -18,8 +18,8 @@ Each recommended item carries
   ranked lists), else None;
 * ``because``: the rated movie whose vector is closest by cosine
   (:func:`recsys_helpers.models.similarity.closest_rated`), among the movies rated at or
-  above the person's own mean rating when their stars are known (explaining a
-  recommendation by a movie they disliked would mislead), or None.
+  above the training mean ``μ`` when their stars are known (explaining a recommendation by
+  a movie the person disliked would mislead; all rated movies when none is), or None.
 """
 
 from __future__ import annotations
@@ -100,14 +100,14 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _liked(rated_ids: np.ndarray, stars: Mapping[int, float]) -> np.ndarray:
-    """The movies that may explain a recommendation: those rated at or above the person's
-    own mean rating when every star is known (a movie they disliked explains nothing),
-    else every rated movie."""
+def _liked(rated_ids: np.ndarray, stars: Mapping[int, float], mean: float) -> np.ndarray:
+    """The movies that may explain a recommendation: those rated at or above ``mean``
+    (the training mean ``μ``) when their stars are known, for a movie the person disliked
+    explains nothing; every rated movie when none qualifies or stars are unknown."""
     if len(rated_ids) == 0 or any(int(m) not in stars for m in rated_ids):
         return rated_ids
-    given = np.array([stars[int(m)] for m in rated_ids])
-    return rated_ids[given >= given.mean()]
+    liked = np.array([stars[int(m)] >= mean for m in rated_ids])
+    return rated_ids[liked] if liked.any() else rated_ids
 
 
 class Recommender:
@@ -260,7 +260,9 @@ class Recommender:
     def _items(self, ranked: pd.DataFrame, rated_ids, stars: Mapping[int, float]) -> list[dict]:
         """JSON items of a ranked list, each with its closest rated movie."""
         movie_ids = ranked["movieId"].to_numpy()
-        rated_ids = _liked(np.asarray(list(rated_ids), dtype=np.int64), stars)
+        rated_ids = _liked(
+            np.asarray(list(rated_ids), dtype=np.int64), stars, float(self.model.global_mean_)
+        )
         model = self.model
         position, cosine = similarity.closest_rated(
             model.item_factors_,

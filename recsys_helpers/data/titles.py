@@ -169,10 +169,13 @@ class TitleSearch:
         self.catalogue = catalogue.assign(n_ratings=n_ratings)
         spoken = catalogue["title"].map(spoken_title).map(normalise_text)
         self._text = spoken.to_numpy(dtype=object)
-        # The title without its article ("matrix" for "Matrix, The"), for exact matches.
-        self._bare = (
-            catalogue["title"].map(_without_article).map(normalise_text).to_numpy(dtype=object)
-        )
+        # Whole-title forms for exact and prefix matches: spoken ("the matrix"), without
+        # the article ("matrix") and as filed ("matrix the").
+        self._forms = [
+            self._text,
+            catalogue["title"].map(_without_article).map(normalise_text).to_numpy(dtype=object),
+            catalogue["title"].map(normalise_text).to_numpy(dtype=object),
+        ]
         self._spaced = (" " + spoken).to_numpy(dtype=object)
         self._compact = spoken.str.replace(" ", "", regex=False).to_numpy(dtype=object)
         self._years = catalogue["year"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -233,13 +236,11 @@ class TitleSearch:
         tier[anywhere] = 3
         tier[anywhere & starts] = 2
         for phrase in {" ".join(words), " ".join(title_words)} - {""}:
-            forms = zip(self._text, self._bare, strict=True)
-            prefix = np.fromiter(
-                (t.startswith(phrase) or b.startswith(phrase) for t, b in forms), bool, n
-            )
-            exact = np.fromiter(
-                (phrase in (t, b) for t, b in zip(self._text, self._bare, strict=True)), bool, n
-            )
+            prefix = np.zeros(n, dtype=bool)
+            exact = np.zeros(n, dtype=bool)
+            for form in self._forms:
+                prefix |= np.fromiter((t.startswith(phrase) for t in form), bool, n)
+                exact |= form == phrase
             tier[anywhere & prefix] = np.minimum(tier[anywhere & prefix], 1)
             tier[anywhere & exact] = 0
         return tier

@@ -20,12 +20,18 @@ from recsys_helpers.models import ranking
 __all__ = ["closest_rated", "cosine_similarities", "nearest_items"]
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (float64); zero rows become NaN."""
-    vectors = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norms > 0, vectors / norms, np.nan)
+def _cosines(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``cos(left_a, right_b)`` for every pair of rows, shape ``(len(left), len(right))``;
+    NaN where either row is zero (also every pair when ``K = 0``)."""
+    left = np.asarray(left, dtype=np.float64)
+    right = np.asarray(right, dtype=np.float64)
+    left_norm = np.linalg.norm(left, axis=1)
+    right_norm = np.linalg.norm(right, axis=1)
+    cosines = (left / np.where(left_norm > 0, left_norm, 1.0)[:, None]) @ (
+        right / np.where(right_norm > 0, right_norm, 1.0)[:, None]
+    ).T
+    cosines[~((left_norm > 0)[:, None] & (right_norm > 0)[None, :])] = np.nan
+    return cosines
 
 
 def cosine_similarities(item_factors: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -43,7 +49,7 @@ def cosine_similarities(item_factors: np.ndarray, vector: np.ndarray) -> np.ndar
     ndarray of float64, shape (n_items,)
         In ``[−1, 1]``; NaN where ``V_i`` or ``v`` is zero.
     """
-    return _unit_rows(item_factors) @ _unit_rows(vector)
+    return _cosines(item_factors, np.asarray(vector).reshape(1, -1))[:, 0]
 
 
 def nearest_items(
@@ -118,7 +124,7 @@ def closest_rated(
     similarity = np.full(len(items), np.nan)
     if len(items) == 0 or len(rated) == 0:
         return position, similarity
-    cosines = _unit_rows(item_factors[items]) @ _unit_rows(item_factors[rated]).T
+    cosines = _cosines(item_factors[items], item_factors[rated])
     defined = ~np.isnan(cosines)
     cosines[~defined] = -np.inf
     has_any = defined.any(axis=1)
