@@ -12,13 +12,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from _app_fixtures import fitted, movie_id
 from fastapi.testclient import TestClient
 
 from recsys_helpers.app.server import STATIC_DIR, create_app
 from recsys_helpers.app.service import Limits
 from recsys_helpers.models import BiasedMF, BiasOnly
-
-from _app_fixtures import fitted, movie_id
 
 
 @pytest.fixture(scope="module")

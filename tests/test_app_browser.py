@@ -15,11 +15,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _app_fixtures import fitted, live_server
 
 from recsys_helpers import config
 from recsys_helpers.app.server import create_app
-
-from _app_fixtures import fitted, live_server
 
 CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
@@ -230,3 +229,17 @@ def test_a_user_of_the_data(served, browser):
         "the user's history and list never came",
     )
     assert f"User {user_id} rated" in browser.find_element(By.ID, "user-status").text
+
+
+def test_the_openapi_page_renders_offline(served, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(served[0] + "/docs")
+    paths = _wait(
+        browser,
+        lambda d: (
+            [e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")] or False
+        ),
+        "the OpenAPI page did not render its endpoints",
+    )
+    assert "/api/recommendations" in paths and "/api/movies/{movieId}/similar" in paths

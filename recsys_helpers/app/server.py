@@ -16,6 +16,10 @@
 ``GET /docs``, ``GET /openapi.json``        the OpenAPI page (served locally) and schema
 ==========================================  ============================================
 
+The endpoints are ``async``: each answer is a few milliseconds of NumPy on data already
+in memory, so it runs on the event loop directly; a thread per request would add switches
+and contention for the same cores without adding parallelism (the interpreter lock).
+
 Every refused request gets a 4xx status and the body ``{"detail": [{"loc": [...],
 "msg": ..., "type": ...}, ...]}`` whose ``loc`` names the field (``["body", "ratings",
 "123"]``, ``["query", "n"]``, ``["path", "movieId"]``): 422 for invalid content (malformed
@@ -162,12 +166,12 @@ def create_app(
     _install_error_handlers(app)
 
     @app.get("/api/health", response_model=schemas.Health, tags=["model"])
-    def health():
+    async def health():
         """The served model: class, K, counts, rating scale, dataset and request limits."""
         return recommender.health()
 
     @app.get("/api/movies", response_model=schemas.MovieList, tags=["movies"])
-    def search_movies(
+    async def search_movies(
         q: str = Query(
             min_length=1,
             max_length=limits.max_query,
@@ -180,7 +184,7 @@ def create_app(
         return {"items": recommender.search(q, limit)}
 
     @app.post("/api/recommendations", response_model=schemas.Recommendations, tags=["lists"])
-    def recommend_new_user(body: request_model):  # type: ignore[valid-type]
+    async def recommend_new_user(body: request_model):  # type: ignore[valid-type]
         """Fold a person in from their ratings (one least-squares step, no retraining)
         and rank the movies they have not rated."""
         return recommender.recommend_new_user(
@@ -192,7 +196,7 @@ def create_app(
         response_model=schemas.UserRecommendations,
         tags=["lists"],
     )
-    def recommend_user(
+    async def recommend_user(
         userId: int = PathParam(description="a userId of the training data"),
         n: int = Query(10, ge=1, le=limits.max_n),
         min_ratings: int = Query(0, ge=0, le=schemas.MAX_COUNT),
@@ -201,7 +205,7 @@ def create_app(
         return recommender.recommend_user(userId, n=n, min_ratings=min_ratings)
 
     @app.get("/api/movies/{movieId}/similar", response_model=schemas.SimilarMovies, tags=["movies"])
-    def similar_movies(
+    async def similar_movies(
         movieId: int = PathParam(description="a movieId the model knows"),
         n: int = Query(10, ge=1, le=limits.max_n),
         min_ratings: int = Query(0, ge=0, le=schemas.MAX_COUNT),
