@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from _app_fixtures import fitted, movie_id
 
@@ -66,3 +68,24 @@ def test_bad_ratings_are_refused(fitted_model):
     with pytest.raises(DataError, match="outside the scale"):
         shown.rate(movie_id(movies, "Matrix, The"), 9.0)
     assert shown.ratings == {}
+
+
+def test_rendered_notebooks_show_the_table_not_the_widget(fitted_model):
+    """What `make report` does with a displayed panel: nbconvert finds no widget state in an
+    executed notebook, so its HTML and LaTeX exporters fall back to the Markdown table."""
+    import nbformat
+    from nbconvert import HTMLExporter, LatexExporter
+
+    model, movies, _ = fitted_model
+    shown = panel(model, movies, ratings={movie_id(movies, "Toy Story"): 5.0}, n=3)
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("panel(model, movies)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=shown._repr_mimebundle_())]
+    notebook.cells.append(cell)
+    first = shown.items[0]["title"]
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    assert "<table" in html and first in html
+    assert "RecommenderPanel(" not in html
+    if shutil.which("pandoc") is not None:  # the LaTeX route converts Markdown with pandoc
+        latex, _ = LatexExporter().from_notebook_node(notebook)
+        assert first in latex and "RecommenderPanel(" not in latex
