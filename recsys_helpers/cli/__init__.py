@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from recsys_helpers.errors import RecsysError
 
-COMMAND_MODULES = ("data", "fit", "recommend", "serve")
+COMMAND_MODULES = ("data", "fit", "recommend", "serve", "synthetic")
 
 
 def build_parser() -> argparse.ArgumentParser:
