@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from recsys_helpers.app.server import STATIC_DIR, create_app
 from recsys_helpers.app.service import Limits
+from recsys_helpers.errors import DataError
 from recsys_helpers.models import BiasedMF, BiasOnly
 
 
@@ -403,6 +404,18 @@ def test_an_unexpected_error_is_a_500_and_the_server_goes_on(served, monkeypatch
     entry = the_error(client.get("/api/health"), 500)
     assert "boom" not in entry["msg"]
     assert client.get("/api/movies", params={"q": "heat"}).status_code == 200
+
+
+def test_a_refusal_by_the_model_itself_is_a_422(served, monkeypatch):
+    _, model, movies, _ = served
+    app = create_app(model, movies)
+
+    def refuse(*args, **kwargs):
+        raise DataError("the model refuses this")
+
+    monkeypatch.setattr(app.state.recommender.model, "recommend_new_user", refuse)
+    entry = the_error(TestClient(app).post("/api/recommendations", json={}), 422)
+    assert entry == {"loc": ["body"], "msg": "the model refuses this", "type": "value_error"}
 
 
 def test_unknown_routes_answer_404_json(client):

@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException
 
 from recsys_helpers.app import schemas
 from recsys_helpers.app.service import InputError, Limits, Recommender
+from recsys_helpers.errors import DataError
 
 __all__ = ["STATIC_DIR", "BodyLimit", "create_app"]
 
@@ -112,6 +113,11 @@ def _install_error_handlers(app) -> None:
     async def refused_input(request: Request, error: InputError):
         status, kind = (404, "not_found") if error.not_found else (422, "value_error")
         return _error(status, error.location, error.message, kind)
+
+    @app.exception_handler(DataError)
+    async def refused_by_model(request: Request, error: DataError):
+        # Input the service let through but the model refused (its own checks).
+        return _error(422, ["body"], str(error), "value_error")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):

@@ -165,22 +165,20 @@ class Recommender:
 
     # ------------------------------------------------------------------ look-ups
     def _records(self, catalogue: pd.DataFrame, counts: pd.Series) -> dict[int, dict]:
-        """movieId -> the movie's JSON record, for every movie the model knows."""
-        by_id = catalogue.set_index("movieId")
+        """movieId -> the movie's JSON record, for every movie the model knows (movies
+        without a title get ``None`` and no genres)."""
+        known = catalogue.set_index("movieId").reindex(counts.index)
         records = {}
-        for movie_id, count in counts.items():
-            movie_id = int(movie_id)
-            if movie_id in by_id.index:
-                row = by_id.loc[movie_id]
-                year = None if pd.isna(row["year"]) else int(row["year"])
-                title, genres = str(row["title"]), list(row["genres"])
-            else:
-                title, year, genres = None, None, []
-            records[movie_id] = {
-                "movieId": movie_id,
-                "title": title,
-                "year": year,
-                "genres": genres,
+        columns = (known["title"], known["year"], known["genres"])
+        for movie_id, count, title, year, genres in zip(
+            counts.index, counts, *columns, strict=True
+        ):
+            titled = isinstance(title, str)
+            records[int(movie_id)] = {
+                "movieId": int(movie_id),
+                "title": title if titled else None,
+                "year": None if pd.isna(year) else int(year),
+                "genres": list(genres) if titled else [],
                 "n_ratings": int(count),
             }
         return records
@@ -201,9 +199,6 @@ class Recommender:
                 ("path", "movieId"), f"movie {movie_id} is not in the model", not_found=True
             )
         return dict(record)
-
-    def _unknown_movies(self, movie_ids) -> list[int]:
-        return [int(m) for m in movie_ids if int(m) not in self._movies]
 
     # ------------------------------------------------------------------ answers
     def health(self) -> dict:
