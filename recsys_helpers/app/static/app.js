@@ -277,7 +277,7 @@ function recommendationItem(item, canRate) {
     ? element(
         "p",
         { class: "because" },
-        "because you rated ",
+        canRate ? "because you rated " : "because they rated ",
         element("cite", { text: titleOf(item.because) }),
         item.because.rating === null ? "" : ` (${formatStars(item.because.rating)}★)`,
       )
