@@ -20,7 +20,7 @@ ifneq ($(strip $(MIRROR)),)
   export MOVIELENS_MIRROR := $(abspath $(MIRROR))
 endif
 
-.PHONY: help env test lint format hooks
+.PHONY: help env test lint format hooks test-browser browser-deps app
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -38,6 +38,38 @@ env: $(ENV_STAMP)  ## create .venv/ and install the package (done by the other t
 test: $(ENV_STAMP)  ## ruff + the whole test suite (MIRROR=... for real-data tests)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The browser test drives the system's Chromium (Debian packages chromium, chromium-driver);
+# `make test` skips it, saying so, when they are missing. SCREENSHOT=docs/app.png keeps its
+# screenshot of the page.
+SCREENSHOT ?=
+BROWSER_DEBS := chromium chromium-driver
+
+browser-deps:  ## install Chromium and chromedriver (apt-get, with sudo when not root)
+	@if command -v chromedriver >/dev/null && \
+	  { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; }; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(BROWSER_DEBS); \
+	else \
+	  echo "browser-deps: install Chromium and chromedriver with your package manager"; exit 1; \
+	fi
+
+test-browser: $(ENV_STAMP) browser-deps  ## install Chromium if needed, run the browser tests
+	RECSYS_APP_SCREENSHOT=$(if $(SCREENSHOT),$(abspath $(SCREENSHOT))) \
+	  $(PY) -m pytest -m browser tests/test_app_browser.py
+
+# The live recommender: fits the default model on DATASET once, then serves it.
+MODEL ?= data/models/$(DATASET).npz
+HOST  ?= 127.0.0.1
+PORT  ?= 8000
+
+$(MODEL): | $(ENV_STAMP)
+	@mkdir -p $(dir $@)
+	$(PY) -m recsys_helpers fit --dataset $(DATASET) --save $@
+
+app: $(ENV_STAMP) $(MODEL)  ## serve the web app on http://127.0.0.1:8000 (MODEL=, HOST=, PORT=)
+	$(PY) -m recsys_helpers serve --model $(MODEL) --dataset $(DATASET) --host $(HOST) --port $(PORT)
 
 lint: $(ENV_STAMP)  ## ruff only
 	$(PY) -m ruff check .
@@ -129,7 +161,7 @@ BENCH_VENV := .venv-bench
 BENCH_PY   := $(BENCH_VENV)/bin/python
 SCALE      ?= 1
 
-.PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test
+.PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test bench-app
 
 $(BENCH_VENV)/.installed: pyproject.toml benchmarks/setup_bench_env.sh
 	PYTHON=$(PYTHON) bash benchmarks/setup_bench_env.sh
@@ -150,6 +182,9 @@ bench-sweep: $(ENV_STAMP)  ## our sweep against K and data size; NumPy vs numba
 
 bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at ML-25M shape
 	$(PY) -m benchmarks.bench_data --scale $(SCALE)
+
+bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients for 20 s on 127.0.0.1
+	$(PY) -m benchmarks.bench_app --clients 8 --seconds 20
 
 bench: bench-accuracy bench-speed bench-sweep bench-data  ## every benchmark (about 40 min)
 

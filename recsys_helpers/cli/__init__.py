@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from recsys_helpers.errors import RecsysError
 
-COMMAND_MODULES = ("data", "fit", "recommend", "synthetic")
+COMMAND_MODULES = ("data", "fit", "recommend", "serve", "synthetic")
 
 
 def build_parser() -> argparse.ArgumentParser:

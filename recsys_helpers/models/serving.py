@@ -196,6 +196,23 @@ class ServingMixin:
             self._user_state(row), n, np.concatenate(excluded), item_bias_weight, min_ratings
         )
 
+    def seen_items(self, user_id) -> np.ndarray:
+        """The movieIds a training user rated (what ``recommend`` leaves out by default).
+
+        Parameters
+        ----------
+        user_id : raw user id seen in training
+
+        Returns
+        -------
+        ndarray of movieIds, shape (|Ω_u|,), in the model's movie order
+        """
+        check_is_fitted(self, "history_")
+        row = int(self.users_.to_index(np.asarray([user_id]))[0])
+        if row < 0:
+            raise DataError(f"userId {user_id!r} is not in the training data")
+        return self.items_.to_ids(self._seen_by(row))
+
     def _new_user_ratings(self, ratings) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the known movies a new user rated and the ratings, checked.
 
