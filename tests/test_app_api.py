@@ -163,7 +163,7 @@ def test_popularity_floor_exclusions_and_no_ratings(served):
     body = client.post("/api/recommendations", json={"min_ratings": floor, "n": 20}).json()
     assert body["n_rated"] == 0
     assert all(i["n_ratings"] >= floor and i["because"] is None for i in body["items"])
-    expected = model.recommend_new_user({}, n=20, min_ratings=floor)
+    expected = model.recommend_prior(n=20, min_ratings=floor)
     assert [i["movieId"] for i in body["items"]] == expected["movieId"].tolist()
     first = body["items"][0]["movieId"]
     again = client.post(
@@ -414,7 +414,9 @@ def test_a_refusal_by_the_model_itself_is_a_422(served, monkeypatch):
         raise DataError("the model refuses this")
 
     monkeypatch.setattr(app.state.recommender.model, "recommend_new_user", refuse)
-    entry = the_error(TestClient(app).post("/api/recommendations", json={}), 422)
+    rated = {str(int(model.items_.ids[0])): 4.0}
+    response = TestClient(app).post("/api/recommendations", json={"ratings": rated})
+    entry = the_error(response, 422)
     assert entry == {"loc": ["body"], "msg": "the model refuses this", "type": "value_error"}
 
 

@@ -21,7 +21,7 @@ def test_search_rate_and_the_list_follows_the_model(fitted_model):
     shown = panel(model, movies, min_ratings=0)
     assert isinstance(shown, RecommenderPanel) and shown.ratings == {}
     first = [item["movieId"] for item in shown.items]
-    assert first == model.recommend_new_user({}, n=10)["movieId"].tolist()
+    assert first == model.recommend_prior(n=10)["movieId"].tolist()
 
     shown.search.value = "amelie"
     amelie = movie_id(movies, "Amélie (Fabuleux destin d'Amélie Poulain, Le)")

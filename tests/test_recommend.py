@@ -162,3 +162,17 @@ def test_saved_model_recommends_the_same(fitted, tmp_path):
     loaded = BiasedMF.load(model.save(tmp_path / "m.npz"))
     user = frame.userId.iloc[3]
     pd.testing.assert_frame_equal(loaded.recommend(user, n=7), model.recommend(user, n=7))
+
+
+def test_the_prior_list_ranks_by_the_movie_bias_and_is_the_same_for_everyone():
+    """recommend_prior: nothing folded in, so s_i = μ + w b_i (b_u = 0, U_u = 0)."""
+    ratings, _ = make_ratings(60, 40, 900, random_state=2)
+    model = BiasedMF(n_factors=3, n_iter=4, tol=None).fit(ratings)
+    listed = model.recommend_prior(n=5, item_bias_weight=0.5, exclude=[model.items_.ids[0]])
+    scores = model.global_mean_ + 0.5 * model.item_bias_.astype(np.float64)
+    scores[0] = -np.inf
+    expected = model.items_.ids[np.argsort(-scores, kind="stable")[:5]]
+    np.testing.assert_array_equal(listed["movieId"], expected)
+    np.testing.assert_allclose(listed["score"], np.sort(scores)[::-1][:5])
+    with pytest.raises(DataError, match="none of the movies"):
+        model.recommend_new_user({})

@@ -314,9 +314,12 @@ class Recommender:
             ``items`` (see the module docstring) and ``n_rated``.
         """
         checked = self.check_ratings(ratings)
-        ranked = self.model.recommend_new_user(
-            checked, n=n, min_ratings=min_ratings, exclude=list(exclude)
-        )
+        if checked:
+            ranked = self.model.recommend_new_user(
+                checked, n=n, min_ratings=min_ratings, exclude=list(exclude)
+            )
+        else:  # nothing rated yet: the prior-mean user's list, the same for everyone
+            ranked = self.model.recommend_prior(n=n, min_ratings=min_ratings, exclude=list(exclude))
         return {"items": self._items(ranked, checked.keys(), checked), "n_rated": len(checked)}
 
     def _check_user(self, user_id: int) -> None:

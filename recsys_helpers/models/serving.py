@@ -330,6 +330,37 @@ class ServingMixin:
             min_ratings,
         )
 
+    def recommend_prior(
+        self,
+        n: int = 10,
+        *,
+        exclude=None,
+        item_bias_weight: float = 1.0,
+        min_ratings: int = 0,
+    ) -> pd.DataFrame:
+        """Top-``n`` for someone the model knows nothing about yet: the prior-mean user.
+
+        Nothing is folded in: the user is at the prior mean (for ALS ``b_u = 0``,
+        ``U_u = 0``, so movies rank by ``μ + w b_i``), the same list for everyone. This is
+        what a person who has rated nothing sees; :meth:`recommend_new_user` refuses an
+        empty or unknown set of ratings instead of silently returning this list.
+
+        Parameters
+        ----------
+        n, exclude, item_bias_weight, min_ratings
+            As in :meth:`recommend`.
+
+        Returns
+        -------
+        DataFrame
+            ``movieId``, ``score``, ``rank``.
+        """
+        check_is_fitted(self, "history_")
+        _check_ranking_options(n, item_bias_weight, min_ratings)
+        nothing = np.empty(0, dtype=np.int64)
+        state = self._fold_in_state(nothing, np.empty(0, dtype=np.float64))
+        return self._top_n(state, n, self._exclusions(exclude), item_bias_weight, min_ratings)
+
 
 def _check_ranking_options(n, item_bias_weight, min_ratings) -> None:
     """ValueError naming the option unless ``n >= 1``, ``w`` finite and ``min_ratings >= 0``."""
