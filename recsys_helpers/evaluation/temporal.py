@@ -2,8 +2,9 @@
 
 :func:`time_effects_ablation` fits the model with no time term, with each term alone and
 with all of them on one train/test split, and scores each on the test part;
-:func:`shared_user_days` measures how many test ratings the day offsets can reach at all
-(a test rating whose user rated nothing else that day gets no offset).
+:func:`on_training_days` and :func:`shared_user_days` tell which and how many test ratings
+the day offsets can reach at all (a test rating whose user rated nothing in training that
+day gets no offset); :func:`ablation_by_day` splits the ablation's test errors by it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from recsys_helpers.evaluation.metrics import mae, rmse
 from recsys_helpers.models.temporal import TIME_EFFECTS, TimeAwareMF
 from recsys_helpers.models.time_effects import day_number
 
-__all__ = ["ABLATION", "shared_user_days", "time_effects_ablation"]
+__all__ = [
+    "ABLATION",
+    "ablation_by_day",
+    "on_training_days",
+    "shared_user_days",
+    "time_effects_ablation",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +39,8 @@ ABLATION: dict[str, tuple[str, ...]] = {
 """The variants of :func:`time_effects_ablation`: name -> ``time_effects``."""
 
 
-def shared_user_days(train: pd.DataFrame, test: pd.DataFrame) -> float:
-    """Share of test ratings whose user has training ratings on the same (UTC) day.
+def on_training_days(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Whether each test rating's user has training ratings on the same (UTC) day.
 
     Only these ratings get a day offset ``b_{u,t}``; the others fall back to the user's
     drift term.
@@ -45,19 +52,25 @@ def shared_user_days(train: pd.DataFrame, test: pd.DataFrame) -> float:
 
     Returns
     -------
-    float in [0, 1]
+    ndarray of bool, shape (len(test),)
     """
     require_columns(train, ("userId", "timestamp"), "train")
     require_columns(test, ("userId", "timestamp"), "test")
-    if len(test) == 0:
-        raise ValueError("shared_user_days: no test ratings")
     seen = pd.MultiIndex.from_arrays(
         [train["userId"].to_numpy(), day_number(train["timestamp"].to_numpy())]
     ).unique()
     asked = pd.MultiIndex.from_arrays(
         [test["userId"].to_numpy(), day_number(test["timestamp"].to_numpy())]
     )
-    return float(asked.isin(seen).mean())
+    return np.asarray(asked.isin(seen))
+
+
+def shared_user_days(train: pd.DataFrame, test: pd.DataFrame) -> float:
+    """Share of test ratings whose user has training ratings on the same day (see
+    :func:`on_training_days`), in [0, 1]."""
+    if len(test) == 0:
+        raise ValueError("shared_user_days: no test ratings")
+    return float(on_training_days(train, test).mean())
 
 
 def time_effects_ablation(
@@ -115,3 +128,36 @@ def time_effects_ablation(
     reference = float(table.loc[table["variant"] == "none", "rmse"].iloc[0])
     table.insert(3, "gain", reference - table["rmse"])
     return table, models
+
+
+def ablation_by_day(models: Mapping[str, TimeAwareMF], train, test) -> pd.DataFrame:
+    """Test RMSE of each fitted variant on the test ratings that do and do not share a
+    (user, day) with training (:func:`on_training_days`).
+
+    Parameters
+    ----------
+    models : mapping name -> fitted TimeAwareMF
+        E.g. the models of :func:`time_effects_ablation`.
+    train, test : DataFrame
+        The split they were fitted and are scored on.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``"training day"``, ``"new day"`` and ``"all"``; columns ``n_test`` and one RMSE
+        column per model (NaN for an empty subset).
+    """
+    reached = on_training_days(train, test)
+    truth = test["rating"].to_numpy(dtype=np.float64)
+    predicted = {name: model.predict(test) for name, model in models.items()}
+    rows = []
+    for subset, mask in (
+        ("training day", reached),
+        ("new day", ~reached),
+        ("all", np.ones_like(reached)),
+    ):
+        row = {"subset": subset, "n_test": int(mask.sum())}
+        for name, values in predicted.items():
+            row[name] = rmse(truth[mask], values[mask]) if mask.any() else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

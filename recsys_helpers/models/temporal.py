@@ -82,6 +82,13 @@ class _EntryTimes(NamedTuple):
     bin: np.ndarray | None  # Bin(t)
 
 
+def _compact(index: np.ndarray | None) -> np.ndarray | None:
+    """Per-entry indices as int32 when they fit (they are kept for every rating, both sides)."""
+    if index is None or index.size == 0 or index.max() >= np.iinfo(np.int32).max:
+        return index
+    return index.astype(np.int32)
+
+
 @register
 class TimeAwareMF(BiasedMF):
     """Biased MF with time-aware biases (Koren 2009), fitted by exact alternating blocks.
@@ -243,11 +250,13 @@ class TimeAwareMF(BiasedMF):
             self._entry_times[side] = _EntryTimes(
                 user_rows,
                 item_rows,
-                side_pair,
+                _compact(side_pair),
                 drift(days[side], self.user_mean_day_[user_rows], self.beta)
                 if self._has("user_drift")
                 else None,
-                time_bin(seconds[side], self.bin_edges_) if self._has("item_bins") else None,
+                _compact(time_bin(seconds[side], self.bin_edges_))
+                if self._has("item_bins")
+                else None,
             )
 
     def _finish(self, data) -> None:
@@ -338,7 +347,7 @@ class TimeAwareMF(BiasedMF):
             rest,
             [self.reg_bias] if self.fit_biases else [],
             n_items,
-            groups=times.items * self.n_bins + times.bin,
+            groups=times.items.astype(np.int64) * self.n_bins + times.bin,
             group_rows=np.repeat(np.arange(n_items), self.n_bins),
             group_penalty=self.reg_bin,
         )
