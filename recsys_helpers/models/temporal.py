@@ -105,7 +105,7 @@ class TimeAwareMF(BiasedMF):
         per time bin). ``()`` is exactly :class:`~recsys_helpers.models.als.BiasedMF`.
     reg_day : float, default 10.0
         ``λ_d``, penalty on the day offsets ``b_{u,t}²``.
-    reg_drift : float, default 1000.0
+    reg_drift : float, default 10000.0
         ``λ_α``, penalty on the drift slopes ``α_u²`` (stars per day^β).
     reg_bin : float, default 50.0
         ``λ_bin``, penalty on the bin offsets ``b_{i,Bin(t)}²``.
@@ -122,7 +122,15 @@ class TimeAwareMF(BiasedMF):
     -----
     Defaults were chosen by validation RMSE on ml-latest-small, as for ``BiasedMF``: the
     seeded 90/10 split (seed 42) whose training part was split again 90/10 (seed 7); the
-    test part was never used. See ``NOTATION.md`` for the grid and its results.
+    test part was never used (``python -m benchmarks.bench_temporal --tune``). Stage 1 at
+    ``K = 64, λ = 12, λ_b = 3``: ``λ_d ∈ {3, 10, 30}``, ``λ_α ∈ {10, 100, 1000, 10⁴}``,
+    ``λ_bin ∈ {10, 50, 200}`` → ``λ_d = 10, λ_α = 10⁴, λ_bin = 50`` (0.8225; ``λ_α`` moves
+    it by at most 0.0003, ``λ_d`` and ``λ_bin`` by up to 0.0022). Stage 2:
+    ``λ ∈ {10, 12, 15, 20}``, ``λ_b ∈ {2, 3, 5}`` → 12 and 3 kept (0.8225). Around that
+    point ``n_bins ∈ {15, 30, 60}`` and ``β ∈ {0.2, 0.4, 0.6}`` span 0.0008 (15 bins and
+    ``β = 0.6`` at 0.8222), three initialisation seeds 0.0002: ``n_bins = 30`` and
+    ``β = 0.4`` (Koren's) are kept. Without time terms the same split gives 0.8335 (the
+    ``BiasedMF`` defaults). See ``NOTATION.md``.
 
     Attributes
     ----------
@@ -153,7 +161,7 @@ class TimeAwareMF(BiasedMF):
         *,
         time_effects: Sequence[str] = TIME_EFFECTS,
         reg_day: float = 10.0,
-        reg_drift: float = 1000.0,
+        reg_drift: float = 10000.0,
         reg_bin: float = 50.0,
         n_bins: int = 30,
         beta: float = 0.4,
