@@ -245,10 +245,12 @@ def test_extra_columns_follow_both_entry_orders(shuffled):
     stamp = frame.set_index(["userId", "movieId"])["timestamp"]
     by_user = matrix.by_user.tocoo()
     users, items = matrix.users.ids[by_user.row], matrix.items.ids[by_user.col]
-    np.testing.assert_array_equal(matrix.extra_by_user["timestamp"], stamp.loc[zip(users, items)])
+    expected = stamp.loc[list(zip(users, items, strict=True))]
+    np.testing.assert_array_equal(matrix.extra_by_user["timestamp"], expected)
     by_item = matrix.by_item.tocoo()
     items, users = matrix.items.ids[by_item.row], matrix.users.ids[by_item.col]
-    np.testing.assert_array_equal(matrix.extra_by_item["timestamp"], stamp.loc[zip(users, items)])
+    expected = stamp.loc[list(zip(users, items, strict=True))]
+    np.testing.assert_array_equal(matrix.extra_by_item["timestamp"], expected)
     assert matrix.extra_by_user["timestamp"].dtype == frame["timestamp"].dtype
     assert not np.shares_memory(matrix.extra_by_user["timestamp"], frame["timestamp"].to_numpy())
     assert RatingMatrix.from_frame(frame).extra_by_user == {}  # nothing kept unless asked
