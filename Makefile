@@ -130,6 +130,7 @@ BENCH_PY   := $(BENCH_VENV)/bin/python
 SCALE      ?= 1
 
 .PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test
+.PHONY: bench-temporal
 
 $(BENCH_VENV)/.installed: pyproject.toml benchmarks/setup_bench_env.sh
 	PYTHON=$(PYTHON) bash benchmarks/setup_bench_env.sh
@@ -150,6 +151,9 @@ bench-sweep: $(ENV_STAMP)  ## our sweep against K and data size; NumPy vs numba
 
 bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at ML-25M shape
 	$(PY) -m benchmarks.bench_data --scale $(SCALE)
+
+bench-temporal: $(ENV_STAMP)  ## time-aware biases: ablation on a random and a last-10 split
+	$(PY) -m benchmarks.bench_temporal
 
 bench: bench-accuracy bench-speed bench-sweep bench-data  ## every benchmark (about 40 min)
 

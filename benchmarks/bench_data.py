@@ -49,7 +49,7 @@ import pyarrow.csv as pa_csv
 from benchmarks import results_io
 from recsys_helpers.data import movielens
 from recsys_helpers.data.ratings import RatingMatrix
-from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
+from recsys_helpers.data.synthetic import ML25M_SHAPE, ML25M_SKEW, make_ratings
 
 logger = logging.getLogger("benchmarks.bench_data")
 
@@ -138,7 +138,9 @@ def worker(step: str, workdir: Path, shape: dict[str, int], seed: int, traced: b
     """Run one step once in this (fresh) process; inputs are read from ``workdir`` first."""
     csv_path, parquet_path = workdir / "ratings.csv", workdir / "ratings.parquet"
     if step == "generate":
-        record, (ratings, _) = _timed(lambda: make_ratings(**shape, random_state=seed))
+        record, (ratings, _) = _timed(
+            lambda: make_ratings(**shape, skew=ML25M_SKEW, random_state=seed)
+        )
         written, _ = _timed(lambda: write_movielens_csv(ratings, csv_path))
         ratings.to_parquet(parquet_path, engine="pyarrow", index=False)
         record["write_csv_seconds"] = written["seconds"]

@@ -80,11 +80,11 @@ def make_data(shape: dict[str, int], seed: int) -> tuple[dict[str, np.ndarray], 
     :func:`fallback_ratings`.
     """
     try:
-        from recsys_helpers.data.synthetic import make_ratings
+        from recsys_helpers.data.synthetic import ML25M_SKEW, make_ratings
     except ImportError:
         make_ratings = None
     if make_ratings is not None:
-        frame, _ = make_ratings(**shape, n_factors=8, random_state=seed)
+        frame, _ = make_ratings(**shape, n_factors=8, skew=ML25M_SKEW, random_state=seed)
         arrays = {
             "users": frame["userId"].to_numpy(np.int64),
             "items": frame["movieId"].to_numpy(np.int64),

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results_io import machine, markdown_table, save, versions
-from recsys_helpers.data.synthetic import ML25M_SHAPE, make_ratings
+from recsys_helpers.data.synthetic import ML25M_SHAPE, ML25M_SKEW, make_ratings
 from recsys_helpers.models import kernels_numba
 from recsys_helpers.models.als import BiasedMF
 
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> dict:
     for scale, n_factors, cg_steps in configurations:
         if scale not in frames:
             shape = shape_at(scale)
-            frames[scale], _ = make_ratings(**shape, n_factors=8, random_state=0)
+            frames[scale], _ = make_ratings(**shape, n_factors=8, skew=ML25M_SKEW, random_state=0)
             logger.info("data at scale %g: %s", scale, shape)
         frame = frames[scale]
         n_users, n_items = frame.userId.nunique(), frame.movieId.nunique()
@@ -135,7 +135,9 @@ def run(args: argparse.Namespace) -> dict:
         logger.info("scale %g K=%d %s: %.3f s/sweep", scale, n_factors, row["method"], median)
         rows.append(row)
     if args.numpy_scale > 0:
-        frame, _ = make_ratings(**shape_at(args.numpy_scale), n_factors=8, random_state=0)
+        frame, _ = make_ratings(
+            **shape_at(args.numpy_scale), n_factors=8, skew=ML25M_SKEW, random_state=0
+        )
         for n_factors in (16, 64):
             numpy_s = float(np.median(time_sweeps(frame, n_factors, 1, "numpy", args.dtype)))
             numba_s = float(np.median(time_sweeps(frame, n_factors, 3, "numba", args.dtype)))

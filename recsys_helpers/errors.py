@@ -24,3 +24,7 @@ class DownloadError(RecsysError, OSError):
 
 class NumericalError(RecsysError, FloatingPointError):
     """Model parameters became NaN or infinite during fitting."""
+
+
+class UnverifiedDataWarning(UserWarning):
+    """A release was loaded from files whose checksums the package does not know."""

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys_helpers.data.provenance import write_synthetic_marker
+
 MOVIES = [
     # movieId, title, genres
     (1, "Toy Robots (1995)", ["Animation", "Comedy"]),
@@ -70,6 +72,12 @@ def _write(path: Path, lines: list[str], *, encoding: str = "utf-8", newline: st
     return path
 
 
+def mark_synthetic(folder: Path, like: str | None = None) -> Path:
+    """Mark a test release folder as synthetic, as the package's generator does."""
+    write_synthetic_marker(folder, generator="tests/_movielens_files.py", parameters={}, like=like)
+    return folder
+
+
 def _csv_field(text: str) -> str:
     return f'"{text}"' if "," in text or '"' in text else text
 
@@ -93,8 +101,13 @@ def write_csv_release(
     tags: bool = True,
     links: bool = True,
     genome: bool = False,
+    synthetic: bool = True,
 ) -> Path:
-    """A folder shaped like ml-latest-small / ml-25m (``ratings.csv``, ``movies.csv``, ...)."""
+    """A folder shaped like ml-latest-small / ml-25m (``ratings.csv``, ``movies.csv``, ...).
+
+    ``synthetic`` writes the package's marker ``SYNTHETIC.json`` (the files are not
+    GroupLens's, so an unmarked folder named like a verified release is refused).
+    """
     ratings = synthetic_ratings() if ratings is None else ratings
     folder.mkdir(parents=True, exist_ok=True)
     write_csv_ratings(folder / "ratings.csv", ratings)
@@ -121,7 +134,7 @@ def write_csv_release(
             f"{m},{t},{(m * t % 10) / 10:.3f}" for m, _, _ in MOVIES for t in (1, 2)
         ]
         _write(folder / "genome-scores.csv", score_lines)
-    return folder
+    return mark_synthetic(folder) if synthetic else folder
 
 
 def write_dat_release(
@@ -131,6 +144,7 @@ def write_dat_release(
     encoding: str = "latin-1",
     tags: bool = False,
     scale: tuple[float, float, float] = (1.0, 5.0, 1.0),
+    synthetic: bool = True,
 ) -> Path:
     """A folder shaped like ml-1m (``tags=False``) or ml-10m (``tags=True``): ``::`` files."""
     ratings = synthetic_ratings(scale=scale) if ratings is None else ratings
@@ -155,7 +169,7 @@ def write_dat_release(
             ["1::2::heist::1139045764", "2::3::space: opera::1139045765"],
             encoding=encoding,
         )
-    return folder
+    return mark_synthetic(folder) if synthetic else folder
 
 
 ML100K_FLAGS = (
@@ -182,7 +196,11 @@ ML100K_FLAGS = (
 
 
 def write_100k_release(
-    folder: Path, ratings: pd.DataFrame | None = None, *, genre_file: bool = True
+    folder: Path,
+    ratings: pd.DataFrame | None = None,
+    *,
+    genre_file: bool = True,
+    synthetic: bool = True,
 ) -> Path:
     """A folder shaped like ml-100k: tab-separated ``u.data``, latin-1 ``u.item``, ``u.genre``."""
     ratings = synthetic_ratings(scale=(1.0, 5.0, 1.0)) if ratings is None else ratings
@@ -208,7 +226,7 @@ def write_100k_release(
     _write(folder / "u.item", item_lines, encoding="latin-1")
     if genre_file:
         _write(folder / "u.genre", [f"{g}|{k}" for k, g in enumerate(ML100K_FLAGS)] + [""])
-    return folder
+    return mark_synthetic(folder) if synthetic else folder
 
 
 def zip_folder(folder: Path, archive: Path, *, top: str) -> Path:

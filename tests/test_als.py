@@ -160,9 +160,15 @@ def test_predictions_are_clipped_to_the_training_scale():
     )
     predicted = model.predict(grid)
     assert predicted.min() >= frame.rating.min() and predicted.max() <= frame.rating.max()
-    narrow = BiasedMF(n_factors=2, n_iter=2, tol=None, rating_range=(3.0, 3.5)).fit(frame)
-    narrowed = narrow.predict(grid)
-    assert narrowed.min() == 3.0 and narrowed.max() == 3.5
+    # A declared rating_range is the scale: predictions are clipped to it, not to the
+    # training ratings, and ratings outside it are refused.
+    scale = BiasedMF(n_factors=2, n_iter=2, tol=None, rating_range=(0.0, 10.0)).fit(frame)
+    for shift, end in ((100.0, 10.0), (-100.0, 0.0)):
+        scale.global_mean_ += shift
+        assert (scale.predict(grid) == end).all()
+        scale.global_mean_ -= shift
+    with pytest.raises(DataError, match=r"is outside the rating range 3 to 3.5"):
+        BiasedMF(n_factors=2, n_iter=2, tol=None, rating_range=(3.0, 3.5)).fit(frame)
 
 
 def test_array_input_and_score_is_negative_rmse():

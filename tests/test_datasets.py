@@ -132,7 +132,8 @@ def test_mirror_zip_is_extracted_into_the_data_dir(tmp_path, data_dir):
     zip_folder(folder, mirror / "ml-latest-small.zip", top="ml-latest-small")
     path = movielens.fetch(mirror=mirror, data_dir=data_dir, progress=False)
     assert path == data_dir / "ml-latest-small"
-    assert sorted(p.name for p in path.iterdir()) == sorted(p.name for p in folder.iterdir())
+    extracted = sorted(p.name for p in path.iterdir())
+    assert extracted == sorted([p.name for p in folder.iterdir()] + ["PROVENANCE.json"])
     assert list(mirror.iterdir()) == [mirror / "ml-latest-small.zip"]
     assert [p.name for p in data_dir.iterdir()] == ["ml-latest-small"]  # no temporary left
     frame = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
@@ -157,6 +158,7 @@ def test_cache_hit_reads_neither_mirror_nor_archive(csv_mirror, data_dir, monkey
         raise AssertionError("the source was read again")
 
     monkeypatch.setattr(movielens, "fetch", no_fetch)
+    monkeypatch.setattr(movielens, "fetch_release", no_fetch)
     second = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     pd.testing.assert_frame_equal(second, first)
     pd.testing.assert_frame_equal(second, expected_ratings(ratings))
@@ -316,8 +318,10 @@ def test_cache_of_another_parser_version_is_not_used(csv_mirror, data_dir, monke
     movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     monkeypatch.setattr(movielens, "PARSER_VERSION", movielens.PARSER_VERSION + 1)
     calls = []
-    real_fetch = movielens.fetch
-    monkeypatch.setattr(movielens, "fetch", lambda *a, **k: calls.append(a) or real_fetch(*a, **k))
+    real_fetch = movielens.fetch_release
+    monkeypatch.setattr(
+        movielens, "fetch_release", lambda *a, **k: calls.append(a) or real_fetch(*a, **k)
+    )
     frame = movielens.load_ratings(mirror=mirror, data_dir=data_dir, progress=False)
     assert len(calls) == 1
     pd.testing.assert_frame_equal(frame, expected_ratings(ratings))

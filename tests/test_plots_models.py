@@ -1,4 +1,4 @@
-"""Figures of notebooks 02, 03 and 05-07: training curves, sweeps, polarisation, maps, recommendations."""
+"""Figures of notebooks 02, 03, 05-07: curves, sweeps, polarisation, maps, recommendations."""
 
 from __future__ import annotations
 

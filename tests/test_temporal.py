@@ -451,6 +451,26 @@ def test_save_load_round_trip(fitted, planted, tmp_path):
     assert not hasattr(fitted, "_entry_times")  # per-entry encodings are not kept
 
 
+@pytest.mark.parametrize(
+    ("name", "alter", "message"),
+    [
+        ("item_bin_bias", lambda a: a[:, :-1], "item_bin_bias has shape"),
+        ("day_users", lambda a: a + 10_000, "time encodings .* are inconsistent"),
+        ("day_numbers", lambda a: a[::-1], "time encodings .* are inconsistent"),
+        ("bin_edges", lambda a: np.r_[a[:-1], np.nan], "time encodings .* are inconsistent"),
+        ("user_drift", lambda a: np.r_[a[:-1], np.inf], "user_drift holds 1 NaN/inf"),
+    ],
+)
+def test_altered_time_terms_are_refused_on_load(fitted, tmp_path, name, alter, message):
+    path = fitted.save(tmp_path / "timed.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays[name] = alter(arrays[name])
+    np.savez(tmp_path / "altered.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        TimeAwareMF.load(tmp_path / "altered.npz")
+
+
 def test_early_stopping_restores_the_time_terms(planted):
     train, valid = random_split(planted[0], 0.2, random_state=1)
     model = TimeAwareMF(

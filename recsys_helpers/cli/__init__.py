@@ -1,20 +1,23 @@
 """Command-line interface: ``python -m recsys_helpers COMMAND ...``.
 
 Each command lives in a submodule that exposes ``register(subparsers)``; this module
-only assembles the parser and turns the package's errors into one clear line and a
-non-zero exit code.
+only assembles the parser and turns the package's errors (and the operating system's:
+a full disk, a folder given for a file) into one clear line and a non-zero exit code.
+Output piped into a reader that stops early (``| head``) ends quietly, as with any other
+command-line tool.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from recsys_helpers.errors import RecsysError
 
-COMMAND_MODULES = ("data", "fit", "recommend")
+COMMAND_MODULES = ("data", "fit", "recommend", "synthetic")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.run(args) or 0)
-    except (RecsysError, FileNotFoundError) as exc:
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): nothing to report. Further writes at exit
+        # go to /dev/null, and the exit status is the one of a tool killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
+    except (RecsysError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

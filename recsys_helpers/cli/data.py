@@ -2,7 +2,8 @@
 
 ``download NAME`` makes a release available locally (from the mirror or GroupLens, with its
 checksum verified) and prints the folder holding its files; ``info NAME`` prints its
-headline counts, density, rating histogram and date range, as text or one JSON object.
+headline counts, density, rating histogram and date range, and where its files came from
+(verified, unverified or synthetic), as text or one JSON object.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def run_download(args) -> int:
 def format_summary(summary: dict) -> str:
     """The summary as aligned text, with a bar per rating value."""
     tags = "none" if summary["n_tags"] is None else f"{summary['n_tags']:,}"
+    source = summary.get("source") or {}
     lines = [
-        f"{summary['name']}",
+        f"{summary['name']}" + (" (SYNTHETIC data)" if source.get("status") == "synthetic" else ""),
         f"  ratings        {summary['n_ratings']:>12,}",
         f"  users          {summary['n_users']:>12,}",
         f"  rated movies   {summary['n_rated_movies']:>12,}",
@@ -88,8 +90,11 @@ def format_summary(summary: dict) -> str:
         f"  density        {summary['density']:>12.4%}   (sparsity {summary['sparsity']:.4%})",
         f"  mean rating    {summary['mean_rating']:>12.3f}",
         f"  dates          {summary['first_rating']} to {summary['last_rating']}",
-        "  rating histogram",
     ]
+    if source:
+        lines.append(f"  source         {source['origin']}")
+        lines.append(f"                 {source['description']}")
+    lines.append("  rating histogram")
     histogram = summary["rating_histogram"]
     largest = max(histogram.values()) or 1
     for level, count in histogram.items():
@@ -108,5 +113,7 @@ def run_info(args) -> int:
         args.name, mirror=args.mirror, data_dir=args.data_dir, progress=args.verbose, genome=False
     )
     summary = release_summary(ml, movielens.get_release(args.name).scale)
+    if ml.source is not None:
+        summary["source"] = {**ml.source.to_dict(), "description": ml.source.describe()}
     print(json.dumps(summary) if args.json else format_summary(summary))
     return 0

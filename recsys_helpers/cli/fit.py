@@ -11,7 +11,12 @@ with the ratings' timestamps (the training file needs a ``timestamp`` column).
 
 Every model option is named as the estimator's parameter (``--n-factors`` is
 ``n_factors``, see ``NOTATION.md``); options left out take the estimator's own defaults,
-so the command line and the library never disagree.
+so the command line and the library never disagree. ``--rating-range LOW HIGH`` is the
+estimator's ``rating_range``: the scale every rating read must lie on (default: the
+release's, or MovieLens's 0.5 to 5 for files) and the range predictions are clipped to.
+
+``--save`` is checked before any data is read: it must end in ``.npz``, must not be an
+input file, must not exist unless ``--force`` is given, and must be writable.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from recsys_helpers.errors import DataError
 
 DEFAULT_SPLIT = "random:0.9:0"
 """Split used by ``fit --dataset NAME`` when ``--split`` is not given."""
+
+MOVIELENS_RATING_RANGE = (0.5, 5.0)
+"""``rating_range`` of a ratings file when ``--rating-range`` is not given."""
 
 MODELS = {"als": "BiasedMF"}
 """``--model`` choices -> registered class name (the hybrid is chosen by ``--feature-kinds``)."""
@@ -135,7 +143,18 @@ def register(subparsers) -> None:
     )
     for flag, kind, metavar, text in TIME_OPTIONS:
         timed.add_argument(flag, type=kind, metavar=metavar, help=text)
+    fit.add_argument(
+        "--rating-range",
+        type=options.finite_float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="the rating scale's ends: ratings outside are refused, predictions clipped to it "
+        "(default: the release's scale; 0.5 5 for --train files)",
+    )
     fit.add_argument("--save", type=Path, metavar="FILE", help="write the fitted model (.npz)")
+    fit.add_argument(
+        "--force", action="store_true", help="with --save: overwrite an existing model file"
+    )
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.set_defaults(run=run_fit, parser=fit)
 
@@ -194,8 +213,13 @@ def load_fit_data(args: argparse.Namespace):
     if args.train is not None:
         if args.split is not None:
             args.parser.error("--split needs --dataset (with --train, give --test instead)")
-        train = userfiles.read_ratings_file(args.train)
-        test = userfiles.read_ratings_file(args.test) if args.test is not None else None
+        scale = args.rating_range
+        train = userfiles.read_ratings_file(args.train, rating_range=scale)
+        if train.empty:
+            raise DataError(f"{args.train}: no ratings to train on (the file has only a header)")
+        test = None
+        if args.test is not None:
+            test = userfiles.read_ratings_file(args.test, rating_range=scale)
         if test is not None and test.empty:
             raise DataError(f"{args.test}: no ratings to test on (the file has only a header)")
         source = {"train": str(args.train), "test": None if test is None else str(args.test)}
@@ -261,6 +285,36 @@ def load_movie_features(args: argparse.Namespace, release_tables):
     return movies, tags
 
 
+def resolve_rating_range(args: argparse.Namespace) -> None:
+    """Set ``args.rating_range``: as given (LOW < HIGH), else the release's or MovieLens's."""
+    from recsys_helpers.data.checks import check_rating_range
+    from recsys_helpers.data.releases import DATASETS
+
+    if args.rating_range is not None:
+        try:
+            args.rating_range = check_rating_range(args.rating_range, "--rating-range")
+        except ValueError:
+            low, high = args.rating_range
+            args.parser.error(f"--rating-range {low:g} {high:g}: LOW must be below HIGH")
+    elif args.dataset is not None:  # an unknown name is refused when it is loaded
+        release = DATASETS.get(args.dataset)
+        args.rating_range = release.rating_range if release is not None else None
+    else:
+        args.rating_range = MOVIELENS_RATING_RANGE
+
+
+def check_save_target(args: argparse.Namespace) -> None:
+    """Refuse ``--save`` before any work: wrong suffix, an input file, existing, unwritable."""
+    from recsys_helpers.models.persistence import check_model_path
+
+    if args.save is None:
+        if args.force:
+            args.parser.error("--force only with --save FILE")
+        return
+    inputs = [getattr(args, name, None) for name in ("train", "test", "movies", "tags")]
+    check_model_path(args.save, overwrite=args.force, inputs=inputs, overwrite_option="--force")
+
+
 def _number(value, digits: int = 4) -> str:
     if value is None:
         return "-"
@@ -313,6 +367,8 @@ def run_fit(args: argparse.Namespace) -> int:
     from recsys_helpers.evaluation.summary import fit_summary
 
     cls = model_class(args)
+    check_save_target(args)
+    resolve_rating_range(args)
     train, test, source, release_tables = load_fit_data(args)
     movies, tags = load_movie_features(args, release_tables)
     require_timestamps(args, train, test)

@@ -116,7 +116,8 @@ def _recommendations(args: argparse.Namespace, model):
             f"--rate: none of the movies {', '.join(map(str, unknown))} is in the model; "
             "rate movies seen in training"
         )
-    table = model.recommend_new_user(known, n=args.n, **_ranking_options(args))
+    # Every rating goes to the model, which checks them all (unknown movies are ignored).
+    table = model.recommend_new_user(ratings, n=args.n, **_ranking_options(args))
     return table, {"user": None, "rated": known, "ignored_movies": unknown}
 
 

@@ -2,9 +2,16 @@
 
 :func:`load` returns every table of a release as a :class:`MovieLens`; :func:`load_ratings`
 and :func:`load_movies` one table each. Files come from :func:`recsys_helpers.data.fetch.fetch`
-(extracted copy, mirror or download) and are parsed by :mod:`recsys_helpers.data.formats`.
+(extracted copy, mirror or download, each checked against GroupLens's checksums, see
+:mod:`recsys_helpers.data.provenance`) and are parsed by :mod:`recsys_helpers.data.formats`.
+
 Parsed ratings are cached as parquet under ``data_dir/cache`` keyed by release and parser
-version; a cache hit reads neither the mirror nor the archive.
+version. The cache records where its ratings came from (the parquet key-value metadata
+``recsys_helpers.source``: origin, status, checksum, the origin's size and time). A
+verified cache is used without reading the source again; an unverified or synthetic one
+only while its source is unchanged: when the source changed or moved it is rebuilt, and
+when the source is gone it is used with a warning. A cache without that record (or
+unreadable, or of another schema) is rebuilt.
 
 Frames
 ------
@@ -22,9 +29,11 @@ links, genome_scores, genome_tags
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +41,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_helpers import atomic, config
-from recsys_helpers.data import formats, movie_formats
-from recsys_helpers.data.fetch import fetch
+from recsys_helpers.data import formats, movie_formats, provenance
+from recsys_helpers.data.fetch import data_root, fetch, fetch_release, locate
 from recsys_helpers.data.formats import validate_ratings
+from recsys_helpers.data.provenance import Provenance
 from recsys_helpers.data.releases import DATASETS, Release, get_release
-from recsys_helpers.errors import DataError
+from recsys_helpers.errors import DataError, UnverifiedDataWarning
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +56,7 @@ __all__ = [
     "MovieLens",
     "Release",
     "fetch",
+    "fetch_release",
     "genre_matrix",
     "get_release",
     "load",
@@ -97,12 +108,19 @@ def _cache_path(release: Release, root: Path, table: str) -> Path:
     return root / "cache" / f"{release.name}.{table}.v{PARSER_VERSION}.parquet"
 
 
-def _read_cached_ratings(path: Path) -> pd.DataFrame | None:
-    """The cached frame, or None when absent or not exactly the ratings schema."""
+_SOURCE_KEY = b"recsys_helpers.source"
+"""Parquet key-value metadata entry holding the cache's :class:`Provenance` as JSON."""
+
+
+def _read_cached_ratings(path: Path) -> tuple[pd.DataFrame, Provenance | None] | None:
+    """The cached frame and its recorded source, or None when absent or unusable."""
     if not path.is_file():
         return None
+    import pyarrow.parquet as pq
+
     try:
         frame = pd.read_parquet(path, engine="pyarrow")
+        metadata = pq.read_schema(path).metadata or {}
     except Exception as exc:  # any unreadable cache is rebuilt, whatever the reason
         logger.warning("ignoring unreadable cache %s (%s)", path, exc)
         path.unlink(missing_ok=True)
@@ -111,12 +129,57 @@ def _read_cached_ratings(path: Path) -> pd.DataFrame | None:
         logger.warning("ignoring cache %s with an unexpected schema", path)
         path.unlink(missing_ok=True)
         return None
-    return frame
+    try:
+        source = Provenance.from_dict(json.loads(metadata[_SOURCE_KEY]))
+    except (KeyError, ValueError, TypeError):
+        source = None
+    return frame, source
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def _write_parquet(frame: pd.DataFrame, path: Path, source: Provenance) -> None:
+    """Write the ratings cache with ``source`` in the parquet key-value metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[_SOURCE_KEY] = json.dumps(source.to_dict()).encode("utf-8")
     with atomic.atomic_path(path) as temporary:
-        frame.to_parquet(temporary, engine="pyarrow", index=False)
+        pq.write_table(table.replace_schema_metadata(metadata), temporary)
+
+
+def _identity(source: Provenance | None) -> tuple | None:
+    return None if source is None else (source.origin, source.origin_size, source.origin_mtime_ns)
+
+
+def _cache_is_current(cache: Path, cached: Provenance | None, now: Provenance | None) -> bool:
+    """Whether a cache recorded as coming from ``cached`` may serve a source ``now``.
+
+    Verified ratings are GroupLens's whatever the copy; others are trusted only while their
+    source is unchanged, and used with a warning when their source is gone.
+    """
+    if cached is None:
+        logger.warning("%s records no source; rebuilding it", cache)
+        return False
+    if cached.status == provenance.VERIFIED:
+        return True
+    if now is None:
+        message = (
+            f"{cache}: the source of these {cached.status} ratings, {cached.origin}, is no "
+            "longer there; using the cache (delete it to fetch the release again)"
+        )
+        if cached.status == provenance.UNVERIFIED:
+            warnings.warn(message, UnverifiedDataWarning, stacklevel=3)
+        else:
+            logger.warning(message)
+        return True
+    if _identity(now) != _identity(cached):
+        logger.warning(
+            "%s came from %s, which changed or moved; rebuilding it", cache, cached.origin
+        )
+        return False
+    provenance.announce(cached, stacklevel=4)
+    return True
 
 
 def load_ratings(
@@ -126,7 +189,7 @@ def load_ratings(
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """All ratings of a release, from the parquet cache when there is one.
+    """All ratings of a release, from the parquet cache when there is a current one.
 
     Parameters are those of :func:`fetch`.
 
@@ -135,20 +198,35 @@ def load_ratings(
     pandas.DataFrame, shape (n_ratings, 4)
         ``userId`` int32, ``movieId`` int32, ``rating`` float32 on the release's scale,
         ``timestamp`` int64 (Unix seconds), in file order.
+
+    Raises
+    ------
+    DataError
+        As :func:`~recsys_helpers.data.fetch.fetch_release`; nothing is cached then.
     """
     release = get_release(name)
-    root = Path(data_dir) if data_dir is not None else config.data_dir()
+    root = data_root(data_dir)
     cache = _cache_path(release, root, "ratings")
     cached = _read_cached_ratings(cache)
     if cached is not None:
-        logger.info("ratings of %s from the cache %s", release.name, cache)
-        return cached
-    folder = fetch(release, mirror=mirror, data_dir=root, progress=progress)
-    ratings = formats.parse_ratings(
-        folder / release.files["ratings"], layout=release.layout, scale=release.scale
-    )
+        frame, source = cached
+        try:
+            now = None if source is None else locate(release, mirror=mirror, data_dir=root)
+        except DataError:  # e.g. a mirror folder that is gone
+            now = None
+        if _cache_is_current(cache, source, now):
+            logger.info("ratings of %s from the cache %s", release.name, cache)
+            return frame
+    fetched = fetch_release(release, mirror=mirror, data_dir=root, progress=progress)
+    path = fetched.folder / release.files["ratings"]
+    ratings = fetched.ratings
+    if ratings is None:
+        ratings = formats.parse_ratings(path, layout=release.layout, scale=release.scale)
+    source = fetched.source
+    if source.checksum is None:  # unverified or synthetic: the parsed file's own MD5
+        source = replace(source, checksum=f"md5:{provenance.file_digest(path)}")
     try:
-        _write_parquet(ratings, cache)
+        _write_parquet(ratings, cache, source)
     except OSError as exc:
         logger.warning("could not write the cache %s (%s)", cache, exc)
     return ratings
@@ -231,6 +309,7 @@ class MovieLens:
     links: pd.DataFrame | None = None
     genome_scores: pd.DataFrame | None = None
     genome_tags: pd.DataFrame | None = None
+    source: Provenance | None = None
 
     @property
     def n_ratings(self) -> int:
@@ -283,8 +362,8 @@ def load(
     """
     release = get_release(name)
     ratings = load_ratings(release, mirror=mirror, data_dir=data_dir, progress=progress)
-    folder = fetch(release, mirror=mirror, data_dir=data_dir, progress=progress)
-    files = release.files
+    fetched = fetch_release(release, mirror=mirror, data_dir=data_dir, progress=progress)
+    folder, files = fetched.folder, release.files
     movies = movie_formats.parse_movies(
         folder / files["movies"], layout=release.layout, encoding=release.encoding
     )
@@ -299,7 +378,9 @@ def load(
     links = optional("links", movie_formats.parse_links)
     scores = optional("genome_scores", movie_formats.parse_genome_scores) if genome else None
     genome_tags = optional("genome_tags", movie_formats.parse_genome_tags) if genome else None
-    return MovieLens(release.name, ratings, movies, tags, links, scores, genome_tags)
+    return MovieLens(
+        release.name, ratings, movies, tags, links, scores, genome_tags, fetched.source
+    )
 
 
 def display_titles(movies: pd.DataFrame) -> pd.Series:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.checks import check_rating_range, require_columns, require_in_range
 from recsys_helpers.errors import DataError
 
 __all__ = ["IdIndex", "RatingMatrix"]
@@ -292,6 +292,7 @@ class RatingMatrix:
         item_col: str = "movieId",
         rating_col: str = "rating",
         extra_columns: Sequence[str] = (),
+        rating_range: tuple[float, float] | None = None,
     ) -> RatingMatrix:
         """Build both sparse layouts from a ratings frame.
 
@@ -311,6 +312,8 @@ class RatingMatrix:
         extra_columns : sequence of str, default ()
             Further numeric per-rating columns to keep (finite values, dtype kept), in
             both entry orders: :attr:`extra_by_user` and :attr:`extra_by_item`.
+        rating_range : (low, high), optional
+            The rating scale's ends: every rating must lie in ``[low, high]``.
 
         Returns
         -------
@@ -319,9 +322,11 @@ class RatingMatrix:
         Raises
         ------
         DataError
-            When a column is missing, ratings are not finite numbers, a (user, movie)
-            pair occurs more than once, or ``users``/``items`` are given and some rows
-            carry ids not in them (the message gives how many and examples).
+            When a column is missing, a rating is not a finite number or lies outside
+            ``rating_range`` (the first such row is named by its index label, user and
+            movie), a (user, movie) pair occurs more than once, or ``users``/``items`` are
+            given and some rows carry ids not in them (the message gives how many and
+            examples).
 
         Notes
         -----
@@ -339,13 +344,22 @@ class RatingMatrix:
         del user_raw, item_raw
 
         rating_values = df[rating_col].to_numpy()
-        if not np.issubdtype(rating_values.dtype, np.number) or np.issubdtype(
-            rating_values.dtype, np.complexfloating
-        ):
-            raise DataError(
-                f"column {rating_col!r}: ratings must be real numbers, got dtype "
-                f"{rating_values.dtype}"
+
+        def row(k: int) -> str:  # the k-th rating, as people can find it in the frame
+            label = df.index[k]
+            label = label.item() if isinstance(label, np.generic) else label
+            return (
+                f"column {rating_col!r}: row {label!r} ({user_col} "
+                f"{df[user_col].iloc[k]}, {item_col} {df[item_col].iloc[k]})"
             )
+
+        if rating_values.dtype.kind not in "iuf":
+            numbers = pd.to_numeric(pd.Series(rating_values, dtype=object), errors="coerce")
+            text = numbers.isna().to_numpy() & pd.notna(rating_values)
+            if rating_values.dtype.kind in "bc" or text.any():
+                k = int(np.argmax(text)) if text.any() else 0
+                raise DataError(f"{row(k)}: {rating_values[k]!r} is not a number")
+            rating_values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
         values = rating_values.astype(dtype, copy=False)
         finite = np.isfinite(values)
         if not finite.all():
@@ -355,6 +369,7 @@ class RatingMatrix:
                 f"(e.g. at rows {df.index[rows[:_N_EXAMPLES]].tolist()})"
             )
         del finite
+        require_in_range(values, check_rating_range(rating_range), row)
         if np.shares_memory(values, rating_values):
             values = values.copy()  # the matrices must never alias the caller's frame
         extras = {name: _extra_column(df, name) for name in extra_columns}

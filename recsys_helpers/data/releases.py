@@ -48,6 +48,9 @@ class Release:
     known_hash : str or None
         ``"md5:..."`` or ``"sha256:..."`` of the archive; None means the hash is read from
         :attr:`checksum_url` at download time.
+    file_md5 : dict of str to str
+        MD5 of each release file whose checksum is known (file name -> hex digest), so that
+        an extracted copy can be verified file by file (:mod:`recsys_helpers.data.provenance`).
     url : str
         Archive URL; GroupLens's by default.
     encoding : str
@@ -62,6 +65,7 @@ class Release:
     url: str = ""
     encoding: str = "utf-8"
     files: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    file_md5: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.layout not in _FILES:
@@ -77,6 +81,11 @@ class Release:
         return f"{self.name}.zip"
 
     @property
+    def rating_range(self) -> tuple[float, float]:
+        """``(lowest, highest)`` rating of the scale, e.g. ``(0.5, 5.0)``."""
+        return self.scale[0], self.scale[1]
+
+    @property
     def checksum_url(self) -> str:
         """Where the publisher's MD5 of the archive is (``URL.md5``)."""
         return f"{self.url}.md5"
@@ -90,9 +99,24 @@ DATASETS: dict[str, Release] = {
             "ml-latest-small",
             "csv",
             known_hash="sha256:696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+            file_md5={  # the release of 26 September 2018
+                "ratings.csv": "325a6f09399d1c45671f187505e1a100",
+                "movies.csv": "ed94fab72b62442ef8150d9446e000d6",
+                "tags.csv": "1b2d21a7be1cc23d327b11155a4a6aea",
+                "links.csv": "316913f95cdad64c745ca22f3630e230",
+                "README.txt": "9bc20a696092024abe52696ee6c5837f",
+            },
         ),
         Release("ml-25m", "ml-25m", "csv", known_hash="md5:6b51fb2759a8657d3bfcbfc42b592ada"),
-        Release("ml-32m", "ml-32m", "csv"),
+        Release(
+            "ml-32m",
+            "ml-32m",
+            "csv",
+            file_md5={
+                "ratings.csv": "cf12b74f9ad4b94a011f079e26d4270a",
+                "movies.csv": "0df90835c19151f9d819d0822e190797",
+            },
+        ),
         Release("ml-20m", "ml-20m", "csv"),
         Release("ml-10m", "ml-10M100K", "dat"),
         Release(

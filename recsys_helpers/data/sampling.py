@@ -13,11 +13,15 @@ import logging
 import numpy as np
 
 __all__ = [
+    "cover_items",
     "gapped_ids",
     "item_popularity",
     "keep_per_user",
+    "lognormal_counts",
+    "lognormal_popularity",
     "row_normalised",
     "sample_pairs",
+    "share_reaching",
     "sorted_unique",
     "timestamps",
     "user_counts",
@@ -152,3 +156,141 @@ def gapped_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 def row_normalised(matrix: np.ndarray) -> np.ndarray:
     row_sums = matrix.sum(axis=1, keepdims=True)
     return np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+
+
+def lognormal_counts(
+    rng: np.random.Generator,
+    n: int,
+    total: int,
+    minimum: int,
+    median: float,
+    sigma: float,
+    maximum: int,
+) -> np.ndarray:
+    """Integer counts summing to ``total``: ``minimum`` each plus a lognormal share.
+
+    The shares above the minimum are weights ``w ~ LogNormal(ln(median − minimum), σ)``
+    normalised and dealt out multinomially; the largest weight is set so that the largest
+    count is about ``maximum`` (the busiest user of a real release), and no count exceeds
+    ``maximum``.
+
+    Parameters
+    ----------
+    n : int
+        How many counts.
+    total : int
+        Their sum, ``>= n · minimum``.
+    minimum : int
+        Every count is at least this.
+    median : float
+        Median of the counts (before the multinomial noise), ``> minimum``.
+    sigma : float
+        Log-scale spread of the lognormal tail.
+    maximum : int
+        The largest count, about (and at most).
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
+    extra = total - minimum * n
+    weights = rng.lognormal(np.log(max(median - minimum, 1.0)), sigma, size=n)
+    top = int(np.argmax(weights))
+    others = weights.sum() - weights[top]
+    share = min(max(maximum - minimum, 0) / max(extra, 1), 0.999)
+    weights[top] = share * others / (1.0 - share)
+    counts = np.full(n, minimum, dtype=np.int64) + rng.multinomial(extra, weights / weights.sum())
+    return _cap(rng, counts, weights, maximum)
+
+
+def _cap(rng: np.random.Generator, counts: np.ndarray, weights: np.ndarray, cap: int) -> np.ndarray:
+    """Move whatever exceeds ``cap`` to rows below it, in proportion to their weights."""
+    for _ in range(100):
+        excess = int(np.maximum(counts - cap, 0).sum())
+        if excess == 0:
+            return counts
+        np.minimum(counts, cap, out=counts)
+        room = np.where(counts < cap, weights, 0.0)
+        counts += rng.multinomial(excess, room / room.sum())
+    raise ValueError(f"cannot keep every count at or below {cap}")  # pragma: no cover
+
+
+def lognormal_popularity(
+    rng: np.random.Generator, n_items: int, sigma: float, top_share: float
+) -> np.ndarray:
+    """Movie draw probabilities: lognormal weights whose largest is ``top_share``.
+
+    Parameters
+    ----------
+    n_items : int
+    sigma : float
+        Log-scale spread: larger gives a longer tail of rarely rated movies.
+    top_share : float
+        Probability of the most popular movie (its expected share of all ratings).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_items,), summing to 1
+    """
+    weights = rng.lognormal(0.0, sigma, size=n_items)
+    p = weights / weights.sum()
+    for _ in range(100):  # cap at the top share, spreading the excess over the rest
+        over = p > top_share
+        if not over.any():
+            break
+        excess = float((p[over] - top_share).sum())
+        p[over] = top_share
+        under = ~over
+        p[under] += excess * p[under] / p[under].sum()
+    return p / p.sum()
+
+
+def share_reaching(counts: np.ndarray, fraction: float) -> float:
+    """The draw probability ``p`` with which a movie is rated by ``fraction`` of the users.
+
+    A user drawing ``c`` movies rates one of probability ``p`` with probability
+    ``1 − (1 − p)^c``; ``p`` solves ``mean_u [1 − (1 − p)^{c_u}] = fraction`` (bisection).
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n_users,)
+        Ratings per user.
+    fraction : float in (0, 1)
+    """
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        reached = float(np.mean(-np.expm1(counts * np.log1p(-middle))))
+        low, high = (middle, high) if reached < fraction else (low, middle)
+    return 0.5 * (low + high)
+
+
+def cover_items(rng: np.random.Generator, keys: np.ndarray, n_items: int) -> np.ndarray:
+    """Give every movie at least one rating, keeping each user's count.
+
+    Each movie without a key takes over one key of a distinct randomly drawn entry of the
+    most rated movies (a user keeps their count, a popular movie loses one of thousands).
+
+    Parameters
+    ----------
+    keys : ndarray of int64, sorted unique ``u · n_items + i``
+    n_items : int
+
+    Returns
+    -------
+    ndarray of int64, sorted unique keys, same length
+    """
+    n_items64 = np.int64(n_items)
+    items = keys % n_items64
+    per_item = np.bincount(items, minlength=n_items)
+    missing = np.flatnonzero(per_item == 0)
+    if missing.size == 0:
+        return keys
+    popular = np.flatnonzero(per_item >= np.sort(per_item)[-max(1, n_items // 100)])
+    donors = np.flatnonzero(np.isin(items, popular))
+    if donors.size < missing.size:
+        raise ValueError(f"too few ratings to give each of {n_items} movies one")
+    chosen = rng.choice(donors, size=missing.size, replace=False)
+    keys = keys.copy()
+    keys[chosen] = (keys[chosen] // n_items64) * n_items64 + missing
+    return np.sort(keys)

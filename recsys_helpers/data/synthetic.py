@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ from recsys_helpers.data.planted import PlantedModel, plant_model
 __all__ = [
     "DEFAULT_GENRES",
     "ML25M_SHAPE",
+    "ML25M_SKEW",
+    "Skew",
     "PlantedModel",
     "make_movies",
     "make_ratings",
@@ -79,6 +82,29 @@ DEFAULT_START = "1995-01-09"
 DEFAULT_END = "2019-11-21"
 _MOVIELENS_MIN_USER_RATINGS = 20
 _CHUNK = 1 << 20  # ratings per block when evaluating the planted model (bounds memory)
+
+
+@dataclass(frozen=True)
+class Skew:
+    """How unevenly the ratings spread over users and movies, as in a real release.
+
+    Ratings per user are ``min_user_ratings`` plus a lognormal share (median
+    ``user_median``, log-spread ``user_sigma``), the busiest user rating about
+    ``user_max_fraction`` of the movies; movie popularity is lognormal with log-spread
+    ``item_sigma``, the most rated movie rated by about ``item_max_fraction`` of the users;
+    every movie gets at least one rating. The defaults reproduce ML-25M: users from 20 to
+    about 32,000 ratings (median 71), movies from 1 to about 81,000 (median about 8).
+    """
+
+    user_median: float = 71.0
+    user_sigma: float = 1.39
+    user_max_fraction: float = 0.545
+    item_sigma: float = 3.15
+    item_max_fraction: float = 0.475
+
+
+ML25M_SKEW = Skew()
+"""ML-25M's skew: 162,541 users from 20 to 32,202 ratings, 59,047 movies up to 81,491."""
 
 
 def make_movies(
@@ -165,6 +191,7 @@ def make_ratings(
     quantize: bool = True,
     movies: pd.DataFrame | None = None,
     genre_bias_std: float = 0.3,
+    skew: Skew | None = None,
     random_state: int = 0,
     start: int | str | pd.Timestamp = DEFAULT_START,
     end: int | str | pd.Timestamp = DEFAULT_END,
@@ -211,6 +238,11 @@ def make_ratings(
     genre_bias_std : float, default 0.3
         Standard deviation of the genre biases ``β_g`` (genre vectors ``W_g`` use
         ``factor_std``). Used only with ``movies``.
+    skew : Skew, optional
+        Draw user activity and movie popularity with a real release's skew (lognormal
+        tails, every movie rated, see :class:`Skew`; :data:`ML25M_SKEW` for ML-25M)
+        instead of the Lomax weights of ``user_activity_exponent`` /
+        ``item_popularity_exponent`` and ``max_user_fraction``.
     random_state : int, default 0
         Seed of ``np.random.default_rng``; same arguments, same output.
     start, end : int (Unix seconds), str or Timestamp
@@ -298,17 +330,37 @@ def make_ratings(
         movies=movies,
         genre_bias_std=float(genre_bias_std),
     )
-    user_cap = max(min_user_ratings, int(max_user_fraction * n_items))
-    if user_cap * n_users < n_ratings:
-        user_cap = n_items
-    counts = sampling.user_counts(
-        rng, n_users, n_ratings, min_user_ratings, user_cap, user_activity_exponent
-    )
-    popularity = sampling.item_popularity(
-        rng, n_items, n_users, n_ratings, item_popularity_exponent
-    )
+    if skew is None:
+        user_cap = max(min_user_ratings, int(max_user_fraction * n_items))
+        if user_cap * n_users < n_ratings:
+            user_cap = n_items
+        counts = sampling.user_counts(
+            rng, n_users, n_ratings, min_user_ratings, user_cap, user_activity_exponent
+        )
+        popularity = sampling.item_popularity(
+            rng, n_items, n_users, n_ratings, item_popularity_exponent
+        )
+    else:
+        if n_ratings < n_items:
+            raise ValueError(f"skew rates every movie: n_ratings={n_ratings} < n_items={n_items}")
+        user_max = max(min_user_ratings, int(skew.user_max_fraction * n_items))
+        counts = sampling.lognormal_counts(
+            rng,
+            n_users,
+            n_ratings,
+            min_user_ratings,
+            max(skew.user_median, min_user_ratings + 1),
+            skew.user_sigma,
+            max(user_max, -(-n_ratings // n_users)),
+        )
+        top_share = sampling.share_reaching(counts, skew.item_max_fraction)
+        popularity = sampling.lognormal_popularity(
+            rng, n_items, skew.item_sigma, max(top_share, 1.0 / n_items)
+        )
     # Pairs are drawn in raw-id rank order, so the keys come out sorted by (userId, movieId).
     keys = sampling.sample_pairs(rng, counts, popularity)
+    if skew is not None:
+        keys = sampling.cover_items(rng, keys, n_items)
     user_rank = keys // np.int64(n_items)
     item_rank = keys % np.int64(n_items)
     del keys

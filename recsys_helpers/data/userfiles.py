@@ -13,12 +13,16 @@ seconds).
 from __future__ import annotations
 
 import logging
+import lzma
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from recsys_helpers.data.checks import check_rating_range, require_in_range
 from recsys_helpers.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,18 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _INT32 = np.iinfo(np.int32)
+
+#: What a damaged file raises while it is read: a truncated ``.gz``/``.bz2``/``.xz`` ends
+#: with EOFError, a corrupt one with OSError, zlib.error, LZMAError or BadZipFile.
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    UnicodeDecodeError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+)
 
 
 def file_format(path: str | os.PathLike) -> str:
@@ -57,6 +73,8 @@ def file_format(path: str | os.PathLike) -> str:
 
 def _read_table(path: Path, columns: tuple[str, ...], optional: tuple[str, ...]) -> pd.DataFrame:
     """Read ``columns`` (+ ``optional`` ones that exist) from a CSV or parquet file."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     kind = file_format(path)
@@ -67,7 +85,7 @@ def _read_table(path: Path, columns: tuple[str, ...], optional: tuple[str, ...])
             import pyarrow.parquet as pq
 
             header = pd.Index(pq.read_schema(path).names)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except _READ_ERRORS as exc:
         raise DataError(f"{path}: cannot read the {kind} header ({exc})") from exc
     header = pd.Index([str(c).strip() for c in header])
     missing = [c for c in columns if c not in header]
@@ -87,8 +105,10 @@ def _read_table(path: Path, columns: tuple[str, ...], optional: tuple[str, ...])
             frame.columns = [str(c).strip() for c in frame.columns]
         else:
             frame = pd.read_parquet(path, columns=wanted)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the {kind} file ({exc})") from exc
+    except _READ_ERRORS as exc:
+        raise DataError(
+            f"{path}: cannot read the {kind} file, damaged or truncated? ({exc})"
+        ) from exc
     return frame[wanted]
 
 
@@ -136,7 +156,9 @@ def _integer_ids(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
+def read_ratings_file(
+    path: str | os.PathLike, *, rating_range: tuple[float, float] | None = None
+) -> pd.DataFrame:
     """Read a ratings file (CSV or parquet, by extension) into the package's schema.
 
     Parameters
@@ -145,6 +167,8 @@ def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
         A ``.csv`` (optionally compressed, e.g. ``.csv.gz``) or ``.parquet`` file with
         columns ``userId``, ``movieId``, ``rating`` and optionally ``timestamp``, in any
         order; other columns are ignored.
+    rating_range : (low, high), optional
+        The scale's ends (``--rating-range``): a rating outside ``[low, high]`` is refused.
 
     Returns
     -------
@@ -158,16 +182,20 @@ def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
         The file is missing, of unknown type or unreadable; a required column is missing
         (the message lists expected and found columns); a value is empty or not a number
         (the message names the line, 1-based with the header as line 1, or the parquet
-        row, and the column); an id is not a whole number; or a (userId, movieId) pair
-        occurs twice (the message names the second occurrence).
+        row, and the column); an id is not a whole number; a rating lies outside
+        ``rating_range``; a (userId, movieId) pair occurs twice (the message names the
+        second occurrence); or the file is damaged or truncated (a cut ``.csv.gz``).
     """
     path = Path(path)
+    rating_range = check_rating_range(rating_range)
     frame = _read_table(path, RATING_COLUMNS, OPTIONAL_RATING_COLUMNS)
+    ratings = _numeric(path, frame, "rating")
+    require_in_range(ratings, rating_range, lambda k: f"{path}: {_location(path, k)}")
     result = pd.DataFrame(
         {
             "userId": _integer_ids(path, frame, "userId"),
             "movieId": _integer_ids(path, frame, "movieId"),
-            "rating": _numeric(path, frame, "rating").astype(np.float32),
+            "rating": ratings.astype(np.float32),
         }
     )
     if "timestamp" in frame.columns:

@@ -60,7 +60,9 @@ class BiasedMF(FactorModel):
         the best sweep's parameters (needs ``validation=`` in :meth:`fit`).
     patience : int, default 2
     rating_range : (float, float) or None
-        Clip predictions to it; None uses the training ratings' min and max.
+        The rating scale's ends ``(low, high)``: training ratings outside it are refused,
+        predictions are clipped to it, and so are a new user's ratings checked. None uses
+        the training ratings' min and max (and checks nothing at fit time).
     cg_steps : int or None, default None
         None solves each half-step exactly (Cholesky). An integer takes that many
         conjugate-gradient steps per row, warm-started from the previous sweep (numba

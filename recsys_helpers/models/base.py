@@ -39,7 +39,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from recsys_helpers.data.checks import check_count, check_non_negative, require_columns
+from recsys_helpers.data.checks import (
+    check_count,
+    check_non_negative,
+    check_rating_range,
+    require_columns,
+)
 from recsys_helpers.data.ratings import IdIndex, RatingMatrix
 from recsys_helpers.errors import DataError, NumericalError
 from recsys_helpers.models import kernels as numpy_kernels
@@ -78,6 +83,7 @@ _PARAMETER_CHECKS = {
     "reg_bias": check_non_negative,
     "init_std": check_non_negative,
     "tol": lambda name, value: value is None or check_non_negative(name, value),
+    "rating_range": lambda name, value: check_rating_range(value, name),
 }
 
 
@@ -140,11 +146,13 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         solver = params.get("solver", "auto")
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-        if "dtype" in params and np.dtype(params["dtype"]) not in (
-            np.dtype(np.float32),
-            np.dtype(np.float64),
-        ):
-            raise ValueError(f"dtype must be float32 or float64, got {params['dtype']!r}")
+        if "dtype" in params:
+            try:
+                dtype = np.dtype(params["dtype"])
+            except TypeError:
+                dtype = np.dtype(object)  # not None: numpy reads None as float64
+            if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+                raise ValueError(f"dtype must be float32 or float64, got {params['dtype']!r}")
         cg_steps = params.get("cg_steps")
         if cg_steps is not None:
             try:
@@ -194,7 +202,11 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
             items = IdIndex.from_ids(np.concatenate([items.ids, frame[ITEM_COL].to_numpy()]))
         require_columns(frame, self._rating_columns, f"{type(self).__name__}: training ratings")
         matrix = RatingMatrix.from_frame(
-            frame, items=items, dtype=np.float64, extra_columns=self._rating_columns
+            frame,
+            items=items,
+            dtype=np.float64,
+            rating_range=getattr(self, "rating_range", None),
+            extra_columns=self._rating_columns,
         )
         if matrix.nnz == 0:
             raise DataError("fit needs at least one rating")
@@ -486,6 +498,18 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         for name in self._state_attributes:
             arrays[name.rstrip("_")] = getattr(self, name)
         return meta, arrays
+
+    def _state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape each fitted array must have, checked when a model is loaded."""
+        n_users, n_items, k = len(self.users_), len(self.items_), self._n_factors
+        return {
+            "user_bias_": (n_users,),
+            "item_bias_": (n_items,),
+            "user_factors_": (n_users, k),
+            "item_factors_": (n_items, k),
+            "user_counts_": (n_users,),
+            "item_counts_": (n_items,),
+        }
 
     def _set_state(self, meta: dict, arrays: dict) -> None:
         """Restore what :meth:`_get_state` described (after the model is constructed)."""

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.checks import integer_ids, require_columns
 from recsys_helpers.data.ratings import IdIndex, RatingMatrix
 from recsys_helpers.errors import DataError
 from recsys_helpers.models import ranking
@@ -226,8 +226,8 @@ class ContentBaseline(BaseEstimator):
         """
         if not hasattr(self, "coef_"):
             raise RuntimeError("ContentBaseline is not fitted yet: call fit() first")
-        u = self.users_.to_index(X["userId"].to_numpy())
-        i = self.items_.to_index(X["movieId"].to_numpy())
+        u = self.users_.to_index(integer_ids(X["userId"].to_numpy(), "userId"))
+        i = self.items_.to_index(integer_ids(X["movieId"].to_numpy(), "movieId"))
         out = np.full(len(X), self.global_mean_)
         known_user = u >= 0
         out[known_user] = self._user_mean[u[known_user]]

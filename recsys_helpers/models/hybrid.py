@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys_helpers.data.checks import check_non_negative
 from recsys_helpers.data.ratings import IdIndex
 from recsys_helpers.errors import DataError
 from recsys_helpers.models.als import BiasedMF
@@ -231,8 +232,16 @@ class HybridMF(BiasedMF):
 
     def _check_params(self) -> None:
         super()._check_params()
+        check_non_negative("feature_reg", self.feature_reg)
         if not self.feature_reg > 0:
             raise ValueError(f"feature_reg must be positive, got {self.feature_reg!r}")
+
+    def _state_shapes(self) -> dict[str, tuple[int, ...]]:
+        n_features = np.shape(self.feature_bias_weights_)[:1]
+        return {
+            **super()._state_shapes(),
+            "feature_weights_": (*n_features, self._n_factors),
+        }
 
     @property
     def item_rated_(self) -> np.ndarray:

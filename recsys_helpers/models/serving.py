@@ -15,10 +15,22 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.checks import (
+    check_count,
+    check_finite,
+    integer_ids,
+    require_columns,
+    require_in_range,
+)
 from recsys_helpers.errors import DataError
 from recsys_helpers.models import kernels, ranking
-from recsys_helpers.models.training import ITEM_COL, RATING_COL, id_columns, ratings_frame
+from recsys_helpers.models.training import (
+    ITEM_COL,
+    RATING_COL,
+    USER_COL,
+    id_columns,
+    ratings_frame,
+)
 
 __all__ = ["ServingMixin"]
 
@@ -48,9 +60,15 @@ class ServingMixin:
         return prediction
 
     def _predict_ids(self, users, items, X=None) -> np.ndarray:
-        """Clipped ``r̂`` for raw ids."""
-        user_index = self.users_.to_index(users)
-        item_index = self.items_.to_index(items)
+        """Clipped ``r̂`` for raw ids.
+
+        Raises
+        ------
+        DataError
+            An id that is not an integer (a word, a fraction), naming the column and row.
+        """
+        user_index = self.users_.to_index(integer_ids(users, USER_COL))
+        item_index = self.items_.to_index(integer_ids(items, ITEM_COL))
         return self._clip(self._predict_index(user_index, item_index, X))
 
     def _validation_rmse(self, users, items, ratings, frame) -> float:
@@ -127,7 +145,7 @@ class ServingMixin:
     def _exclusions(self, exclude) -> np.ndarray:
         if exclude is None:
             return np.empty(0, dtype=np.int64)
-        index = self.items_.to_index(np.asarray(list(exclude)))
+        index = self.items_.to_index(integer_ids(list(exclude), "exclude"))
         return index[index >= 0]
 
     def _seen_by(self, row: int) -> np.ndarray:
@@ -165,7 +183,8 @@ class ServingMixin:
             ``movieId``, ``score``, ``rank`` (1 = best), at most ``n`` rows.
         """
         check_is_fitted(self, "history_")
-        row = int(self.users_.to_index(np.asarray([user_id]))[0])
+        _check_ranking_options(n, item_bias_weight, min_ratings)
+        row = int(self.users_.to_index(integer_ids([user_id], "recommend: user_id"))[0])
         if row < 0:
             raise DataError(
                 f"userId {user_id!r} is not in the training data; use recommend_new_user"
@@ -178,21 +197,49 @@ class ServingMixin:
         )
 
     def _new_user_ratings(self, ratings) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the known movies a new user rated and the ratings, checked.
+
+        Raises
+        ------
+        DataError
+            Ids that are not integers, ratings that are not finite numbers or lie outside
+            the model's ``rating_range_``, a movie rated twice, or no movie the model
+            knows (the same input the command line refuses).
+        """
+        what = "new user's ratings"
         if isinstance(ratings, pd.DataFrame):
-            require_columns(ratings, (ITEM_COL, RATING_COL), "new user's ratings")
+            require_columns(ratings, (ITEM_COL, RATING_COL), what)
             items, values = ratings[ITEM_COL].to_numpy(), ratings[RATING_COL].to_numpy()
         else:
-            series = pd.Series(ratings, dtype=np.float64)
+            series = pd.Series(ratings, dtype=object)
             items, values = series.index.to_numpy(), series.to_numpy()
-        values = np.asarray(values, dtype=np.float64)
-        if not np.isfinite(values).all():
-            raise DataError("new user's ratings contain NaN/inf")
+        items = integer_ids(items, f"{what}: {ITEM_COL}")
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(~np.isfinite(numbers))
+        if bad.size:
+            raise DataError(
+                f"{what}: {ITEM_COL} {items[bad[0]]}: rating {values[bad[0]]!r} is not a "
+                "finite number"
+            )
+        require_in_range(
+            numbers,
+            self.rating_range_,
+            lambda k: f"{what}: {ITEM_COL} {items[k]}",
+            hint=" of this model",
+        )
         if len(np.unique(items)) != len(items):
-            raise DataError("new user's ratings rate a movie twice")
+            raise DataError(f"{what} rate a movie twice")
         index = self.items_.to_index(items)
+        if not (index >= 0).any():
+            given = ", ".join(map(str, items[:5])) + (", ..." if len(items) > 5 else "")
+            raise DataError(
+                f"{what}: none of the movies ({given or 'none given'}) is known to the "
+                "model; rate movies seen in training"
+            )
         if (index < 0).any():
             logger.info("fold-in ignores %d movie(s) unknown to the model", int((index < 0).sum()))
-        return index[index >= 0], values[index >= 0]
+        return index[index >= 0], numbers[index >= 0]
 
     def _fold_in_state(self, index: np.ndarray, values: np.ndarray):
         """A new user's ranking state from known movies' rows and ratings (hook)."""
@@ -253,6 +300,7 @@ class ServingMixin:
             ``movieId``, ``score``, ``rank``.
         """
         check_is_fitted(self, "history_")
+        _check_ranking_options(n, item_bias_weight, min_ratings)
         index, values = self._new_user_ratings(ratings)
         excluded = [self._exclusions(exclude)]
         if exclude_seen:
@@ -264,3 +312,10 @@ class ServingMixin:
             item_bias_weight,
             min_ratings,
         )
+
+
+def _check_ranking_options(n, item_bias_weight, min_ratings) -> None:
+    """ValueError naming the option unless ``n >= 1``, ``w`` finite and ``min_ratings >= 0``."""
+    check_count("n", n, 1)
+    check_finite("item_bias_weight", item_bias_weight)
+    check_count("min_ratings", min_ratings, 0)

@@ -473,9 +473,33 @@ class TimeAwareMF(BiasedMF):
         )
         return meta, arrays
 
+    def _state_shapes(self) -> dict[str, tuple[int, ...]]:
+        n_users, n_items, n_pairs = len(self.users_), len(self.items_), len(self.day_bias_)
+        return {
+            **super()._state_shapes(),
+            "user_drift_": (n_users,),
+            "user_mean_day_": (n_users,),
+            "day_users_": (n_pairs,),
+            "day_numbers_": (n_pairs,),
+            "item_bin_bias_": (n_items, self.n_bins),
+            "bin_edges_": (self.n_bins + 1,),
+        }
+
     def _set_state(self, meta: dict, arrays: dict) -> None:
         super()._set_state(meta, arrays)
         self.user_mean_day_ = arrays["user_mean_day"]
         self.day_users_ = arrays["day_users"]
         self.day_numbers_ = arrays["day_numbers"]
         self.bin_edges_ = arrays["bin_edges"]
+        keys = self.day_users_.astype(np.int64) * (1 << 32) + self.day_numbers_
+        if (
+            not np.isfinite(self.user_mean_day_).all()
+            or not np.isfinite(self.bin_edges_).all()
+            or np.any(np.diff(self.bin_edges_) <= 0)
+            or np.any(np.diff(keys) <= 0)
+            or (
+                self.day_users_.size
+                and not 0 <= self.day_users_.min() <= self.day_users_.max() < len(self.users_)
+            )
+        ):
+            raise ValueError("the time encodings (day keys, mean days, bin edges) are inconsistent")

@@ -147,6 +147,26 @@ def _notebook_title(name: str, notebook: Any) -> str:
     return name
 
 
+def title_with_source(title: str, notebooks: Sequence[tuple[str, Any]]) -> str:
+    """``title``, followed by a warning when the notebooks ran on a synthetic release.
+
+    The release is the ``dataset`` parameter papermill recorded in each notebook; it is
+    looked up where the notebooks found it (:func:`recsys_helpers.data.fetch.locate`).
+    """
+    from recsys_helpers.data.fetch import locate
+
+    parameters = (nb.metadata.get("papermill", {}).get("parameters", {}) for _, nb in notebooks)
+    notes = []
+    for dataset in sorted({p["dataset"] for p in parameters if isinstance(p.get("dataset"), str)}):
+        try:
+            source = locate(dataset)
+        except RecsysError:
+            continue
+        if source is not None and source.synthetic:
+            notes.append(f"{dataset} is {source.describe()}")
+    return f"{title}. SYNTHETIC DATA: {'; '.join(notes)}" if notes else title
+
+
 def _combined_notebook(
     notebooks: Sequence[tuple[str, Any]], title: str, *, html_contents: bool
 ) -> Any:
@@ -157,6 +177,7 @@ def _combined_notebook(
     """
     import nbformat
 
+    title = title_with_source(title, notebooks)
     combined = nbformat.v4.new_notebook()
     combined.metadata = copy.deepcopy(notebooks[0][1].metadata)
     combined.metadata["title"] = title
