@@ -162,6 +162,7 @@ BENCH_PY   := $(BENCH_VENV)/bin/python
 SCALE      ?= 1
 
 .PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test bench-app
+.PHONY: bench-temporal
 
 $(BENCH_VENV)/.installed: pyproject.toml benchmarks/setup_bench_env.sh
 	PYTHON=$(PYTHON) bash benchmarks/setup_bench_env.sh
@@ -185,6 +186,8 @@ bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at
 
 bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients for 20 s on 127.0.0.1
 	$(PY) -m benchmarks.bench_app --clients 8 --seconds 20
+bench-temporal: $(ENV_STAMP)  ## time-aware biases: ablation on a random and a last-10 split
+	$(PY) -m benchmarks.bench_temporal
 
 bench: bench-accuracy bench-speed bench-sweep bench-data  ## every benchmark (about 40 min)
 

@@ -40,6 +40,7 @@ _EXPORTS = {
     "BiasedMF": "recsys_helpers.models.als",
     "BiasOnly": "recsys_helpers.models.als",
     "HybridMF": "recsys_helpers.models.hybrid",
+    "TimeAwareMF": "recsys_helpers.models.temporal",
     "ContentBaseline": "recsys_helpers.models.content",
     "load_model": "recsys_helpers.models.persistence",
     # evaluation

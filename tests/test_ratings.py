@@ -233,3 +233,36 @@ def test_real_small_release(mirror):
     assert matrix.global_mean == pytest.approx(ratings["rating"].mean())
     assert matrix.user_counts.min() >= 20
     assert matrix.item_counts.sum() == 100_836
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_extra_columns_follow_both_entry_orders(shuffled):
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(
+        {"userId": np.repeat([3, 1, 7], 4), "movieId": np.tile([20, 5, 9, 14], 3)}
+    ).assign(rating=rng.uniform(0.5, 5.0, 12), timestamp=rng.integers(0, 10**9, 12))
+    if shuffled:
+        frame = frame.sample(frac=1.0, random_state=1)
+    matrix = RatingMatrix.from_frame(frame, extra_columns=("timestamp",))
+    stamp = frame.set_index(["userId", "movieId"])["timestamp"]
+    by_user = matrix.by_user.tocoo()
+    users, items = matrix.users.ids[by_user.row], matrix.items.ids[by_user.col]
+    expected = stamp.loc[list(zip(users, items, strict=True))]
+    np.testing.assert_array_equal(matrix.extra_by_user["timestamp"], expected)
+    by_item = matrix.by_item.tocoo()
+    items, users = matrix.items.ids[by_item.row], matrix.users.ids[by_item.col]
+    expected = stamp.loc[list(zip(users, items, strict=True))]
+    np.testing.assert_array_equal(matrix.extra_by_item["timestamp"], expected)
+    assert matrix.extra_by_user["timestamp"].dtype == frame["timestamp"].dtype
+    assert not np.shares_memory(matrix.extra_by_user["timestamp"], frame["timestamp"].to_numpy())
+    assert RatingMatrix.from_frame(frame).extra_by_user == {}  # nothing kept unless asked
+
+
+def test_extra_columns_are_checked():
+    frame = pd.DataFrame({"userId": [1, 2], "movieId": [3, 4], "rating": [4.0, 2.0]})
+    with pytest.raises(DataError, match=r"missing column\(s\) \['timestamp'\]"):
+        RatingMatrix.from_frame(frame, extra_columns=("timestamp",))
+    with pytest.raises(DataError, match="column 'timestamp': 1 non-finite value.*rows \\[1\\]"):
+        RatingMatrix.from_frame(frame.assign(timestamp=[5.0, np.nan]), extra_columns=("timestamp",))
+    with pytest.raises(DataError, match="column 'timestamp': must hold real numbers"):
+        RatingMatrix.from_frame(frame.assign(timestamp=["a", "b"]), extra_columns=("timestamp",))

@@ -5,7 +5,9 @@
 HybridMF`, whose movie vectors and biases are shrunk towards a prior learned from the
 movies' features (movies from ``--movies FILE`` or the ``--dataset`` release), so that
 movies without ratings get a useful prediction; the split ``item:0.9:SEED`` holds out whole
-movies to measure exactly that.
+movies to measure exactly that. With ``--time-effects user-day,user-drift,item-bins`` (or
+``all``) it trains :class:`~recsys_helpers.models.temporal.TimeAwareMF`, whose biases move
+with the ratings' timestamps (the training file needs a ``timestamp`` column).
 
 Every model option is named as the estimator's parameter (``--n-factors`` is
 ``n_factors``, see ``NOTATION.md``); options left out take the estimator's own defaults,
@@ -50,6 +52,14 @@ MODEL_OPTIONS = (
 
 HYBRID_OPTIONS = ("feature_kinds", "feature_reg")
 """Parameters only :class:`~recsys_helpers.models.hybrid.HybridMF` has."""
+
+#: Options of the time-aware model besides --time-effects: (flag, type, metavar, help).
+TIME_OPTIONS = (
+    ("--reg-day", options.non_negative_float, "R", "penalty λ_d on the day offsets b_{u,t}"),
+    ("--reg-drift", options.non_negative_float, "R", "penalty λ_α on the drift slopes α_u"),
+    ("--reg-bin", options.non_negative_float, "R", "penalty λ_bin on the bin offsets b_{i,k}"),
+    ("--n-bins", options.positive_int, "N", "time bins of the movie biases"),
+)
 
 
 def register(subparsers) -> None:
@@ -119,6 +129,20 @@ def register(subparsers) -> None:
         metavar="R",
         help="penalty λ_W on the feature weights W, w",
     )
+    timed = fit.add_argument_group(
+        "time effects",
+        "--time-effects switches to TimeAwareMF: biases that move with the ratings' "
+        "timestamps (a day offset per user and day, a user's drift, a movie's bias per time "
+        "bin); the ratings need a timestamp column",
+    )
+    timed.add_argument(
+        "--time-effects",
+        type=options.time_effects,
+        metavar="TERMS",
+        help="all, or a comma list of user-day, user-drift, item-bins",
+    )
+    for flag, kind, metavar, text in TIME_OPTIONS:
+        timed.add_argument(flag, type=kind, metavar=metavar, help=text)
     fit.add_argument(
         "--rating-range",
         type=options.finite_float,
@@ -136,12 +160,37 @@ def register(subparsers) -> None:
 
 
 def model_class(args: argparse.Namespace) -> type:
-    """The estimator class ``fit`` trains: HybridMF with ``--feature-kinds``, else ``--model``."""
+    """The estimator class ``fit`` trains: HybridMF with ``--feature-kinds``, TimeAwareMF with
+    ``--time-effects``, else ``--model``."""
     from recsys_helpers.models import MODEL_CLASSES
 
+    if getattr(args, "time_effects", None) is not None:
+        if getattr(args, "feature_kinds", None) is not None:
+            args.parser.error("--feature-kinds and --time-effects are two models: choose one")
+        return MODEL_CLASSES["TimeAwareMF"]
+    given = [flag for flag, *_ in TIME_OPTIONS if getattr(args, _dest(flag), None) is not None]
+    if given:
+        args.parser.error(f"{', '.join(given)} only with --time-effects TERMS")
     if getattr(args, "feature_kinds", None) is not None:
         return MODEL_CLASSES["HybridMF"]
     return MODEL_CLASSES[MODELS[getattr(args, "model", "als")]]
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def require_timestamps(args: argparse.Namespace, train, test) -> None:
+    """With ``--time-effects``, refuse rating files without a ``timestamp`` column."""
+    if getattr(args, "time_effects", None) is None:
+        return
+    for frame, path in ((train, args.train), (test, args.test)):
+        if frame is not None and "timestamp" not in frame.columns:
+            where = path if path is not None else args.dataset
+            raise DataError(
+                f"{where}: --time-effects needs a 'timestamp' column (Unix seconds); "
+                f"it has {', '.join(map(str, frame.columns))}"
+            )
 
 
 def hyperparameters(args: argparse.Namespace, cls: type) -> dict:
@@ -280,6 +329,8 @@ def format_fit_report(report: dict) -> str:
     title = where.get("train") or f"{where.get('dataset')} ({where.get('split')})"
     kinds = report.get("feature_kinds")
     features = f" with {','.join(kinds)} priors" if kinds else ""
+    if report.get("time_effects"):
+        features = f" with time effects {','.join(report['time_effects'])}"
     shown = ("n_factors", "reg", "reg_bias", "feature_reg", "random_state", "cg_steps")
     lines = [
         f"{report['model']}{features} on {title}: {report['n_train']:,} training ratings, "
@@ -315,11 +366,12 @@ def run_fit(args: argparse.Namespace) -> int:
     """
     from recsys_helpers.evaluation.summary import fit_summary
 
+    cls = model_class(args)
     check_save_target(args)
     resolve_rating_range(args)
     train, test, source, release_tables = load_fit_data(args)
     movies, tags = load_movie_features(args, release_tables)
-    cls = model_class(args)
+    require_timestamps(args, train, test)
     model = cls(**hyperparameters(args, cls))
     extra = {} if movies is None else {"movies": movies, "tags": tags}
     with warnings.catch_warnings(record=True) as caught:

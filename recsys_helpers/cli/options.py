@@ -17,6 +17,7 @@ __all__ = [
     "positive_int",
     "rating_pair",
     "split_spec",
+    "time_effects",
 ]
 
 
@@ -93,6 +94,33 @@ def feature_kinds(text: str) -> tuple[str, ...]:
     if len(set(kinds)) != len(kinds):
         raise argparse.ArgumentTypeError(f"{text!r} names a feature kind twice")
     return kinds
+
+
+def time_effects(text: str) -> tuple[str, ...]:
+    """``--time-effects``: ``all`` or a comma list of user-day, user-drift, item-bins.
+
+    Each word is the parameter value with ``-`` for ``_`` (``user-day`` is ``"user_day"``);
+    the result is the ``time_effects`` tuple of
+    :class:`~recsys_helpers.models.temporal.TimeAwareMF`.
+    """
+    from recsys_helpers.models.time_effects import TIME_EFFECTS
+
+    words = [part.strip().lower() for part in text.split(",")]
+    if words == ["all"]:
+        return TIME_EFFECTS
+    choices = ", ".join(effect.replace("_", "-") for effect in TIME_EFFECTS)
+    effects = tuple(word.replace("-", "_") for word in words)
+    unknown = [
+        word for word, effect in zip(words, effects, strict=True) if effect not in TIME_EFFECTS
+    ]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown time effect(s) {', '.join(map(repr, unknown))} in {text!r}: "
+            f"choose from {choices}, or all"
+        )
+    if len(set(effects)) != len(effects):
+        raise argparse.ArgumentTypeError(f"{text!r} names a time effect twice")
+    return effects
 
 
 def rating_pair(text: str) -> tuple[int, float]:

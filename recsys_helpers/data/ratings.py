@@ -17,6 +17,7 @@ back to the baseline for them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -220,6 +221,10 @@ class RatingMatrix:
         ``|Ω_i|``, ratings per movie.
     user_col, item_col, rating_col : str
         Column names used by :meth:`from_frame`, reused by :meth:`encode`.
+    extra_by_user, extra_by_item : dict of str to ndarray, shape (nnz,) each
+        Further per-rating columns kept on request (``from_frame(extra_columns=...)``, e.g.
+        ``timestamp``), aligned with ``by_user.data`` and with ``by_item.data``; empty
+        by default.
     """
 
     def __init__(
@@ -232,6 +237,8 @@ class RatingMatrix:
         user_col: str = "userId",
         item_col: str = "movieId",
         rating_col: str = "rating",
+        extra_by_user: dict[str, np.ndarray] | None = None,
+        extra_by_item: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.users = users
         self.items = items
@@ -240,6 +247,8 @@ class RatingMatrix:
         self.user_col = user_col
         self.item_col = item_col
         self.rating_col = rating_col
+        self.extra_by_user = dict(extra_by_user or {})
+        self.extra_by_item = dict(extra_by_item or {})
         self.global_mean = float(np.mean(by_user.data, dtype=np.float64)) if by_user.nnz else 0.0
         self.user_counts = np.diff(by_user.indptr).astype(np.int64)
         self.item_counts = np.diff(by_item.indptr).astype(np.int64)
@@ -282,6 +291,7 @@ class RatingMatrix:
         user_col: str = "userId",
         item_col: str = "movieId",
         rating_col: str = "rating",
+        extra_columns: Sequence[str] = (),
         rating_range: tuple[float, float] | None = None,
     ) -> RatingMatrix:
         """Build both sparse layouts from a ratings frame.
@@ -299,6 +309,9 @@ class RatingMatrix:
             Dtype of the stored ratings.
         user_col, item_col, rating_col : str
             Column names.
+        extra_columns : sequence of str, default ()
+            Further numeric per-rating columns to keep (finite values, dtype kept), in
+            both entry orders: :attr:`extra_by_user` and :attr:`extra_by_item`.
         rating_range : (low, high), optional
             The rating scale's ends: every rating must lie in ``[low, high]``.
 
@@ -321,7 +334,7 @@ class RatingMatrix:
         the frame is already sorted by user then movie, as MovieLens files are) and one
         ``O(nnz)`` counting sort for the transposed layout.
         """
-        require_columns(df, (user_col, item_col, rating_col), "ratings")
+        require_columns(df, (user_col, item_col, rating_col, *extra_columns), "ratings")
         user_raw = _as_id_array(df[user_col].to_numpy(), f"column {user_col!r}")
         item_raw = _as_id_array(df[item_col].to_numpy(), f"column {item_col!r}")
         users = IdIndex.from_ids(user_raw) if users is None else users
@@ -359,6 +372,7 @@ class RatingMatrix:
         require_in_range(values, check_rating_range(rating_range), row)
         if np.shares_memory(values, rating_values):
             values = values.copy()  # the matrices must never alias the caller's frame
+        extras = {name: _extra_column(df, name) for name in extra_columns}
 
         n_users, n_items = len(users), len(items)
         key = user_index * np.int64(n_items) + item_index
@@ -370,6 +384,7 @@ class RatingMatrix:
             key = key[order]
             user_index = user_index[order]
             values = values[order]
+            extras = {name: column[order] for name, column in extras.items()}
             del order
             steps = np.diff(key)
         duplicated = steps == 0
@@ -397,6 +412,8 @@ class RatingMatrix:
         # CSR -> CSC is a stable counting sort, so row indices come out sorted per column.
         by_item = by_user.tocsc().T.tocsr(copy=False)
         by_item.has_sorted_indices = True
+        # The same stable counting sort as a permutation: entries by movie, then by user.
+        by_movie = np.argsort(indices, kind="stable") if extras else None
         logger.debug("RatingMatrix: %d users x %d items, %d ratings", n_users, n_items, by_user.nnz)
         return cls(
             users,
@@ -406,6 +423,8 @@ class RatingMatrix:
             user_col=user_col,
             item_col=item_col,
             rating_col=rating_col,
+            extra_by_user=extras,
+            extra_by_item={name: column[by_movie] for name, column in extras.items()},
         )
 
     def encode(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -505,6 +524,25 @@ def _as_id_array(values, what: str) -> np.ndarray:
             f"{rows[:_N_EXAMPLES].tolist()})"
         )
     raise DataError(f"{what}: ids must be integers, got dtype {array.dtype}")
+
+
+def _extra_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A further per-rating column as a private array of finite real numbers."""
+    values = df[name].to_numpy()
+    if (
+        values.dtype == bool
+        or not np.issubdtype(values.dtype, np.number)
+        or np.issubdtype(values.dtype, np.complexfloating)
+    ):
+        raise DataError(f"column {name!r}: must hold real numbers, got dtype {values.dtype}")
+    finite = np.isfinite(values)
+    if not finite.all():
+        rows = np.flatnonzero(~finite)
+        raise DataError(
+            f"column {name!r}: {rows.size} non-finite value(s) "
+            f"(e.g. at rows {df.index[rows[:_N_EXAMPLES]].tolist()})"
+        )
+    return np.array(values)  # a copy: never alias the caller's frame
 
 
 def _encode_known(index: IdIndex, raw: np.ndarray, column: str) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 :class:`~recsys_helpers.models.base.FactorModel` owns the life-cycle; the models add their
 own blocks and priors: :class:`BiasedMF` and :class:`BiasOnly` (ALS),
-:class:`HybridMF` (feature priors on movies). :class:`ContentBaseline` is the per-user
-ridge regression on movie features they are compared with. Importing this package
+:class:`HybridMF` (feature priors on movies), :class:`TimeAwareMF` (time-aware biases).
+:class:`ContentBaseline` is the per-user ridge regression on movie features they are
+compared with. Importing this package
 registers every model class with :mod:`~recsys_helpers.models.persistence`, so
 :func:`load_model` can rebuild whichever class a file names.
 """
@@ -14,6 +15,7 @@ from recsys_helpers.models.content import ContentBaseline
 from recsys_helpers.models.features import item_features
 from recsys_helpers.models.hybrid import HybridMF
 from recsys_helpers.models.persistence import MODEL_CLASSES, load_model, save_model
+from recsys_helpers.models.temporal import TimeAwareMF
 
 __all__ = [
     "MODEL_CLASSES",
@@ -22,6 +24,7 @@ __all__ = [
     "ContentBaseline",
     "FactorModel",
     "HybridMF",
+    "TimeAwareMF",
     "item_features",
     "load_model",
     "save_model",

@@ -20,8 +20,9 @@ A model adds only what is its own by overriding the hooks: ``_sweep`` (another u
 order, extra blocks, a sampler), ``_prior`` (shrink a side towards prior means),
 ``_extra_penalty`` (penalties on its own parameters), ``_targets`` (further terms of
 ``r̂``), ``_predict_index`` (the same terms at prediction time) and ``_item_scores`` (what
-a ranking shows). The kernels stay pure functions of arrays
-(:mod:`recsys_helpers.models.kernels` and its compiled twin).
+a ranking shows); ``_rating_columns`` names per-rating inputs its sweeps need (timestamps).
+The kernels stay pure functions of arrays (:mod:`recsys_helpers.models.kernels` and its
+compiled twin).
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from recsys_helpers.data.checks import check_count, check_non_negative, check_rating_range
+from recsys_helpers.data.checks import (
+    check_count,
+    check_non_negative,
+    check_rating_range,
+    require_columns,
+)
 from recsys_helpers.data.ratings import IdIndex, RatingMatrix
 from recsys_helpers.errors import DataError, NumericalError
 from recsys_helpers.models import kernels as numpy_kernels
@@ -116,6 +122,10 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         ``iteration, objective, train_rmse, valid_rmse, seconds`` per sweep.
     """
 
+    #: Per-rating columns besides the ratings that the sweeps need (e.g. ``timestamp``); the
+    #: training frame must have them, and each side's entries carry them (``Side.extra``).
+    _rating_columns: tuple[str, ...] = ()
+
     #: Fitted attributes saved and restored with the model (and snapshotted by early
     #: stopping); subclasses append their own.
     _state_attributes: tuple[str, ...] = (
@@ -190,8 +200,13 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         items = self._item_vocabulary(**side_information)
         if items is not None:
             items = IdIndex.from_ids(np.concatenate([items.ids, frame[ITEM_COL].to_numpy()]))
+        require_columns(frame, self._rating_columns, f"{type(self).__name__}: training ratings")
         matrix = RatingMatrix.from_frame(
-            frame, items=items, dtype=np.float64, rating_range=getattr(self, "rating_range", None)
+            frame,
+            items=items,
+            dtype=np.float64,
+            rating_range=getattr(self, "rating_range", None),
+            extra_columns=self._rating_columns,
         )
         if matrix.nnz == 0:
             raise DataError("fit needs at least one rating")

@@ -174,9 +174,11 @@ def load_model(path, *, expected: type | None = None):
     cls = _class_named(path, meta)
     if expected is not None and not issubclass(cls, expected):
         raise DataError(f"{path}: saved class {cls.__name__!r} is not a {expected.__name__}")
-    params = dict(meta.get("params") or {})
-    if params.get("rating_range") is not None:
-        params["rating_range"] = tuple(params["rating_range"])
+    # JSON arrays come back as the tuples the parameters were (rating_range, feature_kinds, ...).
+    params = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in (meta.get("params") or {}).items()
+    }
     for name in ("user_ids", "item_ids"):
         ids = arrays.get(name)
         if ids is not None and (

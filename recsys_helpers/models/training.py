@@ -8,7 +8,7 @@ the two :class:`Side` views the half-steps iterate over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ class Side:
         This side's row of each entry.
     counts : ndarray of int64, shape (n_rows,)
         ``|Ω_u|``.
+    extra : dict of str to ndarray, shape (nnz,) each
+        Further per-rating columns a model asked for (its ``_rating_columns``, e.g.
+        ``timestamp``), aligned with this side's entries.
     """
 
     name: str
@@ -48,6 +51,7 @@ class Side:
     ratings: np.ndarray
     rows: np.ndarray
     counts: np.ndarray
+    extra: dict = field(default_factory=dict)
 
 
 class TrainingData:
@@ -60,12 +64,12 @@ class TrainingData:
     def __init__(self, matrix: RatingMatrix) -> None:
         self.matrix = matrix
         self.sides = {
-            USER: self._side(USER, matrix.by_user, matrix.user_counts),
-            ITEM: self._side(ITEM, matrix.by_item, matrix.item_counts),
+            USER: self._side(USER, matrix.by_user, matrix.user_counts, matrix.extra_by_user),
+            ITEM: self._side(ITEM, matrix.by_item, matrix.item_counts, matrix.extra_by_item),
         }
 
     @staticmethod
-    def _side(name, csr, counts) -> Side:
+    def _side(name, csr, counts, extra) -> Side:
         return Side(
             name,
             csr.indptr,
@@ -73,6 +77,7 @@ class TrainingData:
             csr.data,
             kernels.row_of_entries(csr.indptr),
             counts,
+            extra,
         )
 
 

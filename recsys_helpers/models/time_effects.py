@@ -1,0 +1,282 @@
+r"""Time encodings and the exact ridge block of the time-aware model: pure functions of arrays.
+
+The time-aware model (:class:`~recsys_helpers.models.temporal.TimeAwareMF`, symbols in
+``NOTATION.md``) adds to ``r̂_ui = μ + b_u + b_i + U_u · V_i`` three terms of Koren's
+time-aware baseline ("Collaborative filtering with temporal dynamics", KDD 2009)::
+
+    b_u(t) = b_u + α_u dev_u(t) + b_{u,t}        b_i(t) = b_i + b_{i,Bin(t)}
+
+with ``t`` the rating's day (:func:`day_number`), ``dev_u(t)`` the user's drift
+(:func:`drift`) around their mean rating day ``t_u``, ``b_{u,t}`` one offset per
+(user, day) with ratings (:func:`user_days`, :func:`find_user_days`) and ``Bin(t)`` one of
+``n_bins`` equal spans of the training period (:func:`bin_edges`, :func:`time_bin`).
+
+Every term enters ``r̂`` linearly, so given everything else the parameters of one row (a
+user's ``b_u``, ``α_u`` and day offsets; a movie's ``b_i`` and bin offsets) are a ridge
+regression with a closed form. :func:`grouped_ridge` solves all rows at once: shared
+coefficients per row plus one offset per group of entries (a day, a bin), the offsets
+eliminated exactly (a Schur complement), so the block stays one exact minimisation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "SECONDS_PER_DAY",
+    "TIME_EFFECTS",
+    "bin_edges",
+    "day_number",
+    "drift",
+    "find_user_days",
+    "grouped_ridge",
+    "time_bin",
+    "user_days",
+]
+
+TIME_EFFECTS = ("user_day", "user_drift", "item_bins")
+"""Names of the time terms: ``b_{u,t}``, ``α_u dev_u(t)`` and ``b_{i,Bin(t)}``."""
+
+SECONDS_PER_DAY = 86_400
+
+
+def day_number(seconds) -> np.ndarray:
+    """``t``: the UTC calendar day of Unix times, as whole days since 1970-01-01.
+
+    Parameters
+    ----------
+    seconds : array_like of int or float, shape (n,)
+        Unix seconds.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
+    return np.floor_divide(np.asarray(seconds), SECONDS_PER_DAY).astype(np.int64)
+
+
+def drift(days, mean_days, beta: float) -> np.ndarray:
+    r"""``dev_u(t) = sign(t − t_u) · |t − t_u|^β``, the user's drift regressor (days).
+
+    Parameters
+    ----------
+    days : array_like of int, shape (n,)
+        ``t`` (:func:`day_number`).
+    mean_days : array_like of float, shape (n,)
+        ``t_u``: the mean training day of each rating's user.
+    beta : float
+        ``β >= 0`` (0.4 in Koren 2009): sub-linear growth away from ``t_u``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    delta = np.asarray(days, dtype=np.float64) - np.asarray(mean_days, dtype=np.float64)
+    return np.sign(delta) * np.abs(delta) ** beta
+
+
+def bin_edges(start: float, stop: float, n_bins: int) -> np.ndarray:
+    """Edges of ``n_bins`` equal time bins spanning ``[start, stop]`` (Unix seconds).
+
+    A zero-length span (every rating at one instant) gets bins of one second.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_bins + 1,)
+    """
+    start, stop = float(start), float(stop)
+    if stop <= start:
+        return start + np.arange(n_bins + 1, dtype=np.float64)
+    return np.linspace(start, stop, n_bins + 1)
+
+
+def time_bin(seconds, edges: np.ndarray) -> np.ndarray:
+    """``Bin(t)``: the bin of each time; times outside the edges get the first or last bin.
+
+    Parameters
+    ----------
+    seconds : array_like, shape (n,)
+        Unix seconds.
+    edges : ndarray, shape (n_bins + 1,)
+        :func:`bin_edges`; bin ``k`` is ``[edges[k], edges[k+1])``, the last one closed.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,), in ``0 … n_bins − 1``
+    """
+    n_bins = len(edges) - 1
+    found = np.searchsorted(edges, np.asarray(seconds, dtype=np.float64), side="right") - 1
+    return np.clip(found, 0, n_bins - 1).astype(np.int64)
+
+
+def user_days(rows: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (user, day) pairs of some ratings, sorted, and each rating's pair.
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (n,)
+        User row of each rating.
+    days : ndarray of int, shape (n,)
+        Its day ``t``.
+
+    Returns
+    -------
+    key_rows, key_days : ndarray of int64, shape (n_pairs,)
+        The pairs, sorted by user then day: offset ``b_{u,t}`` number ``k`` belongs to user
+        ``key_rows[k]`` on day ``key_days[k]``.
+    pair : ndarray of int64, shape (n,)
+        Each rating's pair, ``0 … n_pairs − 1``.
+    """
+    rows, days = np.asarray(rows, dtype=np.int64), np.asarray(days, dtype=np.int64)
+    if rows.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    first, span = int(days.min()), int(days.max() - days.min()) + 1
+    keys, pair = np.unique(rows * span + (days - first), return_inverse=True)
+    return keys // span, keys % span + first, pair.astype(np.int64)
+
+
+def find_user_days(
+    key_rows: np.ndarray, key_days: np.ndarray, rows: np.ndarray, days: np.ndarray
+) -> np.ndarray:
+    """Offset number of each (user, day), ``-1`` where the pair has no offset.
+
+    Parameters
+    ----------
+    key_rows, key_days : ndarray of int64, shape (n_pairs,)
+        Sorted pairs from :func:`user_days`.
+    rows : ndarray of int, shape (n,)
+        User rows to look up (``-1``, an unknown user, is never found).
+    days : ndarray of int, shape (n,)
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
+    rows, days = np.asarray(rows, dtype=np.int64), np.asarray(days, dtype=np.int64)
+    found = np.full(rows.shape, -1, dtype=np.int64)
+    if key_rows.size == 0:
+        return found
+    first = int(key_days.min())
+    span = int(key_days.max()) - first + 1
+    keys = key_rows * span + (key_days - first)  # sorted, as user_days made them
+    inside = (rows >= 0) & (days >= first) & (days < first + span)
+    query = rows[inside] * span + (days[inside] - first)
+    position = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+    hit = keys[position] == query
+    found[np.flatnonzero(inside)[hit]] = position[hit]
+    return found
+
+
+def grouped_ridge(
+    rows: np.ndarray,
+    design: np.ndarray,
+    targets: np.ndarray,
+    penalty,
+    n_rows: int,
+    *,
+    groups: np.ndarray | None = None,
+    group_rows: np.ndarray | None = None,
+    group_penalty: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact ridge regression of every row, with an offset per group of its entries.
+
+    For every row ``r`` (a user or a movie) solves
+
+    .. math::
+
+        \min_{\theta_r,\, d} \sum_{j \in r} (y_j - z_j^T \theta_r - d_{g(j)})^2
+            + \sum_k P_k \theta_{rk}^2 + \lambda_g \sum_{g \in r} d_g^2 ,
+
+    where every entry ``j`` of a group ``g`` belongs to the group's row. The offsets are
+    eliminated exactly: with ``n_g`` entries, means ``z̄_g``, ``ȳ_g`` and ``s_g = n_g λ_g /
+    (n_g + λ_g)``, ``θ_r`` solves the ``p × p`` system
+
+    .. math::
+
+        \Big(\sum_{j\in r} (z_j - \bar z_g)(z_j - \bar z_g)^T + \sum_{g\in r} s_g \bar z_g
+        \bar z_g^T + P\Big)\,\theta_r = \sum_{j\in r} (z_j - \bar z_g)(y_j - \bar y_g)
+        + \sum_{g\in r} s_g \bar z_g \bar y_g
+
+    (centred within groups, so nothing cancels), then ``d_g = n_g (ȳ_g − z̄_g·θ_r) /
+    (n_g + λ_g)``. Rows without entries keep ``θ = 0``, groups without entries ``d = 0``
+    (their prior means). In the time-aware model a user's row has ``z = [1, dev_u(t)]``,
+    ``θ = [b_u, α_u]`` and one group per day; a movie's has ``z = [1]``, ``θ = [b_i]``
+    and one group per time bin.
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (n,)
+        Row of each entry, ``0 … n_rows − 1``.
+    design : ndarray of float, shape (n, p)
+        ``z_j`` (``p`` may be 0: offsets only).
+    targets : ndarray of float, shape (n,)
+        ``y_j``: the rating minus every term of ``r̂`` outside the block.
+    penalty : array_like of float, shape (p,)
+        ``P_k >= 0``.
+    n_rows : int
+    groups : ndarray of int, shape (n,), optional
+        Group of each entry, ``0 … n_groups − 1``; None: no offsets.
+    group_rows : ndarray of int, shape (n_groups,)
+        Row of each group (with ``groups``).
+    group_penalty : float, default 0
+        ``λ_g >= 0``.
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (n_rows, p)
+        NaN in the rows of a singular system (zero penalties and too few entries).
+    offsets : ndarray of float64, shape (n_groups,)
+        ``d``; empty without groups.
+    """
+    design = np.asarray(design, dtype=np.float64).reshape(len(rows), -1)
+    targets = np.asarray(targets, dtype=np.float64)
+    n_columns = design.shape[1]
+    penalty = np.asarray(penalty, dtype=np.float64).reshape(n_columns)
+    theta = np.zeros((n_rows, n_columns))
+    if groups is None:
+        offsets = np.empty(0)
+        centred, centred_targets = design, targets
+    else:
+        n_groups = len(group_rows)
+        sizes = np.bincount(groups, minlength=n_groups).astype(np.float64)
+        denominator = sizes + group_penalty
+        safe = np.where(denominator > 0, denominator, 1.0)
+        per_size = np.where(sizes > 0, sizes, 1.0)
+        mean_targets = np.bincount(groups, weights=targets, minlength=n_groups) / per_size
+        means = np.zeros((n_groups, n_columns))
+        for a in range(n_columns):
+            means[:, a] = np.bincount(groups, weights=design[:, a], minlength=n_groups) / per_size
+        shrink = sizes * group_penalty / safe
+        centred = design - means[groups]
+        centred_targets = targets - mean_targets[groups]
+    if n_columns:
+        gram = np.empty((n_rows, n_columns, n_columns))
+        rhs = np.empty((n_rows, n_columns))
+        for a in range(n_columns):
+            rhs[:, a] = np.bincount(rows, weights=centred[:, a] * centred_targets, minlength=n_rows)
+            for b in range(a + 1):
+                gram[:, a, b] = gram[:, b, a] = np.bincount(
+                    rows, weights=centred[:, a] * centred[:, b], minlength=n_rows
+                )
+            if groups is not None:
+                rhs[:, a] += np.bincount(
+                    group_rows, weights=shrink * means[:, a] * mean_targets, minlength=n_rows
+                )
+                for b in range(a + 1):
+                    extra = np.bincount(
+                        group_rows, weights=shrink * means[:, a] * means[:, b], minlength=n_rows
+                    )
+                    gram[:, a, b] += extra
+                    if a != b:
+                        gram[:, b, a] += extra
+        gram[:, np.arange(n_columns), np.arange(n_columns)] += penalty
+        filled = np.flatnonzero(np.bincount(rows, minlength=n_rows) > 0)
+        try:
+            theta[filled] = np.linalg.solve(gram[filled], rhs[filled, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # zero penalties and too few entries: report NaN
+            theta[filled] = np.nan
+    if groups is not None:
+        fitted = np.einsum("gk,gk->g", means, theta[group_rows]) if n_columns else 0.0
+        offsets = np.where(denominator > 0, sizes * (mean_targets - fitted) / safe, 0.0)
+    return theta, offsets
