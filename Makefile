@@ -186,6 +186,7 @@ bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at
 
 bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients for 20 s on 127.0.0.1
 	$(PY) -m benchmarks.bench_app --clients 8 --seconds 20
+
 bench-temporal: $(ENV_STAMP)  ## time-aware biases: ablation on a random and a last-10 split
 	$(PY) -m benchmarks.bench_temporal
 
