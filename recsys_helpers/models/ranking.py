@@ -52,7 +52,9 @@ def ranking_scores(
     -------
     ndarray of float64, shape (n_items,)
     """
-    scores = item_factors.astype(np.float64) @ np.asarray(user_vector, dtype=np.float64)
+    # in the factors' own precision: no float64 copy of V per call (the web app's hot path)
+    vector = np.asarray(user_vector, dtype=item_factors.dtype)
+    scores = (item_factors @ vector).astype(np.float64)
     scores += global_mean + user_bias + item_bias_weight * item_bias.astype(np.float64)
     return popularity_floor(scores, item_counts, min_ratings)
 

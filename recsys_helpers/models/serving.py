@@ -228,11 +228,14 @@ class ServingMixin:
             require_columns(ratings, (ITEM_COL, RATING_COL), what)
             items, values = ratings[ITEM_COL].to_numpy(), ratings[RATING_COL].to_numpy()
         else:
-            series = pd.Series(ratings, dtype=object)
-            items, values = series.index.to_numpy(), series.to_numpy()
+            ratings = dict(ratings)
+            items, values = np.asarray(list(ratings)), list(ratings.values())
         items = integer_ids(items, f"{what}: {ITEM_COL}")
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-        numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        try:  # plain numbers (the usual case) convert directly; anything else is examined
+            numbers = np.asarray(values, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+            numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.flatnonzero(~np.isfinite(numbers))
         if bad.size:
             raise DataError(
