@@ -121,8 +121,13 @@ def test_markdown_table_formats_and_escapes_cells():
 
 
 def test_markdown_table_aligns_columns_on_request():
-    table = report.markdown_table([("a", 1)], header=("name", "n"), align="lr")
-    assert table.splitlines()[1] == "| :-- | --: |"
+    table = report.markdown_table(
+        [("a", 1), ("a longer name", 2)], header=("name", "n"), align="lr"
+    )
+    assert table.splitlines()[1] == "| :------------ | --: |"  # dashes as wide as the column
+    assert report.markdown_table([], header=("a", "b"), align="c-").splitlines()[1] == (
+        "| :-: | --- |"
+    )
     with pytest.raises(ValueError, match=r"align='x' needs one of l, r, c, - per column \(2"):
         report.markdown_table([("a", 1)], header=("name", "n"), align="x")
 
@@ -139,7 +144,7 @@ def test_frame_table_formats_columns_and_right_aligns_numbers():
     table = report.frame_table(frame, {"rmse": "{:.3f}", "share": "{:.0%}"}, header={"n": "count"})
     assert table.splitlines() == [
         "| model | rmse | share | count |",
-        "| :-- | --: | --: | --: |",
+        "| :----------------------- | ----: | ----: | --------: |",
         r"| \*batteries not included | 0.861 | 25% | 1,234,567 |",  # Markdown stays literal
         r"| bias\_only | — | 50% | 8 |",  # a missing value is a dash, never "nan"
     ]
@@ -153,7 +158,7 @@ def test_frame_table_shows_the_index_on_request_and_names_unknown_columns():
     frame = pd.DataFrame({"title": ["A", "B"]}, index=pd.RangeIndex(1, 3, name="rank"))
     assert report.frame_table(frame, index=True).splitlines()[:3] == [
         "| rank | title |",
-        "| --: | :-- |",
+        "| ---: | :---- |",
         "| 1 | A |",
     ]
     with pytest.raises(KeyError, match=r"formats for column\(s\) \['score'\] not in the table"):
@@ -235,7 +240,7 @@ def test_effective_parameters_write_injected_values_in_place():
     shown = build._effective_parameters(source, {"dataset": "ml-100k", "grid": [3], "extra": 1})
     assert shown.splitlines() == [
         "# Parameters",
-        "dataset = 'ml-100k'  # a release",
+        'dataset = "ml-100k"  # a release',
         "grid = [3]  # spans lines",
         "smoke = False",
         "extra = 1",
@@ -273,7 +278,8 @@ def executed_notebooks(tmp_path_factory):
         "from IPython.display import Markdown, display\n"
         "from recsys_helpers.report import markdown_table\n"
         "fig, ax = plt.subplots(); ax.plot([1, 2, 3])\n"
-        "display(Markdown(markdown_table([('rmse', 0.85)], header=('metric', 'value'))))"
+        "rows = [('rmse', 0.85), ('λ_b', 3)]\n"
+        "display(Markdown(markdown_table(rows, header=('metric', 'value'))))"
     )
     first = _notebook(figure_code)
     first.cells.append(
@@ -345,8 +351,11 @@ def test_render_pdf_has_title_contents_and_both_notebooks(executed_notebooks, tm
         ).stdout
         assert text.index("Tiny report") < text.index("Contents") < text.index("Notebook 02_second")
         assert "rmse" in text and "0.85" in text  # the Markdown table is typeset
+        # Greek in text, which the text fonts lack, comes from the math font (as 𝜆), not dropped
+        assert re.search("[λ𝜆]_b", text)
         assert "A paragraph built by code." in text and "hidden_prose_builder" not in text
-        assert "subplots" in text  # teaching code is shown
+        assert "subplots" in text  # teaching code is shown, one statement per line
+        assert re.search(r"^\s*import matplotlib\.pyplot as plt\s*$", text, re.MULTILINE)
         # the PDF has no HTML: a Styler prints as its repr, which the report's own check
         # (tests/test_notebooks.py) finds; here it is the one raw object in the text
         assert [m.group(0) for m in OBJECT_REPR.finditer(text)] == ["Styler at 0x7f3a5c2b1d90"]

@@ -201,7 +201,7 @@ def rmse_heatmap(
     Returns
     -------
     matplotlib.figure.Figure
-        One axes; darker = lower RMSE (better). Cell ``(i, j)`` (row ``i`` from the top,
+        One axes; brighter (yellow) = lower RMSE (better). Cell ``(i, j)`` (row ``i`` from the top,
         parameters ascending) spans ``[j, j + 1] × [i, i + 1]`` in data coordinates.
     """
     import seaborn as sns

@@ -57,16 +57,49 @@ HIDE_INPUT_TAG = "hide-input"
 
 Notebooks put it on cells that only build prose (``display(Markdown(f"..."))``)."""
 
+# Symbols that the notebooks write as text (table headers like "λ_b", code strings like
+# "global mean μ") and that the Latin Modern text and typewriter fonts lack: typeset from
+# the math font instead of dropped.
+_UNICODE_MATH = {
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "ε": r"\varepsilon",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "Ω": r"\Omega",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≈": r"\approx",
+    "‖": r"\|",
+    "→": r"\to",
+}
+
 # A LaTeX book layout (title page, table of contents, one chapter per notebook) whose
-# section numbers come from the notebooks' own headings ("## 2. Degrees").
-_LATEX_TEMPLATE = r"""((*- extends 'report.tex.j2' -*))
+# section numbers come from the notebooks' own headings ("## 2. Degrees"). Code cells are
+# drawn in the Jupyter style (framed, line breaks kept, long lines wrapped): the book
+# layout's default style drops the Verbatim block when prompts are excluded, and the code
+# then runs on as one paragraph.
+_LATEX_TEMPLATE = (
+    r"""((* set cell_style = 'style_jupyter.tex.j2' *))
+((*- extends 'report.tex.j2' -*))
 ((* block docclass *))\documentclass[11pt,a4paper]{report}((* endblock docclass *))
+((* block packages *))
+((( super() )))
+\usepackage{newunicodechar}
+"""
+    + "\n".join(rf"\newunicodechar{{{c}}}{{\ensuremath{{{m}}}}}" for c, m in _UNICODE_MATH.items())
+    + r"""
+((* endblock packages *))
 ((* block commands *))
 ((( super() )))
 \setcounter{secnumdepth}{-1}
 \setcounter{tocdepth}{1}
 ((* endblock commands *))
 """
+)
 
 
 # The lab page without the scripts it would fetch from the network (require.js for
@@ -219,10 +252,15 @@ def _effective_parameters(source: str, injected: Mapping[str, Any]) -> str:
         first, last = value.lineno - 1, value.end_lineno - 1
         head = lines[first].encode()[: value.col_offset].decode()
         tail = lines[last].encode()[value.end_col_offset :].decode()
-        lines[first : last + 1] = [f"{head}{injected[name]!r}{tail}"]
+        lines[first : last + 1] = [f"{head}{_literal(injected[name])}{tail}"]
         replaced.add(name)
-    lines += [f"{name} = {value!r}" for name, value in injected.items() if name not in replaced]
+    lines += [f"{name} = {_literal(v)}" for name, v in injected.items() if name not in replaced]
     return "\n".join(lines)
+
+
+def _literal(value: Any) -> str:
+    """Python source of a parameter value, strings in double quotes as the notebooks write them."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
 def _combined_notebook(

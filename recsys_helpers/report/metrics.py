@@ -147,7 +147,16 @@ def _format_value(value: Any) -> str:
     return f"{value:.4g}"
 
 
-_ALIGN_RULES = {"l": " :-- ", "r": " --: ", "c": " :-: ", "-": " --- "}
+def _rule(align: str, width: int) -> str:
+    """One column of the separator line: as many dashes as the column is wide, with colons."""
+    dashes = "-" * max(3, width)
+    if align == "l":
+        dashes = ":" + dashes[1:]
+    elif align == "r":
+        dashes = dashes[1:] + ":"
+    elif align == "c":
+        dashes = ":" + dashes[2:] + ":"
+    return f" {dashes} "
 
 
 def markdown_table(
@@ -165,23 +174,28 @@ def markdown_table(
         Column titles.
     align : str, optional
         One letter per column: ``l`` (left), ``r`` (right), ``c`` (centre) or ``-`` (the
-        renderer's default); None leaves every column at the default.
+        renderer's default). With it, each column's separator has as many dashes as its
+        widest cell: pandoc gives a wide table's columns those relative widths (long titles
+        get room, numbers little). None leaves every column at the default, ``---``.
     """
     for number, row in enumerate(rows, start=1):
         if len(row) != len(header):
             raise ValueError(
                 f"markdown_table: row {number} has {len(row)} cells, header {len(header)}"
             )
-    align = "-" * len(header) if align is None else align
-    if len(align) != len(header) or set(align) - set(_ALIGN_RULES):
+    if align is not None and (len(align) != len(header) or set(align) - set("lrc-")):
         raise ValueError(
             f"markdown_table: align={align!r} needs one of l, r, c, - per column "
             f"({len(header)} columns)"
         )
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(_ALIGN_RULES[a] for a in align) + "|"]
-    for row in rows:
-        cells = [_format_value(v).replace("|", r"\|") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
+    body = [[_format_value(v).replace("|", r"\|") for v in row] for row in rows]
+    if align is None:
+        rule = "|" + "|".join(" --- " for _ in header) + "|"
+    else:
+        widths = [max([len(str(h)), *(len(row[k]) for row in body)]) for k, h in enumerate(header)]
+        rule = "|" + "|".join(_rule(a, w) for a, w in zip(align, widths, strict=True)) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines) + "\n"
 
 
