@@ -274,21 +274,29 @@ def _check_figures(path) -> None:
 def smoke_report(mirror, tmp_path_factory):
     """Every notebook run once on ml-latest-small with smoke=True: (folder, errors by stem)."""
     folder = tmp_path_factory.mktemp("smoke-report")
+    root = tmp_path_factory.getbasetemp()  # module scope: set up before conftest's autouse
     errors = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.REPORT_DIR_ENV, str(folder))
+        patch.setenv(config.DATA_DIR_ENV, str(root / "data"))
+        patch.setenv(config.FIGURES_DIR_ENV, str(root / "figures"))
         for path in NOTEBOOKS:
             try:
-                build.execute_notebook(path, folder / path.name, parameters={"smoke": True})
+                build.execute_notebook(
+                    path, folder / path.name, parameters={"smoke": True}, progress=False
+                )
             except report.ReportError as exc:
                 errors[path.stem] = exc
     return folder, errors
 
 
 @pytest.fixture(scope="module")
-def smoke_ratings(mirror):
+def smoke_ratings(mirror, tmp_path_factory):
     """The smoke subsample of ml-latest-small that the notebooks work on."""
-    return report.smoke_subsample(movielens.load_ratings("ml-latest-small", progress=False), 0)
+    ratings = movielens.load_ratings(
+        "ml-latest-small", data_dir=tmp_path_factory.getbasetemp() / "data", progress=False
+    )
+    return report.smoke_subsample(ratings, 0)
 
 
 @pytest.mark.notebooks

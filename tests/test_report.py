@@ -132,6 +132,16 @@ def test_markdown_table_aligns_columns_on_request():
         report.markdown_table([("a", 1)], header=("name", "n"), align="x")
 
 
+def test_wide_table_gives_every_column_room_for_its_longest_word():
+    title = "A very long title that needs a lot of room to be shown in full"
+    table = report.markdown_table(
+        [(1, title, title)], header=("rank", "first", "second"), align="rll"
+    )
+    dashes = [len(rule.strip()) for rule in table.splitlines()[1].strip("|").split("|")]
+    assert dashes[1] == dashes[2] == len(title)  # titles: as wide as they are
+    assert dashes[0] / sum(dashes) >= (len("rank") + 2) / 80  # "rank" does not break
+
+
 def test_frame_table_formats_columns_and_right_aligns_numbers():
     frame = pd.DataFrame(
         {

@@ -170,6 +170,8 @@ def regularisation_sweep(
     positive = ordered[x][ordered[x] > 0]
     linthresh = float(positive.min()) if len(positive) else 1.0
     ax.set_xscale("symlog", linthresh=linthresh)
+    if (ordered[x] >= 0).all():  # no negative ticks for a penalty that cannot be negative
+        ax.set_xlim(left=-0.3 * linthresh)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel("RMSE (stars)")
     ax.legend()

@@ -147,6 +147,28 @@ def _format_value(value: Any) -> str:
     return f"{value:.4g}"
 
 
+_LINE_CHARACTERS = 80
+"""Characters of body text across the page, for :func:`_column_widths`."""
+
+
+def _column_widths(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[int]:
+    """Relative column widths for a table's separator line, in dashes.
+
+    Each column is as wide as its widest cell; then every column is widened to at least
+    the share of the page its longest word needs (so that "rank" or a number never breaks
+    when titles take the rest of a wide table).
+    """
+    columns = [[str(h), *(row[k] for row in body)] for k, h in enumerate(header)]
+    widths = [max(3, *(len(cell) for cell in column)) for column in columns]
+    longest_word = [max(len(word) for cell in c for word in (cell.split() or [""])) for c in columns]
+    shares = [(word + 2) / _LINE_CHARACTERS for word in longest_word]
+    floored = widths
+    for _ in range(5):  # widening a column widens the table: settle in a few rounds
+        total = sum(floored)
+        floored = [max(w, math.ceil(total * f)) for w, f in zip(widths, shares, strict=True)]
+    return floored
+
+
 def _rule(align: str, width: int) -> str:
     """One column of the separator line: as many dashes as the column is wide, with colons."""
     dashes = "-" * max(3, width)
@@ -174,9 +196,10 @@ def markdown_table(
         Column titles.
     align : str, optional
         One letter per column: ``l`` (left), ``r`` (right), ``c`` (centre) or ``-`` (the
-        renderer's default). With it, each column's separator has as many dashes as its
-        widest cell: pandoc gives a wide table's columns those relative widths (long titles
-        get room, numbers little). None leaves every column at the default, ``---``.
+        renderer's default). With it, the separator gives each column as many dashes as its
+        widest cell, and at least what its longest word needs: pandoc makes these the
+        relative widths of a table too wide for the page (long titles get room, numbers
+        little, none breaks). None leaves every column at the default, ``---``.
     """
     for number, row in enumerate(rows, start=1):
         if len(row) != len(header):
@@ -192,7 +215,7 @@ def markdown_table(
     if align is None:
         rule = "|" + "|".join(" --- " for _ in header) + "|"
     else:
-        widths = [max([len(str(h)), *(len(row[k]) for row in body)]) for k, h in enumerate(header)]
+        widths = _column_widths(header, body)
         rule = "|" + "|".join(_rule(a, w) for a, w in zip(align, widths, strict=True)) + "|"
     lines = ["| " + " | ".join(header) + " |", rule]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
