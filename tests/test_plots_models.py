@@ -180,6 +180,12 @@ def test_recommendation_popularity_one_strip_per_rule_and_saves(tmp_path):
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     assert [label.get_text() for label in ax.get_xticklabels()] == list(lists)
+    long = items.recommendation_popularity(
+        {"a rule with a name too long for one line": lists["floor"]}
+    )
+    assert (
+        long.axes[0].get_xticklabels()[0].get_text() == "a rule with a name\ntoo long for one\nline"
+    )
     medians = [
         collection for collection in ax.collections if isinstance(collection, LineCollection)
     ]

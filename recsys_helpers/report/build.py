@@ -367,6 +367,7 @@ def render_html(
         embed_images=True,
         mathjax_url=mathjax_url,
         exclude_input_prompt=True,
+        exclude_output_prompt=True,  # outputs (figures, tables, prose) flush with the text
     )
     body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
     atomic.write_bytes(output, body.encode("utf-8"))
