@@ -208,8 +208,11 @@ def _bands_07(m, ratings, real):
 def _bands_08(m, ratings, real):
     for key in ("cold_rmse_content", "cold_rmse_als", "cold_rmse_hybrid", "warm_rmse_als"):
         assert 0.5 < m[key] < 1.5, key
-    assert m["cold_rmse_hybrid"] < m["cold_rmse_als"]  # the feature prior helps unrated movies
     assert m["cold_ndcg10_hybrid"] > m["cold_ndcg10_als"]  # ALS ties a user's cold movies
+    if real:  # the feature prior helps unrated movies
+        assert m["cold_rmse_hybrid"] < m["cold_rmse_als"] - 0.01
+    else:  # a few hundred cold ratings of a small planted release: no worse, within noise
+        assert m["cold_rmse_hybrid"] < m["cold_rmse_als"] + 0.02
     for key in ("cold_ndcg10_content", "cold_ndcg10_als", "cold_ndcg10_hybrid"):
         assert 0 < m[key] <= 1, key
     assert m["n_features"] > 0
