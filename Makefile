@@ -26,6 +26,7 @@ help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  variables: DATASET=$(DATASET) MIRROR=<folder with MovieLens releases> SMOKE=True SCALE=0.2"
+	@echo "             GRID=auto|smoke|small|full CG_STEPS=<conjugate-gradient steps, e.g. 3>"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -86,15 +87,21 @@ format: $(ENV_STAMP)  ## apply ruff's fixes and formatting
 # REPORT: notebooks/NN_*.ipynb -> report/NN_*.ipynb (papermill) -> report/index.html,
 # report/report.pdf and report/headline.md. A new notebook is picked up by its file name.
 # Variables: DATASET=ml-latest-small  MIRROR=<folder>  SMOKE=True (tiny, fast parameters)
+# GRID=auto|smoke|small|full (size of the notebooks' grids; auto: by the number of ratings)
+# CG_STEPS=3 (conjugate-gradient half-steps instead of exact solves, in notebooks that fit)
+# Each notebook's wall time goes to report/timings.json and report/headline.md.
 # ---------------------------------------------------------------------------------------
 SMOKE       ?= False
+GRID        ?= auto
+CG_STEPS    ?=
 KERNEL      ?= python3
 KERNEL_NAME := movielens-als
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED    := $(NOTEBOOKS:notebooks/%=report/%)
 PACKAGE_SRC := $(shell find recsys_helpers -name '*.py' -not -path '*/__pycache__/*')
 REPORT_PY   := $(PY) -m recsys_helpers.report
-TEX_DEBS    := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic lmodern
+TEX_DEBS    := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic lmodern \
+               poppler-utils
 
 .PHONY: report report-notebooks report-deps lab kernel clean-report FORCE
 
@@ -102,16 +109,20 @@ report: report/index.html report/report.pdf report/headline.md  ## run the noteb
 
 report-notebooks: $(EXECUTED)  ## run the notebooks only (report/NN_*.ipynb)
 
-# Re-run every notebook when DATASET, SMOKE, MIRROR or KERNEL change (rewritten only then).
+# Re-run every notebook when a variable below changes (the file is rewritten only then).
 report/.parameters: FORCE
 	@mkdir -p report
-	@echo "dataset=$(DATASET) smoke=$(SMOKE) mirror=$(MOVIELENS_MIRROR) kernel=$(KERNEL)" > $@.tmp
+	@echo "dataset=$(DATASET) smoke=$(SMOKE) mirror=$(MOVIELENS_MIRROR) kernel=$(KERNEL)" \
+	  "grid=$(GRID) cg_steps=$(CG_STEPS)" > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 # One notebook: written to a temporary name and renamed on success; a failing cell stops
-# the build with its error (the partial run is kept as report/NN_*.failed.ipynb).
+# the build with its error (the partial run is kept as report/NN_*.failed.ipynb). `-o` values
+# go only to notebooks whose parameters cell declares them.
+NOTEBOOK_PARAMETERS = -p dataset $(DATASET) -p smoke $(SMOKE) \
+  -o grid $(GRID)$(if $(strip $(CG_STEPS)), -o cg_steps $(CG_STEPS))
 report/%.ipynb: notebooks/%.ipynb $(PACKAGE_SRC) report/.parameters $(ENV_STAMP)
-	$(REPORT_PY) run $< $@ -k $(KERNEL) -p dataset $(DATASET) -p smoke $(SMOKE)
+	$(REPORT_PY) run $< $@ -k $(KERNEL) $(NOTEBOOK_PARAMETERS)
 
 # Notebooks run in number order: each waits for the one before (without re-running it).
 $(foreach pair,$(join $(addsuffix :|,$(wordlist 2,$(words $(EXECUTED)),$(EXECUTED))),\
@@ -129,18 +140,20 @@ report/report.pdf: $(EXECUTED)
 	  $(MAKE) --no-print-directory report-deps
 	$(REPORT_PY) pdf $@ $(EXECUTED)
 
-# pandoc + xelatex for the PDF (apt-get on Debian/Ubuntu) and MathJax for offline HTML.
-# With conda instead: conda install -c conda-forge pandoc texlive-core jupyter-server-mathjax
-report-deps: $(ENV_STAMP)  ## install what the report needs (pandoc, xelatex, local MathJax)
+# pandoc + xelatex for the PDF, pdftotext for the test that reads it back (apt-get on
+# Debian/Ubuntu), and MathJax for offline HTML. With conda instead:
+#   conda install -c conda-forge pandoc texlive-core poppler jupyter-server-mathjax
+report-deps: $(ENV_STAMP)  ## install what the report needs (pandoc, xelatex, pdftotext, MathJax)
 	@$(PY) -c 'import jupyter_server_mathjax' 2>/dev/null || \
 	  $(PY) -m pip install --quiet jupyter-server-mathjax
-	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null; then exit 0; fi; \
+	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null && \
+	  command -v pdftotext >/dev/null; then exit 0; fi; \
 	if command -v apt-get >/dev/null; then \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(TEX_DEBS); \
 	else \
-	  echo "report-deps: install pandoc and xelatex, e.g." \
-	       "conda install -c conda-forge pandoc texlive-core"; exit 1; \
+	  echo "report-deps: install pandoc, xelatex and pdftotext, e.g." \
+	       "conda install -c conda-forge pandoc texlive-core poppler"; exit 1; \
 	fi
 
 kernel: $(ENV_STAMP)  ## register the Jupyter kernel "movielens-als" inside the environment

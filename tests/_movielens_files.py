@@ -94,6 +94,10 @@ def write_csv_ratings(path: Path, ratings: pd.DataFrame, *, header: str | None =
     return _write(path, lines, newline="\r\n")
 
 
+DEFAULT_TAGS = [(1, 2, "heist", 1139045764), (2, 3, "space, opera", 1139045765)]
+"""Tag applications (userId, movieId, tag, timestamp) of :data:`MOVIES`."""
+
+
 def write_csv_release(
     folder: Path,
     ratings: pd.DataFrame | None = None,
@@ -102,8 +106,13 @@ def write_csv_release(
     links: bool = True,
     genome: bool = False,
     synthetic: bool = True,
+    movies=MOVIES,
+    tag_rows=None,
 ) -> Path:
     """A folder shaped like ml-latest-small / ml-25m (``ratings.csv``, ``movies.csv``, ...).
+
+    ``movies`` are (movieId, title, genres) rows and ``tag_rows`` (userId, movieId, tag,
+    timestamp) rows; by default :data:`MOVIES` and their made-up tags.
 
     ``synthetic`` writes the package's marker ``SYNTHETIC.json`` (the files are not
     GroupLens's, so an unmarked folder named like a verified release is refused).
@@ -112,26 +121,24 @@ def write_csv_release(
     folder.mkdir(parents=True, exist_ok=True)
     write_csv_ratings(folder / "ratings.csv", ratings)
     movie_lines = ["movieId,title,genres"] + [
-        f"{m},{_csv_field(t)},{'|'.join(g) or '(no genres listed)'}" for m, t, g in MOVIES
+        f"{m},{_csv_field(t)},{'|'.join(g) or '(no genres listed)'}" for m, t, g in movies
     ]
     _write(folder / "movies.csv", movie_lines, newline="\r\n")
     if tags:
-        tag_lines = [
-            "userId,movieId,tag,timestamp",
-            "1,2,heist,1139045764",
-            '2,3,"space, opera",1139045765',
-            "2,8,dull,1139045766",
+        rows = [*DEFAULT_TAGS, (2, 8, "dull", 1139045766)] if tag_rows is None else tag_rows
+        tag_lines = ["userId,movieId,tag,timestamp"] + [
+            f"{u},{m},{_csv_field(t)},{ts}" for u, m, t, ts in rows
         ]
         _write(folder / "tags.csv", tag_lines, newline="\r\n")
     if links:
         link_lines = ["movieId,imdbId,tmdbId"] + [
-            f"{m},{114709 + m:07d},{'' if m == 8 else 862 + m}" for m, _, _ in MOVIES
+            f"{m},{114709 + m:07d},{'' if m == 8 else 862 + m}" for m, _, _ in movies
         ]
         _write(folder / "links.csv", link_lines, newline="\r\n")
     if genome:
         _write(folder / "genome-tags.csv", ["tagId,tag", "1,007", "2,action"])
         score_lines = ["movieId,tagId,relevance"] + [
-            f"{m},{t},{(m * t % 10) / 10:.3f}" for m, _, _ in MOVIES for t in (1, 2)
+            f"{m},{t},{(m * t % 10) / 10:.3f}" for m, _, _ in movies for t in (1, 2)
         ]
         _write(folder / "genome-scores.csv", score_lines)
     return mark_synthetic(folder) if synthetic else folder
@@ -145,8 +152,13 @@ def write_dat_release(
     tags: bool = False,
     scale: tuple[float, float, float] = (1.0, 5.0, 1.0),
     synthetic: bool = True,
+    movies=MOVIES,
+    tag_rows=None,
 ) -> Path:
-    """A folder shaped like ml-1m (``tags=False``) or ml-10m (``tags=True``): ``::`` files."""
+    """A folder shaped like ml-1m (``tags=False``) or ml-10m (``tags=True``): ``::`` files.
+
+    ``movies`` and ``tag_rows`` as in :func:`write_csv_release`.
+    """
     ratings = synthetic_ratings(scale=scale) if ratings is None else ratings
     folder.mkdir(parents=True, exist_ok=True)
     _write(
@@ -160,13 +172,14 @@ def write_dat_release(
     )
     _write(
         folder / "movies.dat",
-        [f"{m}::{t}::{'|'.join(g)}" for m, t, g in MOVIES],
+        [f"{m}::{t}::{'|'.join(g)}" for m, t, g in movies],
         encoding=encoding,
     )
     if tags:
+        rows = [(1, 2, "heist", 1139045764), (2, 3, "space: opera", 1139045765)]
         _write(
             folder / "tags.dat",
-            ["1::2::heist::1139045764", "2::3::space: opera::1139045765"],
+            [f"{u}::{m}::{t}::{ts}" for u, m, t, ts in (rows if tag_rows is None else tag_rows)],
             encoding=encoding,
         )
     return mark_synthetic(folder) if synthetic else folder
@@ -201,8 +214,12 @@ def write_100k_release(
     *,
     genre_file: bool = True,
     synthetic: bool = True,
+    movies=MOVIES,
 ) -> Path:
-    """A folder shaped like ml-100k: tab-separated ``u.data``, latin-1 ``u.item``, ``u.genre``."""
+    """A folder shaped like ml-100k: tab-separated ``u.data``, latin-1 ``u.item``, ``u.genre``.
+
+    ``movies`` as in :func:`write_csv_release`; a title's ``(YYYY)`` gives the release date.
+    """
     ratings = synthetic_ratings(scale=(1.0, 5.0, 1.0)) if ratings is None else ratings
     folder.mkdir(parents=True, exist_ok=True)
     _write(
@@ -215,13 +232,14 @@ def write_100k_release(
         ],
     )
     item_lines = []
-    for movie, title, genres in MOVIES:
+    for movie, title, genres in movies:
         flags = ["1" if g in genres else "0" for g in ML100K_FLAGS]
+        year = title[-5:-1] if title.endswith(")") and title[-5:-1].isdigit() else "1995"
         if not genres:
             flags[0] = "1"  # ml-100k marks genre-less movies "unknown"
             title, release = "unknown", "01-Jan-1999"
         else:
-            release = "01-Jan-1995"
+            release = f"01-Jan-{year}"
         item_lines.append("|".join([str(movie), title, release, "", "http://x", *flags]))
     _write(folder / "u.item", item_lines, encoding="latin-1")
     if genre_file:
@@ -242,3 +260,71 @@ def zip_folder(folder: Path, archive: Path, *, top: str) -> Path:
 def file_hash(path: Path, algorithm: str = "md5") -> str:
     """Hex digest of a file."""
     return hashlib.new(algorithm, Path(path).read_bytes()).hexdigest()
+
+
+LAYOUT_RELEASES = {"csv": "ml-25m", "dat": "ml-10m", "100k": "ml-100k"}
+"""The release written for each file layout by :func:`write_synthetic_release`."""
+
+
+def write_synthetic_release(
+    mirror: Path,
+    name: str,
+    *,
+    n_users: int = 150,
+    n_items: int = 300,
+    n_ratings: int = 9_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A planted-model release called ``name`` in its own format, in the mirror folder.
+
+    Ratings come from :func:`recsys_helpers.data.synthetic.make_ratings` with genre
+    effects (:func:`~recsys_helpers.data.synthetic.make_movies`), on the release's star
+    scale; titles are ``"Synthetic Movie <id> (<year>)"``. Releases with tags get a few
+    genre-named tags per movie. For ml-25m the tag genome and the links are written as
+    files no parser accepts: a loader that reads them fails.
+
+    Returns
+    -------
+    DataFrame
+        The ratings written (``userId``, ``movieId``, ``rating``, ``timestamp``).
+    """
+    from recsys_helpers.data.releases import get_release
+    from recsys_helpers.data.synthetic import DEFAULT_GENRES, make_movies, make_ratings
+
+    release = get_release(name)
+    genres = ML100K_FLAGS[1:] if release.layout == "100k" else DEFAULT_GENRES
+    frame = make_movies(n_items, genres=genres, random_state=seed)
+    ratings, _ = make_ratings(
+        n_users, n_ratings=n_ratings, movies=frame, random_state=seed, noise_std=0.6
+    )
+    low, high, step = release.scale
+    ratings["rating"] = (np.clip(np.round(ratings["rating"] / step) * step, low, high)).astype(
+        np.float32
+    )
+    movies = list(zip(frame["movieId"], frame["title"], frame["genres"], strict=True))
+    rng = np.random.default_rng(seed)
+    tag_rows = [
+        (int(ratings["userId"].iloc[k]), int(m), f"{g[0].lower()} mood", 1_300_000_000 + k)
+        for k, (m, _, g) in enumerate(movies)
+        if rng.random() < 0.5
+    ]
+    folder = mirror / release.folder
+    if release.layout == "csv":
+        write_csv_release(folder, ratings, movies=movies, tag_rows=tag_rows, links=False)
+        _write(folder / "links.csv", ["not,a links file", '"unterminated'])
+        _write(folder / "genome-scores.csv", ["not a genome file", '"unterminated'])
+        _write(folder / "genome-tags.csv", ["not a genome file", '"unterminated'])
+    elif release.layout == "dat":
+        has_tags = "tags" in release.files
+        write_dat_release(
+            folder,
+            ratings,
+            encoding=release.encoding,
+            tags=has_tags,
+            scale=release.scale,
+            movies=movies,
+            tag_rows=tag_rows,
+        )
+    else:
+        write_100k_release(folder, ratings, movies=movies)
+    return ratings

@@ -163,3 +163,78 @@ def test_popularity_needs_users():
         recommendations.popularity(
             ListModel({"new": [1]}), {}, new_user={1: 5.0}, users=[], n_ratings=pd.Series()
         )
+
+
+def _movies(rows):
+    return pd.DataFrame(rows, columns=["movieId", "title", "genres"])
+
+
+def test_example_movies_prefer_titles_then_genre_then_popularity():
+    movies = _movies(
+        [
+            (1, "Titanic", ["Drama"]),  # the 1953 film: fewer ratings
+            (2, "Titanic", ["Romance"]),
+            (3, "Star Wars", ["Sci-Fi"]),
+            (4, "Love Story", ["Romance"]),
+            (5, "Space Opera", ["Sci-Fi"]),
+            (6, "Crowd Pleaser", ["Comedy"]),
+            (7, "Unrated", ["Horror"]),
+        ]
+    )
+    counts = pd.Series({1: 3, 2: 9, 3: 5, 4: 8, 5: 7, 6: 20})  # movie 7 has no rating
+    slots = [
+        recommendations.ExampleSlot(("Star Wars: Episode IV - A New Hope", "Star Wars"), "X", 5),
+        recommendations.ExampleSlot(("Titanic",), "Romance", 1.5),
+        recommendations.ExampleSlot(("Notebook, The",), "Romance", 1.0),
+        recommendations.ExampleSlot(("Alien",), "Horror", 4.0),
+    ]
+    chosen = recommendations.example_movies(movies, counts, slots)
+    assert chosen["movieId"].tolist() == [3, 2, 4, 6]
+    assert chosen["chosen_by"].tolist() == ["title", "title", "genre", "popularity"]
+    assert chosen["rating"].tolist() == [5.0, 1.5, 1.0, 4.0]
+    assert chosen["n_ratings"].tolist() == [5, 9, 8, 20]
+    with pytest.raises(DataError, match="5 slots but only 4 movies with at least 6 ratings"):
+        recommendations.example_movies(movies, counts, [slots[0]] * 5, min_ratings=6)
+
+
+def test_newcomer_taste_is_found_in_any_release():
+    movies = _movies([(k, f"Movie {k}", ["Drama"]) for k in range(1, 9)])
+    counts = pd.Series({k: k for k in range(1, 9)})
+    chosen = recommendations.example_movies(movies, counts)
+    assert len(chosen) == len(recommendations.NEWCOMER_TASTE)
+    assert chosen["movieId"].tolist() == [8, 7, 6, 5, 4, 3]  # by popularity, no repeats
+    assert set(chosen["chosen_by"]) == {"popularity"}
+
+
+@pytest.mark.parametrize(
+    ("title", "series"),
+    [
+        ("Lord of the Rings: The Fellowship of the Ring, The", "Lord of the Rings"),
+        ("Matrix, The", "Matrix"),
+        ("Fish Called Wanda, A", "Fish Called Wanda"),
+        ("Toy Story", "Toy Story"),
+    ],
+)
+def test_franchise_is_the_title_before_its_subtitle(title, series):
+    assert recommendations.franchise(title) == series
+
+
+def test_score_parts_split_the_ranking_score(fitted):
+    model, frame, _, counts = fitted
+    user = int(frame["userId"].iloc[0])
+    ranked = model.recommend(user, n=5, item_bias_weight=0.5)
+    vector = model.user_factors_[model.users_.to_index([user])[0]]
+    parts = recommendations.score_parts(model, vector, ranked["movieId"], item_bias_weight=0.5)
+    offset = model.global_mean_ + model.user_bias_[model.users_.to_index([user])[0]]
+    np.testing.assert_allclose(
+        offset + parts["bias_term"] + parts["vector_term"], ranked["score"], rtol=1e-5
+    )
+    listed = recommendations.listed_score_parts(
+        model, [user], n_ratings=counts, n=5, item_bias_weight=0.5
+    )
+    np.testing.assert_allclose(listed["vector_term"], parts["vector_term"])
+    assert listed["n_ratings"].tolist() == counts.reindex(ranked["movieId"]).tolist()
+    with pytest.raises(DataError, match=r"movies \[-5\] are unknown to the model"):
+        recommendations.score_parts(model, vector, [-5])
+    with pytest.raises(DataError, match=r"user_vector has shape \(2,\); the model has K = 3"):
+        recommendations.score_parts(model, vector[:2], ranked["movieId"])

@@ -1,4 +1,4 @@
-"""Figures of notebooks 02, 03, 05-07: curves, sweeps, polarisation, maps, recommendations."""
+"""Figures of notebooks 02, 03 and 05-07: curves, sweeps, polarisation, maps, recommendations."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_training_curves_draw_the_history(history):
     assert objective_ax.yaxis.get_major_formatter()(1234.0, 0) == "1,234"
     steep = training.training_curves(history.assign(objective=[9000.0, 500.0, 480.0]))
     assert steep.axes[0].get_yscale() == "log"
-    assert [line.get_label() for line in rmse_ax.lines] == ["train", "test"]
+    assert [line.get_label() for line in rmse_ax.lines] == ["train", "validation"]
     np.testing.assert_array_equal(rmse_ax.lines[1].get_ydata(), history["valid_rmse"])
     assert rmse_ax.get_ylabel() == "RMSE (stars)"
     assert fig._suptitle.get_text() == "bias only"
@@ -84,17 +84,19 @@ def test_regularisation_sweep_marks_the_best_strength():
 
 def test_rmse_heatmap_annotates_every_cell_and_boxes_the_minimum():
     grid = pd.DataFrame(
-        [(k, reg, 0.9 - 0.01 * k + (reg - 1.0) ** 2) for k in (2, 8) for reg in (0.1, 1.0, 10.0)],
-        columns=["n_factors", "reg", "test_rmse"],
+        [(k, reg, 0.9 - 0.01 * k + (reg - 1.0) ** 2) for k in (8, 2) for reg in (10.0, 0.1, 1.0)],
+        columns=["n_factors", "reg", "valid_rmse"],
     )
     fig = training.rmse_heatmap(grid)
     ax = fig.axes[0]
     texts = [text.get_text() for text in ax.texts]
     assert len(texts) == 6
     assert "0.820" in texts  # K = 8, λ = 1
-    box = next(patch for patch in ax.patches if isinstance(patch, Rectangle))
-    assert box.get_xy() == (0.5, 0.5)  # column λ = 1, row K = 8
+    box = next(patch for patch in ax.patches if isinstance(patch, Rectangle) and not patch.fill)
+    assert box.get_xy() == (1, 1)  # column λ = 1, row K = 8 (parameters sorted ascending)
     assert [label.get_text() for label in ax.get_yticklabels()] == ["2", "8"]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["0.1", "1", "10"]
+    assert fig.axes[1].get_ylabel() == "validation RMSE (stars)"  # the colour bar
     with pytest.raises(ValueError, match="repeated"):
         training.rmse_heatmap(pd.concat([grid, grid.head(1)]))
 
@@ -178,6 +180,12 @@ def test_recommendation_popularity_one_strip_per_rule_and_saves(tmp_path):
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     assert [label.get_text() for label in ax.get_xticklabels()] == list(lists)
+    long = items.recommendation_popularity(
+        {"a rule with a name too long for one line": lists["floor"]}
+    )
+    assert (
+        long.axes[0].get_xticklabels()[0].get_text() == "a rule with a name\ntoo long for one\nline"
+    )
     medians = [
         collection for collection in ax.collections if isinstance(collection, LineCollection)
     ]

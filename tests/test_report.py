@@ -9,6 +9,7 @@ import subprocess
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
 from recsys_helpers import config, report
@@ -119,6 +120,61 @@ def test_markdown_table_formats_and_escapes_cells():
         report.markdown_table([(1, 2, 3), (1,)], header=("a", "b", "c"))
 
 
+def test_markdown_table_aligns_columns_on_request():
+    table = report.markdown_table(
+        [("a", 1), ("a longer name", 2)], header=("name", "n"), align="lr"
+    )
+    assert table.splitlines()[1] == "| :------------ | --: |"  # dashes as wide as the column
+    assert report.markdown_table([], header=("a", "b"), align="c-").splitlines()[1] == (
+        "| :-: | --- |"
+    )
+    with pytest.raises(ValueError, match=r"align='x' needs one of l, r, c, - per column \(2"):
+        report.markdown_table([("a", 1)], header=("name", "n"), align="x")
+
+
+def test_wide_table_gives_every_column_room_for_its_longest_word():
+    title = "A very long title that needs a lot of room to be shown in full"
+    table = report.markdown_table(
+        [(1, title, title)], header=("rank", "first", "second"), align="rll"
+    )
+    dashes = [len(rule.strip()) for rule in table.splitlines()[1].strip("|").split("|")]
+    assert dashes[1] == dashes[2] == len(title)  # titles: as wide as they are
+    assert dashes[0] / sum(dashes) >= (len("rank") + 2) / 80  # "rank" does not break
+
+
+def test_frame_table_formats_columns_and_right_aligns_numbers():
+    frame = pd.DataFrame(
+        {
+            "model": ["*batteries not included", "bias_only"],
+            "rmse": [0.86123, np.nan],
+            "share": [0.25, 0.5],
+            "n": [1234567, 8],
+        }
+    )
+    table = report.frame_table(frame, {"rmse": "{:.3f}", "share": "{:.0%}"}, header={"n": "count"})
+    assert table.splitlines() == [
+        "| model | rmse | share | count |",
+        "| :----------------------- | ----: | ----: | --------: |",
+        r"| \*batteries not included | 0.861 | 25% | 1,234,567 |",  # Markdown stays literal
+        r"| bias\_only | — | 50% | 8 |",  # a missing value is a dash, never "nan"
+    ]
+    assert report.frame_table(frame, columns=["n"]).splitlines()[2] == "| 1,234,567 |"
+    assert report.frame_table(frame, {"share": lambda v: f"{v:.1f}"}, columns=["share"]).endswith(
+        "| 0.5 |\n"
+    )
+
+
+def test_frame_table_shows_the_index_on_request_and_names_unknown_columns():
+    frame = pd.DataFrame({"title": ["A", "B"]}, index=pd.RangeIndex(1, 3, name="rank"))
+    assert report.frame_table(frame, index=True).splitlines()[:3] == [
+        "| rank | title |",
+        "| ---: | :---- |",
+        "| 1 | A |",
+    ]
+    with pytest.raises(KeyError, match=r"formats for column\(s\) \['score'\] not in the table"):
+        report.frame_table(frame, {"score": "{:.2f}"})
+
+
 def test_execute_notebook_injects_parameters_and_records_metrics(tmp_path, report_folder):
     source = tmp_path / "01_tiny.ipynb"
     nbformat.write(
@@ -139,6 +195,66 @@ def test_execute_notebook_injects_parameters_and_records_metrics(tmp_path, repor
         "doubled": 42
     }
     assert _leftovers(report_folder) == []
+
+
+def test_execute_notebook_records_wall_time_and_injects_declared_options(tmp_path, report_folder):
+    source = tmp_path / "01_tiny.ipynb"
+    nbformat.write(
+        _notebook("print('scale is', scale)", parameters="scale = 1\nsmoke = False"), source
+    )
+    assert build.declared_parameters(source) == {"scale", "smoke"}
+    output = build.execute_notebook(
+        source,
+        report_folder / "01_tiny.ipynb",
+        parameters={"smoke": True},
+        optional_parameters={"scale": 7, "cg_steps": 3},  # cg_steps is not declared
+        progress=False,
+    )
+    executed = nbformat.read(output, as_version=4)
+    assert "scale is 7" in executed.cells[-1].outputs[0]["text"]
+    assert executed.metadata["papermill"]["parameters"] == {"scale": 7, "smoke": True}
+    timings = report.read_timings(report_folder)
+    assert list(timings) == ["01_tiny"]
+    assert 0 < timings["01_tiny"]["seconds"] < 600
+    assert timings["01_tiny"]["parameters"] == {"scale": 7, "smoke": True}
+    report.record_metrics("01_tiny", {"n": 1})
+    json_path, md_path = report.write_metrics_summary()
+    assert (
+        json.loads(json_path.read_text())["01_tiny"]["wall_seconds"]
+        == timings["01_tiny"]["seconds"]
+    )
+    lines = md_path.read_text().splitlines()
+    assert lines[lines.index("## Wall time per notebook") + 5].startswith("| **total** | **")
+    (report_folder / "timings.json").write_text("{oops")
+    with pytest.raises(ReportError, match=r"timings.json: line 1: not valid JSON"):
+        report.read_timings(report_folder)
+
+
+def test_cli_run_takes_optional_parameters(tmp_path, report_folder):
+    source = tmp_path / "01_tiny.ipynb"
+    nbformat.write(_notebook("print('scale is', scale)"), source)
+    output = report_folder / "01_tiny.ipynb"
+    argv = ["run", str(source), str(output), "--no-progress", "-o", "scale", "4", "-o", "grid", "x"]
+    assert build.main(argv) == 0
+    executed = nbformat.read(output, as_version=4)
+    assert executed.metadata["papermill"]["parameters"] == {"scale": 4}
+
+
+def test_effective_parameters_write_injected_values_in_place():
+    source = (
+        "# Parameters\n"
+        'dataset = "ml-latest-small"  # a release\n'
+        "grid = [1,\n        2]  # spans lines\n"
+        "smoke = False"
+    )
+    shown = build._effective_parameters(source, {"dataset": "ml-100k", "grid": [3], "extra": 1})
+    assert shown.splitlines() == [
+        "# Parameters",
+        'dataset = "ml-100k"  # a release',
+        "grid = [3]  # spans lines",
+        "smoke = False",
+        "extra = 1",
+    ]
 
 
 def test_execute_notebook_failure_names_the_cell_and_keeps_no_output(tmp_path, report_folder):
@@ -172,9 +288,17 @@ def executed_notebooks(tmp_path_factory):
         "from IPython.display import Markdown, display\n"
         "from recsys_helpers.report import markdown_table\n"
         "fig, ax = plt.subplots(); ax.plot([1, 2, 3])\n"
-        "display(Markdown(markdown_table([('rmse', 0.85)], header=('metric', 'value'))))"
+        "rows = [('rmse', 0.85), ('λ_b', 3)]\n"
+        "display(Markdown(markdown_table(rows, header=('metric', 'value'))))"
     )
     first = _notebook(figure_code)
+    first.cells.append(
+        nbformat.v4.new_code_cell(
+            "hidden_prose_builder = 'A paragraph built by code.'\n"
+            "display(Markdown(hidden_prose_builder))",
+            metadata={"tags": [build.HIDE_INPUT_TAG]},
+        )
+    )
     first.cells[0].source = "# Notebook 01_first\n\n## 1. Part\n\n$$r_{ui} = \\mu + b_u$$"
     nbformat.write(first, folder / "01_first.ipynb")
     executed = build.execute_notebook(
@@ -185,8 +309,24 @@ def executed_notebooks(tmp_path_factory):
     second.cells[0].source = "# Notebook 02_second"
     second.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     nbformat.write(second, folder / "out" / "02_second.ipynb")
-    paths = [executed, folder / "out" / "02_second.ipynb"]
-    return paths
+    # What a pandas Styler leaves in an executed notebook: HTML and its repr.
+    third = _notebook("frame.style")
+    third.cells[0].source = "# Notebook 03_styled"
+    third.cells[-1].outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/html": "<table><tr><td>styled cell</td></tr></table>",
+                "text/plain": "<pandas.io.formats.style.Styler at 0x7f3a5c2b1d90>",
+            },
+            execution_count=1,
+        )
+    ]
+    nbformat.write(third, folder / "out" / "03_styled.ipynb")
+    return [executed, folder / "out" / "02_second.ipynb", folder / "out" / "03_styled.ipynb"]
+
+
+OBJECT_REPR = re.compile(r"(object|Styler) at 0x[0-9a-fA-F]+")
 
 
 def test_render_html_is_one_offline_page_with_embedded_figures(executed_notebooks, tmp_path):
@@ -201,6 +341,11 @@ def test_render_html_is_one_offline_page_with_embedded_figures(executed_notebook
     assert '<a href="#02_second">Notebook 02_second</a>' in html
     assert html.index('id="01_first"') < html.index('id="02_second"')
     assert "injected-parameters" not in html
+    # the prose cell's output is there, its code is not; teaching code stays
+    assert "A paragraph built by code." in html and "hidden_prose_builder" not in html
+    assert "subplots" in html
+    # a Styler is an HTML table here: the HTML page never shows its repr
+    assert "styled cell" in html and not OBJECT_REPR.search(html)
 
 
 @pytest.mark.skipif(
@@ -215,7 +360,15 @@ def test_render_pdf_has_title_contents_and_both_notebooks(executed_notebooks, tm
             ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
         ).stdout
         assert text.index("Tiny report") < text.index("Contents") < text.index("Notebook 02_second")
-        assert "rmse" in text and "0.85" in text
+        assert "rmse" in text and "0.85" in text  # the Markdown table is typeset
+        # Greek in text, which the text fonts lack, comes from the math font (as 𝜆), not dropped
+        assert re.search("[λ𝜆]_b", text)
+        assert "A paragraph built by code." in text and "hidden_prose_builder" not in text
+        assert "subplots" in text  # teaching code is shown, one statement per line
+        assert re.search(r"^\s*import matplotlib\.pyplot as plt\s*$", text, re.MULTILINE)
+        # the PDF has no HTML: a Styler prints as its repr, which the report's own check
+        # (tests/test_notebooks.py) finds; here it is the one raw object in the text
+        assert [m.group(0) for m in OBJECT_REPR.finditer(text)] == ["Styler at 0x7f3a5c2b1d90"]
 
 
 def test_render_requires_executed_notebooks(tmp_path):
@@ -245,12 +398,21 @@ def test_make_report_runs_every_numbered_notebook_in_order():
     ).stdout.splitlines()
     runs = [line for line in plan if "recsys_helpers.report run " in line]
     assert [line.split()[4] for line in runs] == [f"notebooks/{p.name}" for p in notebooks]
-    assert all(line.endswith("-p dataset ml-100k -p smoke True") for line in runs)
+    assert all(line.endswith("-p dataset ml-100k -p smoke True -o grid auto") for line in runs)
     rendering = [line.split()[3] for line in plan if re.search(r"report (html|pdf|metrics)", line)]
     assert sorted(rendering) == ["html", "metrics", "pdf"]
     assert max(plan.index(line) for line in runs) < min(
         i for i, line in enumerate(plan) if re.search(r"report (html|pdf|metrics)", line)
     )
+    solver = subprocess.run(
+        ["make", "-n", "-B", "report", "CG_STEPS=3", "GRID=small", "PY=python"],
+        cwd=config.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    runs = [line for line in solver if "recsys_helpers.report run " in line]
+    assert runs and all(line.endswith("-o grid small -o cg_steps 3") for line in runs)
 
 
 def test_title_page_says_the_notebooks_ran_on_a_synthetic_release(

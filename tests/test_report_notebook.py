@@ -27,7 +27,7 @@ def release(monkeypatch) -> MovieLens:
         {"movieId": ids, "title": [f"Movie {k}" for k in ids], "genres": [["Drama"]] * len(ids)}
     )
     fake = MovieLens("fake", ratings, movies)
-    monkeypatch.setattr(notebook.movielens, "load", lambda name, genome=True: fake)
+    monkeypatch.setattr(notebook.movielens, "load", lambda name, **options: fake)
     with matplotlib.rc_context():
         yield fake
 
@@ -89,3 +89,43 @@ def test_a_notebook_without_a_model(release):
         report.setup("fake", estimator=None, n_factors=8)
     with pytest.raises(TypeError, match="factors are not parameters of BiasedMF"):
         report.setup("fake", factors=8)
+
+
+def test_setup_parses_only_the_files_notebooks_read(release, monkeypatch):
+    calls = []
+
+    def load(name, **options):
+        calls.append(options)
+        return release
+
+    monkeypatch.setattr(notebook.movielens, "load", load)
+    report.setup("fake")
+    report.setup("fake", tags=True)
+    assert calls == [
+        {"genome": False, "links": False, "tags": False},
+        {"genome": False, "links": False, "tags": True},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("grid", "n_ratings", "smoke", "size"),
+    [
+        ("auto", 100_836, False, "full"),
+        ("auto", 1_000_209, False, "full"),
+        ("auto", notebook.FULL_GRID_MAX_RATINGS + 1, False, "small"),
+        ("auto", 25_000_095, True, "smoke"),
+        ("small", 100, False, "small"),
+        ("full", 25_000_095, False, "full"),
+    ],
+)
+def test_grid_size_scales_with_the_data(grid, n_ratings, smoke, size):
+    assert report.grid_size(grid, n_ratings, smoke) == size
+
+
+def test_setup_resolves_the_grid_and_refuses_unknown_sizes(release, monkeypatch):
+    assert report.setup("fake").grid == "full"
+    assert report.setup("fake", smoke=True).grid == "smoke"
+    assert report.setup("fake", grid="small").grid == "small"
+    monkeypatch.setattr(notebook.movielens, "load", lambda *a, **k: pytest.fail("loaded"))
+    with pytest.raises(ValueError, match="grid must be 'auto' or one of smoke, small, full"):
+        report.setup("fake", grid="huge")

@@ -354,11 +354,14 @@ def load(
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
     genome: bool = True,
+    tags: bool = True,
+    links: bool = True,
 ) -> MovieLens:
     """Every table of a release.
 
     Parameters are those of :func:`fetch`; ``genome=False`` skips the tag genome (15
-    million rows in ml-25m).
+    million rows in ml-25m), ``tags=False`` the tag applications (1 million in ml-25m) and
+    ``links=False`` the links file: those files are then not parsed, and the fields are None.
     """
     release = get_release(name)
     ratings = load_ratings(release, mirror=mirror, data_dir=data_dir, progress=progress)
@@ -372,14 +375,16 @@ def load(
         path = folder / files[key] if key in files else None
         return reader(path, **kwargs) if path is not None and path.is_file() else None
 
-    tags = optional(
-        "tags", movie_formats.parse_tags, layout=release.layout, encoding=release.encoding
+    applied = (
+        optional("tags", movie_formats.parse_tags, layout=release.layout, encoding=release.encoding)
+        if tags
+        else None
     )
-    links = optional("links", movie_formats.parse_links)
+    link_table = optional("links", movie_formats.parse_links) if links else None
     scores = optional("genome_scores", movie_formats.parse_genome_scores) if genome else None
     genome_tags = optional("genome_tags", movie_formats.parse_genome_tags) if genome else None
     return MovieLens(
-        release.name, ratings, movies, tags, links, scores, genome_tags, fetched.source
+        release.name, ratings, movies, applied, link_table, scores, genome_tags, fetched.source
     )
 
 

@@ -39,6 +39,7 @@ def cold_start_comparison(
     content_alpha: float = 20.0,
     k: int = 10,
     random_state: int = 0,
+    cg_steps: int | None = None,
 ) -> pd.DataFrame:
     """Content baseline, plain ALS and hybrid ALS on cold-start and on warm movies.
 
@@ -54,7 +55,8 @@ def cold_start_comparison(
     them out).
 
     Plain ALS is :class:`~recsys_helpers.models.als.BiasedMF` with the same λ, λ_b (unscaled), K,
-    sweeps and random_state, so the two differ only in the feature prior.
+    sweeps and random_state, so the two differ only in the feature prior; ``cg_steps``
+    (conjugate-gradient steps per row, None for exact solves) applies to both.
 
     Returns
     -------
@@ -71,6 +73,7 @@ def cold_start_comparison(
         n_iter=n_iter,
         random_state=random_state,
         tol=None,
+        cg_steps=cg_steps,
     )
     splits = {
         "cold": item_holdout_split(ratings, test_fraction, random_state=random_state),

@@ -7,6 +7,7 @@ Each function takes frames (from :mod:`recsys_helpers.analysis.polarisation`,
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -234,7 +235,8 @@ def recommendation_popularity(lists: Mapping[str, pd.DataFrame]) -> Figure:
         if len(counts):
             ax.hlines(np.median(counts), position - 0.3, position + 0.3, color="black")
     ax.set_yscale("log")
-    ax.set_xticks(np.arange(len(lists)), list(lists), rotation=15, ha="right")
+    # long rule names wrapped onto lines, not rotated out of the figure
+    ax.set_xticks(np.arange(len(lists)), [textwrap.fill(name, 20) for name in lists])
     ax.set_ylabel("ratings of each recommended movie")
     ax.set_title("Popularity of recommended movies (line = median)")
     return fig

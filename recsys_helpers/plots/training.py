@@ -22,7 +22,7 @@ __all__ = [
     "validation_curves",
 ]
 
-_RMSE_LABELS = {"train_rmse": "train", "valid_rmse": "test", "test_rmse": "test"}
+_RMSE_LABELS = {"train_rmse": "train", "valid_rmse": "validation", "test_rmse": "test"}
 
 
 def _subplots(ncols: int = 1, figsize: tuple[float, float] | None = None):
@@ -170,6 +170,8 @@ def regularisation_sweep(
     positive = ordered[x][ordered[x] > 0]
     linthresh = float(positive.min()) if len(positive) else 1.0
     ax.set_xscale("symlog", linthresh=linthresh)
+    if (ordered[x] >= 0).all():  # no negative ticks for a penalty that cannot be negative
+        ax.set_xlim(left=-0.3 * linthresh)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel("RMSE (stars)")
     ax.legend()
@@ -181,11 +183,13 @@ def rmse_heatmap(
     *,
     rows: str = "n_factors",
     cols: str = "reg",
-    value: str = "test_rmse",
+    value: str = "valid_rmse",
     row_label: str = "K (latent factors)",
     col_label: str = "λ (latent regularisation)",
 ) -> Figure:
     """Heat map of an RMSE over a two-parameter grid, every cell annotated, best cell boxed.
+
+    Drawn by :func:`seaborn.heatmap` (cells annotated with their value, colour bar).
 
     Parameters
     ----------
@@ -199,31 +203,34 @@ def rmse_heatmap(
     Returns
     -------
     matplotlib.figure.Figure
-        One axes; darker = lower RMSE (better).
+        One axes; brighter (yellow) = lower RMSE (better). Cell ``(i, j)`` (row ``i`` from the top,
+        parameters ascending) spans ``[j, j + 1] × [i, i + 1]`` in data coordinates.
     """
+    import seaborn as sns
+
     _require(grid, [rows, cols, value], "grid")
     if grid.duplicated([rows, cols]).any():
         raise ValueError(f"grid has repeated ({rows}, {cols}) combinations")
     table = grid.pivot(index=rows, columns=cols, values=value).sort_index().sort_index(axis=1)
-    values = table.to_numpy(dtype=float)
-    fig, axes = _subplots(figsize=(1.1 * values.shape[1] + 2.5, 0.6 * values.shape[0] + 1.8))
+    table = table.astype(float)
+    table.index = [f"{v:g}" for v in table.index]
+    table.columns = [f"{v:g}" for v in table.columns]
+    fig, axes = _subplots(figsize=(1.1 * table.shape[1] + 2.5, 0.6 * table.shape[0] + 1.8))
     ax = axes[0, 0]
-    image = ax.imshow(values, cmap="viridis_r", aspect="auto")
-    ax.set_xticks(np.arange(values.shape[1]), [f"{v:g}" for v in table.columns])
-    ax.set_yticks(np.arange(values.shape[0]), [f"{v:g}" for v in table.index])
+    sns.heatmap(
+        table,
+        ax=ax,
+        cmap="viridis_r",
+        annot=True,
+        fmt=".3f",
+        annot_kws={"fontsize": 8},
+        cbar_kws={"label": f"{_RMSE_LABELS.get(value, value)} RMSE (stars)"},
+    )
     ax.set_xlabel(col_label)
     ax.set_ylabel(row_label)
-    ax.grid(False)
-    middle = np.nanmean(values)
-    for (i, j), cell in np.ndenumerate(values):
-        if np.isfinite(cell):
-            colour = "white" if cell > middle else "black"
-            ax.text(j, i, f"{cell:.3f}", ha="center", va="center", color=colour, fontsize=8)
-    best_i, best_j = np.unravel_index(np.nanargmin(values), values.shape)
-    ax.add_patch(
-        Rectangle((best_j - 0.5, best_i - 0.5), 1, 1, fill=False, edgecolor="C3", linewidth=2.5)
-    )
-    fig.colorbar(image, ax=ax, label=f"{_RMSE_LABELS.get(value, value)} RMSE (stars)")
+    ax.tick_params(axis="y", rotation=0)
+    best_i, best_j = np.unravel_index(np.nanargmin(table.to_numpy()), table.shape)
+    ax.add_patch(Rectangle((best_j, best_i), 1, 1, fill=False, edgecolor="C3", linewidth=2.5))
     return fig
 
 

@@ -1,4 +1,4 @@
-"""What the report notebooks import: the set-up call, headline metrics and small tables.
+"""What the report notebooks import: the set-up call, headline metrics and tables.
 
 The pipeline that runs the notebooks and renders HTML and PDF is
 :mod:`recsys_helpers.report.build` (``python -m recsys_helpers.report ...``).
@@ -10,18 +10,23 @@ from recsys_helpers.report.metrics import (
     headline_table,
     load_metrics,
     markdown_table,
+    read_timings,
     record_metrics,
     write_metrics_summary,
 )
-from recsys_helpers.report.notebook import Study, setup, smoke_subsample
+from recsys_helpers.report.notebook import Study, grid_size, setup, smoke_subsample
+from recsys_helpers.report.tables import frame_table
 
 __all__ = [
     "NOTEBOOK_NAME",
     "ReportError",
     "Study",
+    "frame_table",
+    "grid_size",
     "headline_table",
     "load_metrics",
     "markdown_table",
+    "read_timings",
     "record_metrics",
     "setup",
     "smoke_subsample",

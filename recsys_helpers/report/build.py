@@ -16,37 +16,90 @@ leaves a half-written file behind. Outputs go to :func:`recsys_helpers.config.re
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
+import json
 import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from recsys_helpers import atomic
 from recsys_helpers.errors import RecsysError
-from recsys_helpers.report.metrics import ReportError, write_metrics_summary
+from recsys_helpers.report.metrics import (
+    TIMINGS_FILE,
+    ReportError,
+    read_timings,
+    write_metrics_summary,
+)
+from recsys_helpers.serialise import json_safe
 
-__all__ = ["execute_notebook", "main", "render_html", "render_pdf"]
+__all__ = [
+    "HIDE_INPUT_TAG",
+    "declared_parameters",
+    "execute_notebook",
+    "main",
+    "render_html",
+    "render_pdf",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "Biased matrix factorisation of MovieLens ratings by alternating least squares"
 DEFAULT_KERNEL = "python3"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+HIDE_INPUT_TAG = "hide-input"
+"""Cell tag: the cell's code is left out of the HTML and the PDF, its output is kept.
+
+Notebooks put it on cells that only build prose (``display(Markdown(f"..."))``)."""
+
+# Symbols that the notebooks write as text (table headers like "λ_b", code strings like
+# "global mean μ") and that the Latin Modern text and typewriter fonts lack: typeset from
+# the math font instead of dropped.
+_UNICODE_MATH = {
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "ε": r"\varepsilon",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "Ω": r"\Omega",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≈": r"\approx",
+    "‖": r"\|",
+    "→": r"\to",
+}
 
 # A LaTeX book layout (title page, table of contents, one chapter per notebook) whose
-# section numbers come from the notebooks' own headings ("## 2. Degrees").
-_LATEX_TEMPLATE = r"""((*- extends 'report.tex.j2' -*))
+# section numbers come from the notebooks' own headings ("## 2. Degrees"). Code cells are
+# drawn in the Jupyter style (framed, line breaks kept, long lines wrapped): the book
+# layout's default style drops the Verbatim block when prompts are excluded, and the code
+# then runs on as one paragraph.
+_LATEX_TEMPLATE = (
+    r"""((* set cell_style = 'style_jupyter.tex.j2' *))
+((*- extends 'report.tex.j2' -*))
 ((* block docclass *))\documentclass[11pt,a4paper]{report}((* endblock docclass *))
+((* block packages *))
+((( super() )))
+\usepackage{newunicodechar}
+"""
+    + "\n".join(rf"\newunicodechar{{{c}}}{{\ensuremath{{{m}}}}}" for c, m in _UNICODE_MATH.items())
+    + r"""
+((* endblock packages *))
 ((* block commands *))
 ((( super() )))
 \setcounter{secnumdepth}{-1}
 \setcounter{tocdepth}{1}
 ((* endblock commands *))
 """
+)
 
 
 # The lab page without the scripts it would fetch from the network (require.js for
@@ -71,6 +124,7 @@ def execute_notebook(
     output: str | os.PathLike,
     *,
     parameters: Mapping[str, Any] | None = None,
+    optional_parameters: Mapping[str, Any] | None = None,
     kernel_name: str = DEFAULT_KERNEL,
     progress: bool = True,
     cwd: str | os.PathLike | None = None,
@@ -79,7 +133,9 @@ def execute_notebook(
 
     The executed notebook is written under a temporary name next to ``output`` and
     renamed only on success. On failure it is kept as ``<output stem>.failed.ipynb`` (to
-    open and inspect) and :class:`ReportError` names the failing cell and the error.
+    open and inspect) and :class:`ReportError` names the failing cell and the error. The
+    run's wall time (kernel start included) is recorded under the notebook's stem in
+    ``timings.json`` beside ``output`` (:func:`recsys_helpers.report.metrics.read_timings`).
 
     Parameters
     ----------
@@ -87,6 +143,10 @@ def execute_notebook(
         Notebook to run and where the executed copy goes.
     parameters : mapping, optional
         Values injected after the ``parameters``-tagged cell (papermill).
+    optional_parameters : mapping, optional
+        Values injected only where the notebook's ``parameters`` cell declares the name
+        (``cg_steps`` means nothing to a notebook that fits no model); the others are left
+        out. ``parameters`` wins over these.
     kernel_name : str, default "python3"
         Jupyter kernel; ``"python3"`` is the interpreter running this function.
     progress : bool, default True
@@ -101,12 +161,16 @@ def execute_notebook(
     if not source.is_file():
         raise ReportError(f"{source}: notebook not found")
     failed = output.with_name(f"{output.stem}.failed.ipynb")
+    declared = declared_parameters(source) if optional_parameters else set()
+    injected = {k: v for k, v in (optional_parameters or {}).items() if k in declared}
+    injected.update(parameters or {})
+    started = time.perf_counter()
     with atomic.atomic_path(output, suffix=".ipynb") as temporary:
         try:
             papermill.execute_notebook(
                 os.fspath(source),
                 os.fspath(temporary),
-                parameters=dict(parameters or {}),
+                parameters=injected,
                 kernel_name=kernel_name,
                 progress_bar=progress,
                 cwd=os.fspath(cwd if cwd is not None else source.parent),
@@ -118,9 +182,32 @@ def execute_notebook(
                 f"with {exc.ename}: {exc.evalue}\n{''.join(exc.traceback[-3:])}\n"
                 f"executed copy kept in {failed}"
             ) from exc
+    seconds = time.perf_counter() - started
     failed.unlink(missing_ok=True)
-    logger.info("executed %s -> %s", source, output)
+    _record_timing(output, seconds, injected)
+    logger.info("executed %s -> %s in %.1f s", source, output, seconds)
     return output
+
+
+def declared_parameters(notebook: str | os.PathLike) -> set[str]:
+    """Names assigned in a notebook's ``parameters``-tagged cell (empty when it has none)."""
+    import nbformat
+
+    names: set[str] = set()
+    for cell in nbformat.read(os.fspath(notebook), as_version=4).cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            for statement in ast.parse(cell.source).body:
+                if isinstance(statement, ast.Assign):
+                    names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _record_timing(output: Path, seconds: float, parameters: Mapping[str, Any]) -> None:
+    """Add one notebook's wall time to ``timings.json`` beside its executed copy."""
+    timings = read_timings(output.parent)
+    timings[output.stem] = {"seconds": round(seconds, 2), "parameters": json_safe(parameters)}
+    text = json.dumps(dict(sorted(timings.items())), indent=2) + "\n"
+    atomic.write_bytes(output.parent / TIMINGS_FILE, text.encode("utf-8"))
 
 
 def _read_notebooks(paths: Sequence[str | os.PathLike]) -> list[tuple[str, Any]]:
@@ -167,13 +254,45 @@ def title_with_source(title: str, notebooks: Sequence[tuple[str, Any]]) -> str:
     return f"{title}. SYNTHETIC DATA: {'; '.join(notes)}" if notes else title
 
 
+def _effective_parameters(source: str, injected: Mapping[str, Any]) -> str:
+    """A parameters cell's code with the injected values written in place of the defaults.
+
+    Each ``name = literal  # comment`` line keeps its comment; a name injected but not
+    assigned in the cell is appended. The reader sees the values the notebook ran with.
+    """
+    lines = source.splitlines()
+    replaced = set()
+    for statement in reversed(ast.parse(source).body):  # bottom-up keeps positions valid
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        name = getattr(statement.targets[0], "id", None)
+        if name not in injected:
+            continue
+        value = statement.value
+        first, last = value.lineno - 1, value.end_lineno - 1
+        head = lines[first].encode()[: value.col_offset].decode()
+        tail = lines[last].encode()[value.end_col_offset :].decode()
+        lines[first : last + 1] = [f"{head}{_literal(injected[name])}{tail}"]
+        replaced.add(name)
+    lines += [f"{name} = {_literal(v)}" for name, v in injected.items() if name not in replaced]
+    return "\n".join(lines)
+
+
+def _literal(value: Any) -> str:
+    """Python source of a parameter value, strings in double quotes as the notebooks write them."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
 def _combined_notebook(
     notebooks: Sequence[tuple[str, Any]], title: str, *, html_contents: bool
 ) -> Any:
-    """One notebook holding every notebook's cells, in order (papermill parameter cells out).
+    """One notebook holding every notebook's cells, in order.
 
-    With ``html_contents`` a linked list of the notebooks opens the document and each
-    notebook starts with an HTML anchor (the PDF gets LaTeX's own table of contents).
+    Papermill's injected-parameters cell is left out and its values are written into the
+    ``parameters`` cell instead (:func:`_effective_parameters`), so each chapter shows one
+    cell with the settings it actually ran with. With ``html_contents`` a linked list of
+    the notebooks opens the document and each notebook starts with an HTML anchor (the PDF
+    gets LaTeX's own table of contents).
     """
     import nbformat
 
@@ -188,17 +307,30 @@ def _combined_notebook(
         )
         combined.cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n\n## Contents\n\n{items}"))
     for name, notebook in notebooks:
+        injected = notebook.metadata.get("papermill", {}).get("parameters", {})
         for index, cell in enumerate(notebook.cells):
             tags = cell.get("metadata", {}).get("tags", [])
             if "injected-parameters" in tags:
                 continue
             cell = copy.deepcopy(cell)
+            if "parameters" in tags and injected:
+                cell.source = _effective_parameters(cell.source, injected)
             if "id" in cell:  # ids repeat across notebooks; keep them unique in the whole
                 cell["id"] = f"{name}-{cell['id']}"[:64]
             if html_contents and index == 0 and cell.cell_type == "markdown":
                 cell.source = f'<a id="{name}"></a>\n\n{cell.source}'
             combined.cells.append(cell)
     return combined
+
+
+def _hide_tagged_inputs() -> Any:
+    """nbconvert configuration: no code shown for cells tagged :data:`HIDE_INPUT_TAG`."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {HIDE_INPUT_TAG}
+    return config
 
 
 def _copy_mathjax(target: Path) -> str:
@@ -228,8 +360,9 @@ def render_html(
 ) -> Path:
     """Render executed notebooks into one self-contained HTML page, readable offline.
 
-    Figures are embedded (base64), code cells are kept, and math is typeset by a local
-    copy of MathJax placed in ``<output folder>/mathjax/``.
+    Figures are embedded (base64), code cells are kept except those tagged
+    :data:`HIDE_INPUT_TAG` (their outputs stay), and math is typeset by a local copy of
+    MathJax placed in ``<output folder>/mathjax/``.
 
     Parameters
     ----------
@@ -248,12 +381,14 @@ def render_html(
     mathjax_url = _copy_mathjax(output.parent / "mathjax")
     combined = _combined_notebook(_read_notebooks(notebooks), title, html_contents=True)
     exporter = HTMLExporter(
+        config=_hide_tagged_inputs(),
         template_name="lab",
         extra_loaders=[DictLoader({"movielens_report.html.j2": _HTML_TEMPLATE})],
         template_file="movielens_report.html.j2",
         embed_images=True,
         mathjax_url=mathjax_url,
         exclude_input_prompt=True,
+        exclude_output_prompt=True,  # outputs (figures, tables, prose) flush with the text
     )
     body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
     atomic.write_bytes(output, body.encode("utf-8"))
@@ -266,13 +401,13 @@ def render_pdf(
     output: str | os.PathLike,
     *,
     title: str = DEFAULT_TITLE,
-    include_code: bool = False,
+    include_code: bool = True,
 ) -> Path:
     """Typeset executed notebooks as one PDF: title page, contents, a chapter per notebook.
 
-    Uses nbconvert's LaTeX route (pandoc for Markdown, xelatex for typesetting). Code
-    cells are left out unless ``include_code``; their outputs (figures, tables, prose)
-    stay.
+    Uses nbconvert's LaTeX route (pandoc for Markdown, xelatex for typesetting). As in
+    the HTML page, the code of cells tagged :data:`HIDE_INPUT_TAG` is left out (all code
+    without ``include_code``); outputs (figures, tables, prose) stay.
 
     Raises
     ------
@@ -290,6 +425,7 @@ def render_pdf(
     output = Path(output)
     combined = _combined_notebook(_read_notebooks(notebooks), title, html_contents=False)
     exporter = PDFExporter(
+        config=_hide_tagged_inputs(),
         extra_loaders=[DictLoader({"movielens_report.tex.j2": _LATEX_TEMPLATE})],
         template_file="movielens_report.tex.j2",
         exclude_input=not include_code,
@@ -329,6 +465,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
     )
+    run.add_argument(
+        "-o",
+        "--optional-parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="injected only if the notebook's parameters cell declares NAME",
+    )
     run.add_argument("-k", "--kernel", default=DEFAULT_KERNEL)
     run.add_argument("--no-progress", action="store_true")
 
@@ -353,10 +498,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             parameters = {name: _parse_value(value) for name, value in args.parameter}
+            optional = {name: _parse_value(value) for name, value in args.optional_parameter}
             execute_notebook(
                 args.source,
                 args.output,
                 parameters=parameters,
+                optional_parameters=optional,
                 kernel_name=args.kernel,
                 progress=not args.no_progress,
             )

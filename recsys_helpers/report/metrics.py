@@ -28,11 +28,15 @@ __all__ = [
     "headline_table",
     "load_metrics",
     "markdown_table",
+    "read_timings",
     "record_metrics",
     "write_metrics_summary",
 ]
 
 logger = logging.getLogger(__name__)
+
+TIMINGS_FILE = "timings.json"
+"""Wall time of each executed notebook, written by the pipeline beside the executed copies."""
 
 NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_(?P<slug>[a-z0-9_]+)$")
 """Stem of a report notebook: two digits, an underscore, a lower-case slug."""
@@ -143,7 +147,43 @@ def _format_value(value: Any) -> str:
     return f"{value:.4g}"
 
 
-def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+_LINE_CHARACTERS = 80
+"""Characters of body text across the page, for :func:`_column_widths`."""
+
+
+def _column_widths(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[int]:
+    """Relative column widths for a table's separator line, in dashes.
+
+    Each column is as wide as its widest cell; then every column is widened to at least
+    the share of the page its longest word needs (so that "rank" or a number never breaks
+    when titles take the rest of a wide table).
+    """
+    columns = [[str(h), *(row[k] for row in body)] for k, h in enumerate(header)]
+    widths = [max(3, *(len(cell) for cell in column)) for column in columns]
+    longest_word = [max(len(word) for cell in c for word in (cell.split() or [""])) for c in columns]
+    shares = [(word + 2) / _LINE_CHARACTERS for word in longest_word]
+    floored = widths
+    for _ in range(5):  # widening a column widens the table: settle in a few rounds
+        total = sum(floored)
+        floored = [max(w, math.ceil(total * f)) for w, f in zip(widths, shares, strict=True)]
+    return floored
+
+
+def _rule(align: str, width: int) -> str:
+    """One column of the separator line: as many dashes as the column is wide, with colons."""
+    dashes = "-" * max(3, width)
+    if align == "l":
+        dashes = ":" + dashes[1:]
+    elif align == "r":
+        dashes = dashes[1:] + ":"
+    elif align == "c":
+        dashes = ":" + dashes[2:] + ":"
+    return f" {dashes} "
+
+
+def markdown_table(
+    rows: Sequence[Sequence[Any]], header: Sequence[str], *, align: str | None = None
+) -> str:
     """A GitHub-flavoured Markdown table (numbers formatted to 4 significant digits).
 
     Notebooks display tables through this so that HTML and PDF both typeset them.
@@ -154,16 +194,31 @@ def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
         Cell values, one inner sequence per row, as long as ``header``.
     header : sequence of str
         Column titles.
+    align : str, optional
+        One letter per column: ``l`` (left), ``r`` (right), ``c`` (centre) or ``-`` (the
+        renderer's default). With it, the separator gives each column as many dashes as its
+        widest cell, and at least what its longest word needs: pandoc makes these the
+        relative widths of a table too wide for the page (long titles get room, numbers
+        little, none breaks). None leaves every column at the default, ``---``.
     """
     for number, row in enumerate(rows, start=1):
         if len(row) != len(header):
             raise ValueError(
                 f"markdown_table: row {number} has {len(row)} cells, header {len(header)}"
             )
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    for row in rows:
-        cells = [_format_value(v).replace("|", r"\|") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
+    if align is not None and (len(align) != len(header) or set(align) - set("lrc-")):
+        raise ValueError(
+            f"markdown_table: align={align!r} needs one of l, r, c, - per column "
+            f"({len(header)} columns)"
+        )
+    body = [[_format_value(v).replace("|", r"\|") for v in row] for row in rows]
+    if align is None:
+        rule = "|" + "|".join(" --- " for _ in header) + "|"
+    else:
+        widths = _column_widths(header, body)
+        rule = "|" + "|".join(_rule(a, w) for a, w in zip(align, widths, strict=True)) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines) + "\n"
 
 
@@ -184,8 +239,39 @@ def headline_table(records: Mapping[str, Mapping[str, Any]]) -> str:
     return markdown_table(rows, header=("notebook", "metric", "value"))
 
 
+def read_timings(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """``{notebook stem: {"seconds": ..., "parameters": {...}}}`` from ``timings.json``.
+
+    The report pipeline (:func:`recsys_helpers.report.build.execute_notebook`) writes it
+    in the report folder; empty when no notebook has been run there.
+
+    Raises
+    ------
+    ReportError
+        The file is not valid JSON (the message names it).
+    """
+    path = (Path(folder) if folder is not None else config.report_dir()) / TIMINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+
+
+def timings_table(timings: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table ``notebook | seconds``, notebooks in name order, then the total."""
+    rows = [(name, f"{timings[name]['seconds']:.1f}") for name in sorted(timings)]
+    total = sum(float(record["seconds"]) for record in timings.values())
+    rows.append(("**total**", f"**{total:.1f}**"))
+    return markdown_table(rows, header=("notebook", "wall time (s)"), align="lr")
+
+
 def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """Aggregate the notebooks' metrics into ``metrics.json`` and ``headline.md``.
+
+    Each record of ``metrics.json`` gets the notebook's ``wall_seconds`` when the pipeline
+    timed it (:func:`read_timings`), and ``headline.md`` a table of those times.
 
     Returns
     -------
@@ -196,9 +282,14 @@ def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path
     records = load_metrics(out_dir)
     if not records:
         raise ReportError(f"{out_dir / 'metrics'}: no notebook recorded metrics")
+    timings = {name: t for name, t in read_timings(out_dir).items() if name in records}
+    for name, timing in timings.items():
+        records[name]["wall_seconds"] = timing["seconds"]
     json_path = atomic.write_bytes(
         out_dir / "metrics.json", (json.dumps(records, indent=2) + "\n").encode("utf-8")
     )
     text = "# Headline metrics\n\n" + headline_table(records)
+    if timings:
+        text += "\n## Wall time per notebook\n\n" + timings_table(timings)
     md_path = atomic.write_bytes(out_dir / "headline.md", text.encode("utf-8"))
     return json_path, md_path

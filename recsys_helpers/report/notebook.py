@@ -23,10 +23,52 @@ from recsys_helpers.data.movielens import MovieLens
 from recsys_helpers.errors import DataError
 from recsys_helpers.models.als import BiasedMF
 
-__all__ = ["SMOKE_USERS", "Study", "setup", "smoke_subsample"]
+__all__ = [
+    "FULL_GRID_MAX_RATINGS",
+    "GRID_SIZES",
+    "SMOKE_USERS",
+    "Study",
+    "grid_size",
+    "setup",
+    "smoke_subsample",
+]
 
 SMOKE_USERS = 100
 """Users kept by the smoke-test subsample (``smoke=True``)."""
+
+GRID_SIZES = ("smoke", "small", "full")
+"""Sizes of the hyperparameter grids and sweeps a notebook runs, smallest first."""
+
+FULL_GRID_MAX_RATINGS = 2_000_000
+"""Largest number of ratings on which ``grid="auto"`` runs the full grids (ml-1m has 1 M)."""
+
+
+def grid_size(grid: str, n_ratings: int, smoke: bool = False) -> str:
+    """The grid size a notebook runs: one of :data:`GRID_SIZES`.
+
+    Parameters
+    ----------
+    grid : {"auto", "smoke", "small", "full"}
+        ``"auto"`` chooses by the data: ``"smoke"`` with ``smoke``, ``"full"`` up to
+        :data:`FULL_GRID_MAX_RATINGS` ratings, ``"small"`` above (each fit of a grid costs
+        time in proportion to the ratings).
+    n_ratings : int
+        Ratings the notebook fits on.
+    smoke : bool, default False
+        Whether the notebook runs on the smoke-test subsample.
+
+    Raises
+    ------
+    ValueError
+        ``grid`` is none of the above.
+    """
+    if grid == "auto":
+        if smoke:
+            return "smoke"
+        return "full" if n_ratings <= FULL_GRID_MAX_RATINGS else "small"
+    if grid not in GRID_SIZES:
+        raise ValueError(f"grid must be 'auto' or one of {', '.join(GRID_SIZES)}; got {grid!r}")
+    return grid
 
 
 def smoke_subsample(
@@ -65,6 +107,8 @@ class Study:
         by the notebook's parameters that are not None, with ``random_state``.
     rated_movies_only : bool
         :attr:`movies` keeps only the movies that :attr:`ratings` rates.
+    grid : str
+        Size of the grids and sweeps to run, one of :data:`GRID_SIZES` (:func:`grid_size`).
     """
 
     dataset: str
@@ -74,6 +118,7 @@ class Study:
     ratings: pd.DataFrame
     params: dict = field(default_factory=dict)
     rated_movies_only: bool = False
+    grid: str = "full"
 
     @property
     def movies(self) -> pd.DataFrame:
@@ -85,7 +130,7 @@ class Study:
 
     @property
     def tags(self) -> pd.DataFrame | None:
-        """The release's tag applications (None when it has none)."""
+        """The release's tag applications (None when it has none or ``setup(tags=False)``)."""
         return self.release.tags
 
     @property
@@ -129,6 +174,8 @@ def setup(
     estimator: type | None = BiasedMF,
     keep_users: Sequence = (),
     rated_movies_only: bool = False,
+    tags: bool = False,
+    grid: str = "auto",
     **model_params,
 ) -> Study:
     """Style, data and settings of a report notebook in one call.
@@ -151,6 +198,11 @@ def setup(
     rated_movies_only : bool, default False
         With ``smoke``, :attr:`Study.movies` keeps only the movies the subsample rates
         (notebook 08 builds features of every movie in the table).
+    tags : bool, default False
+        Parse the release's tag applications (:attr:`Study.tags`; notebook 08's features).
+        The tag genome and the links are never parsed: no notebook reads them.
+    grid : {"auto", "smoke", "small", "full"}, default "auto"
+        Size of the grids the notebook runs (:attr:`Study.grid`, :func:`grid_size`).
     **model_params
         Notebook parameters named as the estimator's (``n_factors``, ``reg``,
         ``reg_bias``, ``n_iter``, ...); None keeps the default.
@@ -163,11 +215,16 @@ def setup(
     ------
     TypeError
         A model parameter the estimator does not have.
+    ValueError
+        An unknown ``grid``.
     DataError
         A user of ``keep_users`` without ratings in the release.
     """
+    if grid != "auto":
+        grid_size(grid, 0)  # an unknown size fails before the data is loaded
     plots.set_style()
-    release = movielens.load(dataset, genome=False)
+    # only the files notebooks read: never the tag genome or the links, tags on request
+    release = movielens.load(dataset, genome=False, links=False, tags=tags)
     ratings = smoke_subsample(release.ratings, random_state) if smoke else release.ratings
     ratings = _with_users(ratings, release.ratings, keep_users)
     params = estimator().get_params() if estimator is not None else {}
@@ -185,4 +242,5 @@ def setup(
         ratings,
         params,
         bool(smoke and rated_movies_only),
+        grid_size(grid, len(ratings), smoke),
     )
