@@ -218,6 +218,18 @@ def _bands_08(m, ratings, real):
     assert m["n_features"] > 0
 
 
+def _bands_09(m, ratings, real):
+    for key in ("random_rmse_none", "random_rmse_all", "last_k_rmse_none", "last_k_rmse_all"):
+        assert 0.6 < m[key] < 1.5, key
+    random_reach = m["share_test_on_training_days_random"]
+    last_reach = m["share_test_on_training_days_last_k"]
+    assert 0 <= last_reach <= random_reach <= 1  # later ratings fall on new days more often
+    assert m["random_rmse_all"] < m["random_rmse_none"] + 0.01  # penalised terms do no harm
+    if real:  # a user's day explains part of the rating
+        assert m["random_gain_user_day"] > 0
+        assert m["random_rmse_all"] < m["random_rmse_none"]
+
+
 BANDS = {
     "01_data_and_eda": _bands_01,
     "02_bias_only_als": _bands_02,
@@ -226,6 +238,7 @@ BANDS = {
     "06_embeddings": _bands_06,
     "07_recommendations": _bands_07,
     "08_hybrid_cold_start": _bands_08,
+    "09_temporal_dynamics": _bands_09,
 }
 
 
