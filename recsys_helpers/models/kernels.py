@@ -24,8 +24,13 @@ design rows ``x_i = [1, V_i]`` and targets ``t_ui = r_ui − μ − b_i`` over `
     (X_u^T X_u + P_u) \, [b_u, U_u] = X_u^T t_u, \qquad P_u = \mathrm{diag}(\lambda_b,
     c_u\lambda, \dots, c_u\lambda).
 
-Rows without ratings get the prior mean: bias 0 and vector 0. These kernels are pure
-functions of arrays; :mod:`recsys_helpers.models.kernels_numba` holds the compiled twins.
+Rows without ratings get the prior mean: bias 0 and vector 0.
+
+The Gibbs sampler of Bayesian PMF (:class:`~recsys_helpers.models.bayes.BayesianMF`) draws
+each row from its Gaussian conditional, whose precision has the same Gram matrix:
+:func:`sample_side` solves ``(X_u^T X_u + P) w = X_u^T t_u + p`` with a full prior
+precision ``P`` shared by all rows and adds ``L^{-T} z``. These kernels are pure functions
+of arrays; :mod:`recsys_helpers.models.kernels_numba` holds the compiled twins.
 """
 
 from __future__ import annotations
@@ -147,7 +152,27 @@ def solve_side(
         bias[nonempty] = sums[nonempty] / (counts[nonempty] + penalty[nonempty, 0])
         return bias, factors
 
-    width = n_factors + lead
+    for rows, gram, rhs in _normal_equations(indptr, indices, targets, other_factors, lead):
+        width = gram.shape[1]
+        gram[:, np.arange(width), np.arange(width)] += penalty[rows, 1 - lead :]
+        try:
+            solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
+            solution = np.full(rhs.shape, np.nan)
+        if fit_bias:
+            bias[rows] = solution[:, 0]
+        factors[rows] = solution[:, lead:]
+    return bias, factors
+
+
+def _normal_equations(indptr, indices, targets, other_factors, lead):
+    """``(rows, X_uᵀX_u, X_uᵀt_u)`` of the non-empty rows, in memory-bounded batches.
+
+    Yields ``rows`` (int, (n,)), ``gram`` (float64, (n, w, w)) and ``rhs`` (float64,
+    (n, w)) with ``w = K + lead``; design rows ``[1, V_i]`` (``[V_i]`` when ``lead`` is 0).
+    """
+    counts = np.diff(indptr)
+    width = other_factors.shape[1] + lead
     per_batch = max(1, _BATCH_ELEMENTS // (width * width))
     nonempty_rows = np.flatnonzero(counts > 0)
     position = 0
@@ -166,15 +191,115 @@ def solve_side(
         starts = np.concatenate(([0], np.cumsum(counts[rows])[:-1]))
         gram = np.add.reduceat(design[:, :, None] * design[:, None, :], starts, axis=0)
         rhs = np.add.reduceat(design * targets[entries, None], starts, axis=0)
-        gram[:, np.arange(width), np.arange(width)] += penalty[rows, 1 - lead :]
-        try:
-            solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
-            solution = np.full(rhs.shape, np.nan)
-        if fit_bias:
-            bias[rows] = solution[:, 0]
-        factors[rows] = solution[:, lead:]
-    return bias, factors
+        yield rows, gram, rhs
+
+
+def check_prior(
+    n_rows: int,
+    width: int,
+    precision: np.ndarray,
+    shift: np.ndarray,
+    noise: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``precision``, ``shift`` and ``noise`` of :func:`sample_side` as contiguous float64.
+
+    Raises
+    ------
+    ValueError
+        A shape does not fit ``(width, width)``, ``(width,)``, ``(n_rows, width)``.
+    """
+    precision = np.ascontiguousarray(precision, dtype=np.float64)
+    shift = np.ascontiguousarray(shift, dtype=np.float64)
+    if precision.shape != (width, width) or shift.shape != (width,):
+        raise ValueError(
+            f"precision must be ({width}, {width}) and shift ({width},); "
+            f"got {precision.shape} and {shift.shape}"
+        )
+    if noise is not None:
+        noise = np.ascontiguousarray(noise, dtype=np.float64)
+        if noise.shape != (n_rows, width):
+            raise ValueError(f"noise must be ({n_rows}, {width}), got {noise.shape}")
+    return precision, shift, noise
+
+
+def sample_side(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other_factors: np.ndarray,
+    precision: np.ndarray,
+    shift: np.ndarray,
+    noise: np.ndarray | None = None,
+    *,
+    fit_bias: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gibbs half-step: each row's ``[b_u, U_u]`` drawn from its Gaussian conditional.
+
+    With noise precision ``α`` and the prior ``[b_u, U_u] ~ N(m, Λ^{-1})``, the conditional
+    of a row given the other side is Gaussian with precision ``α X_u^T X_u + Λ`` and mean
+    ``w̄`` solving
+
+    .. math:: (X_u^T X_u + P)\, \bar w = X_u^T t_u + p, \qquad P = Λ/α, \quad p = Λ m/α,
+
+    the ALS half-step's normal equations with the full shared ``P`` in place of the
+    diagonal ridge penalty. With ``L L^T = X_u^T X_u + P`` (Cholesky) the draw is
+
+    .. math:: w = \bar w + L^{-T} z, \qquad z = ε/\sqrt{α}, \; ε \sim N(0, I),
+
+    whose covariance ``L^{-T} L^{-1}/α = (α X_u^T X_u + Λ)^{-1}`` is the conditional's. A
+    row without ratings draws from the prior, ``N(m, Λ^{-1})``.
+
+    Parameters
+    ----------
+    indptr, indices, targets, other_factors
+        As in :func:`solve_side` (``t_ui = r_ui − μ − b_i``).
+    precision : ndarray, shape (w, w)
+        ``P``, symmetric positive definite; ``w = K + 1`` (``K`` when ``fit_bias`` is
+        False).
+    shift : ndarray, shape (w,)
+        ``p``.
+    noise : ndarray, shape (n_rows, w), optional
+        ``z``, one row per row; None returns the conditional means ``w̄``.
+    fit_bias : bool, default True
+        False: design rows ``V_i`` and the bias stays 0.
+
+    Returns
+    -------
+    bias : ndarray, shape (n_rows,)
+    factors : ndarray, shape (n_rows, K)
+        In ``other_factors.dtype``.
+    """
+    dtype = other_factors.dtype
+    lead = 1 if fit_bias else 0
+    n_rows, width = len(indptr) - 1, other_factors.shape[1] + lead
+    precision, shift, noise = check_prior(n_rows, width, precision, shift, noise)
+    solution = np.zeros((n_rows, width))
+    if width == 0:
+        return np.zeros(n_rows, dtype=dtype), np.zeros((n_rows, 0), dtype=dtype)
+    per_batch = max(1, _BATCH_ELEMENTS // (width * width))
+    for first in range(0, n_rows, per_batch):
+        last = min(n_rows, first + per_batch)
+        entries = slice(indptr[first], indptr[last])
+        gram = np.broadcast_to(precision, (last - first, width, width)).copy()
+        rhs = np.broadcast_to(shift, (last - first, width)).copy()
+        for rows, row_gram, row_rhs in _normal_equations(
+            indptr[first : last + 1] - indptr[first],
+            indices[entries],
+            targets[entries],
+            other_factors,
+            lead,
+        ):
+            gram[rows] += row_gram
+            rhs[rows] += row_rhs
+        lower = np.linalg.cholesky(gram)
+        part = np.linalg.solve(lower, rhs[:, :, None])[:, :, 0]  # L y = X^T t + p
+        if noise is not None:
+            part += noise[first:last]
+        solution[first:last] = np.linalg.solve(np.swapaxes(lower, 1, 2), part[:, :, None])[
+            :, :, 0
+        ]  # L^T w = y (+ z)
+    bias = solution[:, 0] if fit_bias else np.zeros(n_rows)
+    return bias.astype(dtype), solution[:, lead:].astype(dtype)
 
 
 def pair_dots(
