@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from recsys_helpers.models.kernels import check_prior as _check_prior
 from recsys_helpers.models.kernels import penalty_diagonal
 
-__all__ = ["residuals", "sample_side", "solve_side", "warm_up"]
+__all__ = ["one_blas_thread", "residuals", "sample_side", "solve_side", "warm_up"]
 
 #: Reassociation and contraction let reductions vectorise; NaN/inf semantics are kept so a
 #: singular or overflowing system still shows up as NaN.
@@ -34,6 +34,9 @@ _FAST = {"reassoc", "contract", "arcp"}
 
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
+
+#: Controller of the BLAS libraries, made on first use by :func:`one_blas_thread`.
+_BLAS = None
 
 #: What the ALS half-step passes for the shared prior and the noise of :func:`sample_side`.
 _NO_PRIOR, _NO_SHIFT, _NO_NOISE = np.empty((0, 0)), np.empty(0), np.empty((0, 0))
@@ -403,7 +406,7 @@ def sample_side(
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     if width == 0:
         return bias, factors
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         _solve_rows(
             np.ascontiguousarray(indptr, dtype=np.int64),
             np.ascontiguousarray(indices, dtype=np.int64),
@@ -419,6 +422,21 @@ def sample_side(
             factors,
         )
     return bias, factors
+
+
+def one_blas_thread():
+    """Context limiting BLAS to one thread (numba's threads do the parallel work).
+
+    The BLAS libraries are looked up once, on the first call, after importing the one
+    numba's ``np.dot`` calls (SciPy's); :func:`solve_side` looks them up at every call
+    instead, which costs a few milliseconds each time.
+    """
+    global _BLAS
+    if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls)
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def residuals(
