@@ -5,7 +5,8 @@
 HybridMF`, whose movie vectors and biases are shrunk towards a prior learned from the
 movies' features (movies from ``--movies FILE`` or the ``--dataset`` release), so that
 movies without ratings get a useful prediction; the split ``item:0.9:SEED`` holds out whole
-movies to measure exactly that.
+movies to measure exactly that. ``--model bayes`` trains :class:`~recsys_helpers.models.
+bayes.BayesianMF`, Bayesian PMF sampled by Gibbs sweeps (``--n-samples``, ``--burn-in``).
 
 Every model option is named as the estimator's parameter (``--n-factors`` is
 ``n_factors``, see ``NOTATION.md``); options left out take the estimator's own defaults,
@@ -27,7 +28,7 @@ from recsys_helpers.errors import DataError
 DEFAULT_SPLIT = "random:0.9:0"
 """Split used by ``fit --dataset NAME`` when ``--split`` is not given."""
 
-MODELS = {"als": "BiasedMF"}
+MODELS = {"als": "BiasedMF", "bayes": "BayesianMF"}
 """``--model`` choices -> registered class name (the hybrid is chosen by ``--feature-kinds``)."""
 
 #: Model options: (flag, type, metavar, help). The flag's name is the parameter's.
@@ -38,6 +39,11 @@ MODEL_OPTIONS = (
     ("--n-iter", options.positive_int, "N", "ALS sweeps"),
     ("--random-state", options.non_negative_int, "S", "seed of the initialisation"),
     ("--cg-steps", options.positive_int, "N", "conjugate-gradient steps per row (default exact)"),
+    ("--n-samples", options.positive_int, "N", "bayes: Gibbs samples averaged after the burn-in"),
+    ("--burn-in", options.non_negative_int, "N", "bayes: Gibbs sweeps discarded before them"),
+    ("--n-kept", options.positive_int, "N", "bayes: samples kept for serving and --save"),
+    ("--noise-precision", options.positive_float, "A", "bayes: fixed noise precision α"),
+    ("--init-iter", options.non_negative_int, "N", "bayes: ALS sweeps of the MAP start"),
 )
 
 HYBRID_OPTIONS = ("feature_kinds", "feature_reg")
@@ -123,6 +129,19 @@ def model_class(args: argparse.Namespace) -> type:
     if getattr(args, "feature_kinds", None) is not None:
         return MODEL_CLASSES["HybridMF"]
     return MODEL_CLASSES[MODELS[getattr(args, "model", "als")]]
+
+
+def check_model_options(args: argparse.Namespace, cls: type) -> None:
+    """Refuse (usage error) a model option the chosen estimator does not have."""
+    params = cls().get_params(deep=False)
+    if getattr(args, "feature_kinds", None) is not None and getattr(args, "model", "als") != "als":
+        args.parser.error(
+            f"--feature-kinds trains HybridMF; it does not combine with --model {args.model}"
+        )
+    for flag, *_ in MODEL_OPTIONS:
+        name = flag[2:].replace("-", "_")
+        if getattr(args, name, None) is not None and name not in params:
+            args.parser.error(f"{flag} does not apply to {cls.__name__}")
 
 
 def hyperparameters(args: argparse.Namespace, cls: type) -> dict:
@@ -227,11 +246,13 @@ def format_fit_report(report: dict) -> str:
     kinds = report.get("feature_kinds")
     features = f" with {','.join(kinds)} priors" if kinds else ""
     shown = ("n_factors", "reg", "reg_bias", "feature_reg", "random_state", "cg_steps")
+    shown += ("n_samples", "burn_in", "noise_precision")
     lines = [
         f"{report['model']}{features} on {title}: {report['n_train']:,} training ratings, "
         f"{report['n_users']:,} users, {report['n_items']:,} movies",
         "  " + "  ".join(f"{k}={report[k]}" for k in shown if report.get(k) is not None),
-        f"  {report['sweeps']} sweeps in {report['fit_seconds']:.2f} s",
+        f"  {report['sweeps']} sweeps in {report['fit_seconds']:.2f} s "
+        f"(median sweep {report['sweep_seconds_median']:.3f} s)",
         "",
         f"  {'':6} {'ratings':>9} {'RMSE':>8} {'MAE':>8}",
         f"  {'train':6} {report['n_train']:>9,} {_number(report['train_rmse']):>8} "
@@ -261,9 +282,10 @@ def run_fit(args: argparse.Namespace) -> int:
     """
     from recsys_helpers.evaluation.summary import fit_summary
 
+    cls = model_class(args)
+    check_model_options(args, cls)
     train, test, source, release_tables = load_fit_data(args)
     movies, tags = load_movie_features(args, release_tables)
-    cls = model_class(args)
     model = cls(**hyperparameters(args, cls))
     extra = {} if movies is None else {"movies": movies, "tags": tags}
     with warnings.catch_warnings(record=True) as caught:
