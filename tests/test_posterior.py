@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from recsys_helpers.models import kernels, kernels_numba, posterior
+from recsys_helpers.models.kernels import dual_offsets
 
 BACKENDS = [kernels, kernels_numba]
 IDS = ["numpy", "numba"]
@@ -49,22 +50,35 @@ def dense_conditional(indptr, indices, targets, other, row, precision, mean, alp
     return covariance @ (alpha * design.T @ row_targets + precision @ mean), covariance
 
 
+def draw_noise(indptr, width, alpha, seed):
+    """``z`` and the dual rows' ``η``, both ``N(0, 1/α)``."""
+    rng = np.random.default_rng(seed)
+    n_entries = dual_offsets(indptr, width)[-1]
+    scale = 1 / np.sqrt(alpha)
+    return rng.normal(size=(len(indptr) - 1, width)) * scale, rng.normal(size=n_entries) * scale
+
+
 @pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
 @pytest.mark.parametrize("fit_bias", [True, False])
 def test_each_row_is_drawn_from_its_dense_conditional(kernels, fit_bias):
-    """noise=None gives the conditional mean; with z the draw is mean + L⁻ᵀz/√α, whose
-    covariance L⁻ᵀL⁻¹/α is the conditional covariance (checked as Lᵀ(draw − mean)√α = z
-    with the dense Cholesky of (αXᵀX + Λ)/α). The empty row draws from the prior."""
-    indptr, indices, targets, other = tiny_side(seed=3)
+    """Without noise each row is the conditional mean. A draw is an affine map of its noise,
+    mean + A z + B η (B = 0 in the primal); it is checked against the map written out
+    densely, and A Aᵀ + B Bᵀ against (XᵀX + Λ/α)⁻¹, so the draw's covariance (A Aᵀ + B Bᵀ)/α
+    is the conditional covariance (αXᵀX + Λ)⁻¹. Primal rows: A = L⁻ᵀ with L Lᵀ = XᵀX + Λ/α.
+    Dual rows (3|Ω_u| < w, the empty row among them): A = (I − ΣXᵀK⁻¹X) G, B = ΣXᵀK⁻¹ with
+    Σ = (Λ/α)⁻¹ = G Gᵀ and K = XΣXᵀ + I."""
+    indptr, indices, targets, other = tiny_side(n_other=12, n_factors=11, seed=3)
     width = other.shape[1] + fit_bias
     precision, mean = prior(width)
     alpha = 1.7
     n_rows = len(indptr) - 1
-    z = np.random.default_rng(4).normal(size=(n_rows, width)) / np.sqrt(alpha)
+    z, eta = draw_noise(indptr, width, alpha, 4)
+    offsets = dual_offsets(indptr, width)
     args = (indptr, indices, targets, other, precision / alpha, precision @ mean / alpha)
     mean_bias, mean_factors = kernels.sample_side(*args, fit_bias=fit_bias)
-    draw_bias, draw_factors = kernels.sample_side(*args, z, fit_bias=fit_bias)
+    draw_bias, draw_factors = kernels.sample_side(*args, z, eta, fit_bias=fit_bias)
     lead = slice(0, 1) if fit_bias else slice(0, 0)
+    kinds = set()
     for row in range(n_rows):
         expected_mean, covariance = dense_conditional(
             indptr, indices, targets, other, row, precision, mean, alpha, fit_bias
@@ -72,23 +86,36 @@ def test_each_row_is_drawn_from_its_dense_conditional(kernels, fit_bias):
         got_mean = np.concatenate([mean_bias[row : row + 1][lead], mean_factors[row]])
         got_draw = np.concatenate([draw_bias[row : row + 1][lead], draw_factors[row]])
         np.testing.assert_allclose(got_mean, expected_mean, rtol=0, atol=1e-10)
-        lower = np.linalg.cholesky(np.linalg.inv(covariance) / alpha)
-        np.testing.assert_allclose(lower.T @ (got_draw - got_mean), z[row], atol=1e-9)
-        np.testing.assert_allclose(
-            np.linalg.inv(lower @ lower.T) / alpha, covariance, rtol=1e-9, atol=1e-12
-        )
+        columns = indices[indptr[row] : indptr[row + 1]]
+        design = other[columns]
+        if fit_bias:
+            design = np.column_stack([np.ones(len(columns)), design])
+        if 3 * len(columns) < width:
+            kinds.add("dual")
+            sigma = np.linalg.inv(precision / alpha)
+            root = np.linalg.inv(np.linalg.cholesky(precision / alpha)).T
+            gain = (
+                sigma @ design.T @ np.linalg.inv(design @ sigma @ design.T + np.eye(len(columns)))
+            )
+            a, b = (np.eye(width) - gain @ design) @ root, gain
+            row_eta = eta[offsets[row] : offsets[row + 1]]
+        else:
+            kinds.add("primal")
+            a = np.linalg.inv(np.linalg.cholesky(design.T @ design + precision / alpha)).T
+            b, row_eta = np.zeros((width, 0)), np.zeros(0)
+        np.testing.assert_allclose(got_draw - got_mean, a @ z[row] + b @ row_eta, atol=1e-9)
+        np.testing.assert_allclose((a @ a.T + b @ b.T) / alpha, covariance, rtol=1e-8, atol=1e-12)
+    assert kinds == {"dual", "primal"}
     if not fit_bias:
         assert not draw_bias.any()
-    empty = np.concatenate([draw_bias[2:3][lead], draw_factors[2]])
-    prior_lower = np.linalg.cholesky(precision)
-    np.testing.assert_allclose(prior_lower.T @ (empty - mean), z[2] * np.sqrt(alpha), atol=1e-9)
 
 
 def test_compiled_draws_match_the_numpy_reference_and_follow_float32():
-    indptr, indices, targets, other = tiny_side(n_rows=40, n_other=30, n_factors=12, seed=5)
-    precision, mean = prior(13)
-    z = np.random.default_rng(6).normal(size=(40, 13))
-    args = (indptr, indices, targets, other, precision, precision @ mean, z)
+    indptr, indices, targets, other = tiny_side(n_rows=40, n_other=30, n_factors=30, seed=5)
+    precision, mean = prior(31)
+    noise = draw_noise(indptr, 31, 1.0, 6)
+    assert len(noise[1]) > 0  # some rows are drawn in the dual
+    args = (indptr, indices, targets, other, precision, precision @ mean, *noise)
     reference = kernels.sample_side(*args)
     compiled = kernels_numba.sample_side(*args)
     for got, expected in zip(compiled, reference, strict=True):
@@ -105,33 +132,49 @@ def test_bad_prior_shapes_are_refused(kernels):
     indptr, indices, targets, other = tiny_side()
     with pytest.raises(ValueError, match=r"precision must be \(4, 4\) and shift \(4,\)"):
         kernels.sample_side(indptr, indices, targets, other, np.eye(3), np.zeros(3))
+    prior_args = (indptr, indices, targets, other, np.eye(4), np.zeros(4))
     with pytest.raises(ValueError, match=r"noise must be \(14, 4\)"):
-        kernels.sample_side(indptr, indices, targets, other, np.eye(4), np.zeros(4), np.ones(4))
+        kernels.sample_side(*prior_args, np.ones(4), np.ones(1))
+    with pytest.raises(ValueError, match=r"entry_noise must be \(1,\)"):
+        kernels.sample_side(*prior_args, np.ones((14, 4)), np.ones(3))
+    with pytest.raises(ValueError, match="give both noise and entry_noise"):
+        kernels.sample_side(*prior_args, np.ones((14, 4)))
 
 
-def test_sampled_row_moments_match_the_conditional():
-    """20,000 draws of one row (fresh keyed noise per draw): the sample mean lies within
-    4 standard errors of the conditional mean in every coordinate, and the sample
-    covariance within 0.05 (relative, Frobenius) of the conditional covariance."""
-    indptr, indices, targets, other = tiny_side(seed=7)
-    precision, mean = prior(4, seed=8)
-    alpha, row, n_draws = 2.5, 5, 20_000
+@pytest.mark.parametrize("kind", ["primal", "dual"])
+def test_sampled_row_moments_match_the_conditional(kind):
+    """20,000 draws of one row (the row repeated, keyed noise): the sample mean lies within 4
+    standard errors of the conditional mean in every coordinate, and the sample covariance
+    within 0.05 (relative, Frobenius; sampling error about 0.02) of the conditional one."""
+    indptr, indices, targets, other = tiny_side(n_other=12, n_factors=11, seed=7)
+    width = 12
+    precision, mean = prior(width, seed=8)
+    alpha, n_draws = 2.5, 20_000
+    counts = np.diff(indptr)
+    row = 5 if kind == "primal" else int(np.flatnonzero((counts > 0) & (3 * counts < width))[0])
     one = slice(indptr[row], indptr[row + 1])
-    single = (np.array([0, one.stop - one.start]), indices[one], targets[one], other)
-    noise = posterior.row_noise(0, 1, "user", n_draws, 4, 1 / np.sqrt(alpha))
-    draws = np.empty((n_draws, 4))
-    # one row per call would be slow: stack the row n_draws times instead
-    indptr_many = np.arange(n_draws + 1) * (one.stop - one.start)
+    count = one.stop - one.start
+    assert (3 * count < width) == (kind == "dual")
+    indptr_many = np.arange(n_draws + 1) * count
+    noise = posterior.row_noise(
+        0,
+        1,
+        "user",
+        n_draws,
+        width,
+        1 / np.sqrt(alpha),
+        dual_offsets(indptr_many, width)[-1],
+    )
     bias, factors = kernels_numba.sample_side(
         indptr_many,
-        np.tile(single[1], n_draws),
-        np.tile(single[2], n_draws),
+        np.tile(indices[one], n_draws),
+        np.tile(targets[one], n_draws),
         other,
         precision / alpha,
         precision @ mean / alpha,
-        noise,
+        *noise,
     )
-    draws[:, 0], draws[:, 1:] = bias, factors
+    draws = np.column_stack([bias, factors])
     expected_mean, covariance = dense_conditional(
         indptr, indices, targets, other, row, precision, mean, alpha
     )
@@ -184,7 +227,15 @@ def test_gibbs_chain_on_a_conjugate_toy_model_has_the_closed_form_posterior():
                 np.zeros((matrix.shape[1], 0)),
                 np.array([[lam / alpha]]),
                 np.array([lam * prior_mean[side] / alpha]),
-                posterior.row_noise(3, sweep, side, matrix.shape[0], 1, 1 / np.sqrt(alpha)),
+                *posterior.row_noise(
+                    3,
+                    sweep,
+                    side,
+                    matrix.shape[0],
+                    1,
+                    1 / np.sqrt(alpha),
+                    dual_offsets(matrix.indptr, 1)[-1],
+                ),
             )
     draws = np.column_stack(
         [bias["user"].reshape(copies, n_users), bias["item"].reshape(copies, n_items)]
@@ -243,13 +294,16 @@ def test_noise_precision_draws_have_the_gamma_moments():
 
 
 def test_row_noise_is_keyed_and_standard_normal():
-    first = posterior.row_noise(5, 3, "user", 1000, 20, 1.0)
-    np.testing.assert_array_equal(first, posterior.row_noise(5, 3, "user", 1000, 20, 1.0))
+    first, entries = posterior.row_noise(5, 3, "user", 1000, 20, 1.0, 50)
+    assert first.shape == (1000, 20) and entries.shape == (50,)
+    again = posterior.row_noise(5, 3, "user", 1000, 20, 1.0, 50)
+    np.testing.assert_array_equal(first, again[0])
+    np.testing.assert_array_equal(entries, again[1])
     # a row's values do not depend on how many rows follow it
-    np.testing.assert_array_equal(first[:10], posterior.row_noise(5, 3, "user", 10, 20, 1.0))
+    np.testing.assert_array_equal(first[:10], posterior.row_noise(5, 3, "user", 10, 20, 1.0)[0])
     for other in [(6, 3, "user"), (5, 4, "user"), (5, 3, "item")]:
-        assert not np.allclose(first, posterior.row_noise(*other, 1000, 20, 1.0))
-    values = posterior.row_noise(0, 0, "hyper", 500, 100, 0.5).ravel()
+        assert not np.allclose(first, posterior.row_noise(*other, 1000, 20, 1.0)[0])
+    values = posterior.row_noise(0, 0, "hyper", 500, 100, 0.5)[0].ravel()
     # 50,000 N(0, 0.25) values: Kolmogorov–Smirnov at the 0.1% level
     assert stats.kstest(values / 0.5, "norm").pvalue > 1e-3
 

@@ -196,6 +196,12 @@ class BayesianMF(FactorModel):
         return int(self.burn_in) + int(self.n_samples)
 
     # ------------------------------------------------------------------ the chain
+    def _run_sweeps(self, data, valid) -> None:
+        """The base class's loop, with BLAS on one thread beside numba's (see
+        :func:`~recsys_helpers.models.kernels.one_blas_thread`)."""
+        with numpy_kernels.one_blas_thread():
+            super()._run_sweeps(data, valid)
+
     def _initialise(self, data, rng) -> None:
         """The MAP start: the base initialisation, then ``init_iter`` ALS sweeps."""
         super()._initialise(data, rng)
@@ -253,14 +259,15 @@ class BayesianMF(FactorModel):
         entries = data.sides[side]
         _, other_factors = self._params(self._other(side))
         mean, precision = self._hyper[side]
-        alpha = self._alpha
+        alpha, width = self._alpha, self._n_factors + 1
         noise = posterior.row_noise(
             self.random_state,
             sweep,
             side,
             len(entries.counts),
-            self._n_factors + 1,
+            width,
             1.0 / np.sqrt(alpha),
+            int(numpy_kernels.dual_offsets(entries.indptr, width)[-1]),
         )
         bias, factors = kernels.sample_side(
             entries.indptr,
@@ -269,7 +276,7 @@ class BayesianMF(FactorModel):
             other_factors,
             precision / alpha,
             precision @ mean / alpha,
-            noise,
+            *noise,
         )
         setattr(self, f"{side}_bias_", bias)
         setattr(self, f"{side}_factors_", factors)
@@ -546,7 +553,13 @@ class BayesianMF(FactorModel):
             item_factors = self.item_factor_samples_[s]
             targets = values - self.global_mean_ - self.item_bias_samples_[s, index]
             noise = posterior.row_noise(
-                self.random_state, s, "fold_in", 1, width, 1 / np.sqrt(alpha)
+                self.random_state,
+                s,
+                "fold_in",
+                1,
+                width,
+                1 / np.sqrt(alpha),
+                int(numpy_kernels.dual_offsets(indptr, width)[-1]),
             )
             b, f = numpy_kernels.sample_side(
                 indptr,
@@ -555,7 +568,7 @@ class BayesianMF(FactorModel):
                 item_factors,
                 precision / alpha,
                 precision @ mean / alpha,
-                noise,
+                *noise,
             )
             bias[s], factors[s] = b[0], f[0]
         return bias, factors

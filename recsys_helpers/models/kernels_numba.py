@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from recsys_helpers.models.kernels import check_prior as _check_prior
-from recsys_helpers.models.kernels import penalty_diagonal
+from recsys_helpers.models.kernels import one_blas_thread, penalty_diagonal, prior_factors
 
-__all__ = ["one_blas_thread", "residuals", "sample_side", "solve_side", "warm_up"]
+__all__ = ["residuals", "sample_side", "solve_side", "warm_up"]
 
 #: Reassociation and contraction let reductions vectorise; NaN/inf semantics are kept so a
 #: singular or overflowing system still shows up as NaN.
@@ -35,11 +35,9 @@ _FAST = {"reassoc", "contract", "arcp"}
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
 
-#: Controller of the BLAS libraries, made on first use by :func:`one_blas_thread`.
-_BLAS = None
-
 #: What the ALS half-step passes for the shared prior and the noise of :func:`sample_side`.
-_NO_PRIOR, _NO_SHIFT, _NO_NOISE = np.empty((0, 0)), np.empty(0), np.empty((0, 0))
+_NO_PRIOR, _NO_VECTORS, _NO_NOISE = np.empty((0, 0, 0)), np.empty((0, 0)), np.empty((0, 0))
+_NO_ENTRY_NOISE, _NO_OFFSETS = np.empty(0), np.empty(0, dtype=np.int64)
 
 
 @numba.njit(cache=True, fastmath=_FAST)
@@ -94,18 +92,32 @@ def _design(rows, other, lead):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True)
 def _solve_rows(  # pragma: no cover - compiled
-    indptr, indices, targets, other, penalty, precision, shift, noise, dual, lead, bias, factors
+    indptr,
+    indices,
+    targets,
+    other,
+    penalty,
+    prior,
+    prior_vectors,
+    noise,
+    entry_noise,
+    offsets,
+    dual,
+    lead,
+    bias,
+    factors,
 ):
     """Every row's ``(X_uᵀX_u + P_u) w = X_uᵀt_u + p`` (see :func:`solve_side`).
 
-    ``P_u`` is ``diag(penalty[row])`` and ``p = 0`` (ALS; empty rows get 0) unless
-    ``precision`` is non-empty: then ``P`` = ``precision`` and ``p`` = ``shift`` for every
-    row, empty rows included, and ``noise[row]`` (when ``noise`` has rows) is added between
-    the triangular solves (:func:`sample_side`).
+    ``P_u`` is ``diag(penalty[row])`` and ``p = 0`` (ALS; empty rows get 0) unless ``prior``
+    has matrices: then ``prior`` = ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]``
+    are shared by every row, empty rows included, rows with ``3 |Ω_u| < w`` are drawn in
+    the dual, and ``noise[row]`` and ``entry_noise[offsets[row]:offsets[row + 1]]`` (when
+    ``noise`` has rows) make the result a draw (:func:`sample_side`).
     """
     n_rows = len(indptr) - 1
     width = other.shape[1] + lead
-    shared = precision.shape[0] > 0
+    shared = prior.shape[0] > 0
     noisy = noise.shape[0] > 0
     no_noise = np.empty(0, dtype=np.float64)
     for row in numba.prange(n_rows):
@@ -120,7 +132,15 @@ def _solve_rows(  # pragma: no cover - compiled
         solution = np.empty(width, dtype=np.float64)
         if shared:
             row_noise = noise[row] if noisy else no_noise
-            _solve_shared(design, row_targets, precision, shift, row_noise, solution)
+            if 3 * count < width:
+                row_entry_noise = (
+                    entry_noise[offsets[row] : offsets[row + 1]] if noisy else no_noise
+                )
+                _sample_dual(
+                    design, row_targets, prior, prior_vectors, row_noise, row_entry_noise, solution
+                )
+            else:
+                _solve_shared(design, row_targets, prior[0], prior_vectors[0], row_noise, solution)
         elif count < width and dual:
             _solve_dual(design, row_targets, penalty[row], solution)
         else:
@@ -169,6 +189,49 @@ def _solve_shared(  # pragma: no cover - compiled
         for b in range(a + 1):
             gram[a, b] += precision[a, b]
     _cholesky_solve(gram, rhs, solution, noise)
+
+
+@numba.njit(cache=True)
+def _sample_dual(  # pragma: no cover - compiled
+    design, row_targets, prior, prior_vectors, noise, entry_noise, solution
+):
+    """A short row's draw in its ``|Ω_u|``-dimensional dual (perturb the prior and the
+    targets, then solve): ``w₀ = m + G z``, ``w = w₀ + Σ Xᵀ (X Σ Xᵀ + I)⁻¹ (t + η − X w₀)``.
+    Without noise, ``w`` is the conditional mean."""
+    count, width = design.shape
+    covariance, root, mean = prior[1], prior[2], prior_vectors[1]
+    start = np.empty(width, dtype=np.float64)
+    for a in range(width):
+        value = mean[a]
+        for b in range(len(noise)):
+            value += root[a, b] * noise[b]
+        start[a] = value
+    scaled = np.zeros((count, width), dtype=np.float64)  # X Σ
+    residual = np.empty(count, dtype=np.float64)
+    for j in range(count):
+        value = row_targets[j] * 1.0
+        if len(entry_noise):
+            value += entry_noise[j]
+        for a in range(width):
+            value -= design[j, a] * start[a]
+            for b in range(width):
+                scaled[j, b] += design[j, a] * covariance[a, b]
+        residual[j] = value
+    kernel = np.zeros((count, count), dtype=np.float64)
+    for j in range(count):
+        for m in range(j + 1):
+            value = 0.0
+            for a in range(width):
+                value += scaled[j, a] * design[m, a]
+            kernel[j, m] = value
+        kernel[j, j] += 1.0
+    dual = np.empty(count, dtype=np.float64)
+    _cholesky_solve(kernel, residual, dual, np.empty(0, dtype=np.float64))
+    for a in range(width):
+        value = start[a]
+        for j in range(count):
+            value += scaled[j, a] * dual[j]
+        solution[a] = value
 
 
 @numba.njit(cache=True)
@@ -366,8 +429,10 @@ def solve_side(
             other,
             penalty,
             _NO_PRIOR,
-            _NO_SHIFT,
+            _NO_VECTORS,
             _NO_NOISE,
+            _NO_ENTRY_NOISE,
+            _NO_OFFSETS,
             bool(reg > 0 and (reg_bias > 0 or not fit_bias)),
             lead,
             bias,
@@ -384,6 +449,7 @@ def sample_side(
     precision: np.ndarray,
     shift: np.ndarray,
     noise: np.ndarray | None = None,
+    entry_noise: np.ndarray | None = None,
     *,
     fit_bias: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -391,21 +457,24 @@ def sample_side(
 
     The rows run through the same compiled loop as :func:`solve_side` (Gram by BLAS or
     loops, in-kernel Cholesky), with the shared full ``P`` = ``precision`` and
-    ``p`` = ``shift`` in place of the diagonal ridge penalty, every row solved in the
-    primal (the dual needs a diagonal ``P``), and ``L⁻ᵀ z`` added for a draw. Each row's
-    result depends only on its own data and its own noise row, so it does not depend on
-    the number of threads.
+    ``p`` = ``shift`` in place of the diagonal ridge penalty and ``L⁻ᵀ z`` added for a draw;
+    rows with ``3 |Ω_u| < K + 1`` ratings are drawn in their dual. Each row's result
+    depends only on its own data and its own noise, so it does not depend on the number
+    of threads.
 
     Parameters and returns as :func:`recsys_helpers.models.kernels.sample_side`.
     """
     other = np.ascontiguousarray(other_factors)
     lead = 1 if fit_bias else 0
     n_rows, width = len(indptr) - 1, other.shape[1] + lead
-    precision, shift, noise = _check_prior(n_rows, width, precision, shift, noise)
+    precision, shift, noise, entry_noise, offsets = _check_prior(
+        indptr, width, precision, shift, noise, entry_noise
+    )
     bias = np.zeros(n_rows, dtype=other.dtype)
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     if width == 0:
         return bias, factors
+    covariance, root, mean = prior_factors(precision, shift)
     with one_blas_thread():
         _solve_rows(
             np.ascontiguousarray(indptr, dtype=np.int64),
@@ -413,30 +482,17 @@ def sample_side(
             np.ascontiguousarray(targets),
             other,
             np.empty((0, width)),
-            precision,
-            shift,
+            np.stack([precision, covariance, root]),
+            np.stack([shift, mean]),
             np.empty((0, width)) if noise is None else noise,
+            np.empty(0) if entry_noise is None else entry_noise,
+            offsets,
             False,
             lead,
             bias,
             factors,
         )
     return bias, factors
-
-
-def one_blas_thread():
-    """Context limiting BLAS to one thread (numba's threads do the parallel work).
-
-    The BLAS libraries are looked up once, on the first call, after importing the one
-    numba's ``np.dot`` calls (SciPy's); :func:`solve_side` looks them up at every call
-    instead, which costs a few milliseconds each time.
-    """
-    global _BLAS
-    if _BLAS is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls)
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def residuals(
@@ -481,7 +537,9 @@ def warm_up() -> float:
         targets = np.ones(12, dtype=dtype)
         solve_side(indptr, indices, targets, other, 1.0, 1.0)
         solve_side(indptr, indices, targets, other[:, :0], 1.0, 1.0)
-        sample_side(indptr, indices, targets, other, np.eye(3), np.zeros(3), np.ones((3, 3)))
+        sample_side(
+            indptr, indices, targets, other, np.eye(3), np.zeros(3), np.ones((3, 3)), np.ones(2)
+        )
         zeros = np.zeros(3, dtype=dtype)
         residuals(indices, indices, np.ones(12), zeros, other, other)
     return time.perf_counter() - started

@@ -53,20 +53,33 @@ def generator(random_state: int, sweep: int, stream: str) -> np.random.Generator
 
 
 def row_noise(
-    random_state: int, sweep: int, stream: str, n_rows: int, width: int, scale: float
-) -> np.ndarray:
-    """``z = ε/√α``, one row of i.i.d. ``N(0, scale²)`` per row of a side, keyed by the sweep.
+    random_state: int,
+    sweep: int,
+    stream: str,
+    n_rows: int,
+    width: int,
+    scale: float,
+    n_entries: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``z = ε/√α`` for a side's half-step draw: one row of normals per row, then one per
+    rating of the rows drawn in the dual, i.i.d. ``N(0, scale²)``, keyed by the sweep.
 
-    Row ``r`` holds the ``r``-th ``width`` normals of the stream's generator, so it is fixed
-    by ``(random_state, sweep, stream, r)``, whatever the kernel's thread count.
+    Row ``r`` holds the ``r``-th ``width`` normals of the stream's generator, and the
+    entry noise the ``n_entries`` after all rows, so every row's noise is fixed by
+    ``(random_state, sweep, stream, r)``, whatever the kernel's thread count.
 
     Returns
     -------
-    ndarray of float64, shape (n_rows, width)
+    noise : ndarray of float64, shape (n_rows, width)
+    entry_noise : ndarray of float64, shape (n_entries,)
+        See :func:`recsys_helpers.models.kernels.dual_offsets`.
     """
-    noise = generator(random_state, sweep, stream).standard_normal((n_rows, width))
+    rng = generator(random_state, sweep, stream)
+    noise = rng.standard_normal((n_rows, width))
+    entry_noise = rng.standard_normal(n_entries)
     noise *= scale
-    return noise
+    entry_noise *= scale
+    return noise, entry_noise
 
 
 @dataclass(frozen=True)
