@@ -325,13 +325,17 @@ def test_myfm_adapter_predicts_every_row_near_the_ratings():
 
 
 @pytest.mark.parametrize("kind", ["als", "als_cg"])
-def test_cmfrec_adapter_nan_for_unseen_users_and_movies(kind):
+def test_cmfrec_adapter_falls_back_to_mean_and_biases(kind):
     pytest.importorskip("cmfrec")
     from benchmarks.peers import cmfrec_peer
 
     train, test = _holdout_with_unseen_movie()
     model = cmfrec_peer.CMFModel(kind, k=3, lambda_=5.0, niter=5).fit(train)
     predicted = model.predict(test)
-    assert np.isnan(predicted[:2]).all()  # unseen movie
-    assert np.isnan(predicted[-1])  # unseen user
-    assert np.isfinite(predicted[2:-1]).all()
+    assert np.isfinite(predicted).all()
+    fitted = model.model_
+    users = list(fitted.user_mapping_)
+    for row in range(2):  # unseen movie: μ + b_u
+        user = users.index(test["userId"].iloc[row])
+        expected = fitted.glob_mean_ + fitted.user_bias_[user]
+        assert predicted[row] == pytest.approx(expected, rel=1e-5)

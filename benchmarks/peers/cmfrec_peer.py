@@ -3,7 +3,8 @@
 ``CMF(method="als", user_bias=True, item_bias=True)`` fits ``r̂ = μ + b_u + b_i + U_u·V_i``
 with an unscaled ridge penalty ``λ`` on every parameter, as our ``BiasedMF``; ``kind="als"``
 solves each row exactly (Cholesky), ``kind="als_cg"`` takes a few conjugate-gradient steps
-per row (``use_cg=True``). ``predict`` returns NaN for a user or movie absent from training.
+per row (``use_cg=True``). For a user or movie absent from training ``predict`` returns the
+global mean plus whichever bias is known (never NaN), as our models do.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 UNKNOWN_POLICY = {
-    "als": "NaN when the user or the movie is unseen",
-    "als_cg": "NaN when the user or the movie is unseen",
+    "als": "μ + known biases (never NaN)",
+    "als_cg": "μ + known biases (never NaN)",
 }
 
 _GRID = {"k": [32, 64], "lambda_": [5.0, 10.0, 20.0], "niter": [15]}
@@ -50,7 +51,7 @@ class CMFModel:
         return self
 
     def predict(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Predicted stars per row of ``pairs`` (float64, NaN for unseen users or movies)."""
+        """Predicted stars per row of ``pairs`` (float64, never NaN)."""
         predicted = self.model_.predict(
             user=pairs["userId"].to_numpy(), item=pairs["movieId"].to_numpy()
         )
