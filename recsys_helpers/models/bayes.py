@@ -67,11 +67,11 @@ class BayesianMF(FactorModel):
     ----------
     n_factors : int, default 32
         ``K``.
-    n_samples : int, default 400
+    n_samples : int, default 800
         Gibbs sweeps after the burn-in whose draws are averaged.
-    burn_in : int, default 50
+    burn_in : int, default 30
         Sweeps discarded after the MAP start.
-    n_kept : int, default 50
+    n_kept : int, default 100
         Evenly spaced samples (of the ``n_samples``) kept for serving and saving.
     noise_precision : float or None, default None
         ``α``, fixed; None samples it from its Gamma conditional (prior
@@ -124,9 +124,9 @@ class BayesianMF(FactorModel):
         self,
         *,
         n_factors: int = 32,
-        n_samples: int = 400,
-        burn_in: int = 50,
-        n_kept: int = 50,
+        n_samples: int = 800,
+        burn_in: int = 30,
+        n_kept: int = 100,
         noise_precision: float | None = None,
         mean_precision_prior: float = 2.0,
         degrees_of_freedom_prior: float | None = None,
