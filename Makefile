@@ -175,13 +175,13 @@ BENCH_PY   := $(BENCH_VENV)/bin/python
 SCALE      ?= 1
 
 .PHONY: bench-env bench bench-accuracy bench-speed bench-sweep bench-data bench-test bench-app
-.PHONY: bench-temporal
+.PHONY: bench-temporal bench-bayes
 
 $(BENCH_VENV)/.installed: pyproject.toml benchmarks/setup_bench_env.sh
 	PYTHON=$(PYTHON) bash benchmarks/setup_bench_env.sh
 	touch $@
 
-bench-env: $(BENCH_VENV)/.installed  ## venv with the peer libraries (torch CPU, LensKit, Surprise, Spark)
+bench-env: $(BENCH_VENV)/.installed  ## venv with the peer libraries (torch CPU, LensKit, Surprise, Spark, myFM, cmfrec)
 
 bench-accuracy: $(BENCH_VENV)/.installed  ## RMSE/MAE of ours and the peers on ml-latest-small
 	$(BENCH_PY) -m benchmarks.bench_accuracy
@@ -194,6 +194,9 @@ bench-sweep: $(ENV_STAMP)  ## our sweep against K and data size; NumPy vs numba
 	$(PY) -m benchmarks.bench_sweep --scale $(SCALE) --factors 16 32 64 128 \
 	  --size-scales 0.04 0.2 --cg-steps 3
 
+bench-bayes: $(ENV_STAMP)  ## Gibbs samples/s against K and Gibbs sample / ALS sweep, same run
+	$(PY) -m benchmarks.bench_bayes --scale $(SCALE) --factors 16 32 64 --sweeps 3 --repeats 2
+
 bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at ML-25M shape
 	$(PY) -m benchmarks.bench_data --scale $(SCALE)
 
@@ -203,7 +206,7 @@ bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients for 20 s on 127.
 bench-temporal: $(ENV_STAMP)  ## time-aware biases: ablation on a random and a last-10 split
 	$(PY) -m benchmarks.bench_temporal
 
-bench: bench-accuracy bench-speed bench-sweep bench-data  ## every benchmark (about 40 min)
+bench: bench-accuracy bench-speed bench-sweep bench-bayes bench-data  ## every benchmark (about 1 h)
 
 bench-test: $(BENCH_VENV)/.installed  ## tests of the benchmark adapters (not in CI)
 	$(BENCH_PY) -m pytest benchmarks/test_peers.py -q

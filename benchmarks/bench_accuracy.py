@@ -32,12 +32,20 @@ MODELS: dict[str, list[tuple[str, str]]] = {
     "surprise": [("BaselineOnly (ALS)", "baseline"), ("SVD", "svd")],
     "lenskit": [("BiasScorer", "bias"), ("BiasedMFScorer (ALS)", "als")],
     "spark": [("ALS", "als")],
-    "ours": [("BiasedMF, K=0 (biases only)", "bias"), ("BiasedMF", "als")],
+    "myfm": [("MyFMRegressor (Gibbs)", "bpmf")],
+    "cmfrec": [("CMF (ALS, Cholesky)", "als"), ("CMF (ALS, CG)", "als_cg")],
+    "ours": [
+        ("BiasedMF, K=0 (biases only)", "bias"),
+        ("BiasedMF", "als"),
+        ("BayesianMF (defaults)", "bayes"),
+    ],
 }
 ADAPTERS = {
     "surprise": "benchmarks.peers.surprise_peer",
     "lenskit": "benchmarks.peers.lenskit_peer",
     "spark": "benchmarks.peers.spark_peer",
+    "myfm": "benchmarks.peers.myfm_peer",
+    "cmfrec": "benchmarks.peers.cmfrec_peer",
     "ours": "benchmarks.peers.ours",
 }
 
@@ -49,6 +57,7 @@ REFERENCE_RMSE = {
     ("lenskit", "bias"): 0.873,
     ("lenskit", "als"): 0.852,
     ("spark", "als"): 0.879,
+    ("myfm", "bpmf"): 0.830,
 }
 
 
@@ -145,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--peers",
-        default="surprise,lenskit,spark,ours",
+        default="surprise,lenskit,spark,myfm,cmfrec,ours",
         help="comma-separated subset of: " + ",".join(ADAPTERS),
     )
     parser.add_argument("--mirror", default=None, help="MovieLens mirror (default: env)")

@@ -23,6 +23,8 @@ VERSIONED = (
     "lenskit",
     "scikit-surprise",
     "pyspark",
+    "myfm",
+    "cmfrec",
 )
 
 

@@ -6,7 +6,7 @@
 #
 # It installs this package in editable mode with the `dev` extra (pytest, for
 # benchmarks/test_peers.py), then the peers listed in the `bench` extra of
-# pyproject.toml (LensKit, scikit-surprise, PySpark, psutil). torch is installed first and
+# pyproject.toml (LensKit, scikit-surprise, PySpark, psutil, myFM, cmfrec). torch is installed first and
 # pinned to a CPU build: LensKit depends on torch, and an unpinned resolve pulls the much
 # larger CUDA build. Spark also needs a Java 17 runtime on PATH (`java -version`).
 #
@@ -31,7 +31,9 @@ if [[ -n "${TORCH_INDEX_URL:-}" ]]; then
     TORCH_ARGS+=(--extra-index-url "$TORCH_INDEX_URL")
 fi
 "${PIP[@]}" install --quiet "${TORCH_ARGS[@]}"
-"${PIP[@]}" install --quiet -e '.[bench,dev]'
+# myFM imports pkg_resources, which setuptools 81 removed; cmfrec builds from source (a C compiler).
+"${PIP[@]}" install --quiet "setuptools<81"
+"${PIP[@]}" install --quiet -e '.[bench,dev]' "setuptools<81"
 
 if ! command -v java >/dev/null 2>&1; then
     echo "warning: no java on PATH; the Spark benchmarks need a Java 17 runtime" >&2
@@ -41,6 +43,6 @@ fi
 from importlib.metadata import version
 
 for name in ["recsys_helpers", "numpy", "pandas", "torch", "lenskit", "scikit-surprise",
-             "pyspark", "psutil"]:
+             "pyspark", "psutil", "myfm", "cmfrec", "setuptools"]:
     print(f"{name:16s} {version(name)}")
 PY

@@ -298,3 +298,44 @@ def test_ours_adapter_never_nan_and_grid_follows_defaults():
     assert default["reg"] in ours.ACCURACY_GRIDS["als"]["reg"]
     assert ours.ACCURACY_GRIDS["als"]["n_factors"][0] == default["n_factors"]
     assert ours.ACCURACY_GRIDS["bias"]["n_factors"] == [0]
+
+
+def test_ours_bayes_adapter_uses_the_defaults_and_never_nan():
+    pytest.importorskip("recsys_helpers.models.bayes")
+    from benchmarks.peers import ours
+
+    assert ours.ACCURACY_GRIDS["bayes"] == {}  # the CLI's defaults, not tuned
+    train, test = _holdout_with_unseen_movie()
+    model = ours.make_model("bayes")(n_factors=2, n_samples=4, burn_in=1, n_kept=2)
+    predicted = model.fit(train).predict(test)
+    assert type(model.model_).__name__ == "BayesianMF"
+    assert np.isfinite(predicted).all()
+
+
+def test_myfm_adapter_predicts_every_row_near_the_ratings():
+    pytest.importorskip("myfm")
+    from benchmarks.peers import myfm_peer
+
+    train, test = _holdout_with_unseen_movie()
+    predicted = myfm_peer.MyFMModel(rank=2, n_iter=60).fit(train).predict(test)
+    assert predicted.shape == (len(test),) and np.isfinite(predicted).all()
+    fitted = myfm_peer.MyFMModel(rank=2, n_iter=60).fit(train).predict(train)
+    spread = train["rating"].std()
+    assert np.sqrt(np.mean((fitted - train["rating"].to_numpy()) ** 2)) < spread
+
+
+@pytest.mark.parametrize("kind", ["als", "als_cg"])
+def test_cmfrec_adapter_falls_back_to_mean_and_biases(kind):
+    pytest.importorskip("cmfrec")
+    from benchmarks.peers import cmfrec_peer
+
+    train, test = _holdout_with_unseen_movie()
+    model = cmfrec_peer.CMFModel(kind, k=3, lambda_=5.0, niter=5).fit(train)
+    predicted = model.predict(test)
+    assert np.isfinite(predicted).all()
+    fitted = model.model_
+    users = list(fitted.user_mapping_)
+    for row in range(2):  # unseen movie: μ + b_u
+        user = users.index(test["userId"].iloc[row])
+        expected = fitted.glob_mean_ + fitted.user_bias_[user]
+        assert predicted[row] == pytest.approx(expected, rel=1e-5)

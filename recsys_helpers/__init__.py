@@ -1,7 +1,7 @@
 """recsys_helpers: MovieLens ratings and matrix-factorisation recommenders, in layers.
 
 ``data`` (releases, parsers, user files, the rating structure, splits, synthetic data) →
-``models`` (one estimator life-cycle, kernels, ALS, hybrid, content baseline) →
+``models`` (one estimator life-cycle, kernels, ALS, hybrid, Bayesian PMF, content baseline) →
 ``evaluation`` (metrics, tuning, experiments) → ``analysis`` and ``plots`` → ``report`` →
 ``cli``. A layer imports only from the layers before it.
 
@@ -41,6 +41,7 @@ _EXPORTS = {
     "BiasOnly": "recsys_helpers.models.als",
     "HybridMF": "recsys_helpers.models.hybrid",
     "TimeAwareMF": "recsys_helpers.models.temporal",
+    "BayesianMF": "recsys_helpers.models.bayes",
     "ContentBaseline": "recsys_helpers.models.content",
     "load_model": "recsys_helpers.models.persistence",
     # evaluation

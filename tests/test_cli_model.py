@@ -18,6 +18,7 @@ from recsys_helpers.data.split import SplitSpec
 from recsys_helpers.data.synthetic import make_ratings
 from recsys_helpers.data.userfiles import read_movies_file, read_ratings_file
 from recsys_helpers.errors import DataError
+from recsys_helpers.models import MODEL_CLASSES
 from recsys_helpers.models.als import BiasedMF
 
 FAST = ["--n-factors", "3", "--n-iter", "4"]
@@ -663,7 +664,9 @@ def test_recommend_refuses_an_unknown_saved_class(saved, tmp_path, capsys):
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "odd.npz", **arrays)
     message = fail(capsys, ["recommend", "--model", str(tmp_path / "odd.npz"), "--user", "1"])
-    assert "odd.npz: a saved 'Mystery'; this package loads BiasOnly, BiasedMF, HybridMF" in message
+    loadable = ", ".join(sorted(MODEL_CLASSES))
+    assert f"odd.npz: a saved 'Mystery'; this package loads {loadable}" in message
+    assert {"BiasOnly", "BiasedMF", "HybridMF"} <= set(MODEL_CLASSES)
 
 
 def test_fit_release_item_split_hybrid_beats_plain_on_cold_movies(mirror, capsys):

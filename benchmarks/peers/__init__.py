@@ -6,4 +6,4 @@ used by ``bench_accuracy.py``, and ``epoch_seconds(...)`` used by ``bench_speed.
 Modules import their library lazily, so this package imports without the peers installed.
 """
 
-PEERS = ("lenskit", "surprise", "spark")
+PEERS = ("lenskit", "surprise", "spark", "myfm", "cmfrec")

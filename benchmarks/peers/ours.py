@@ -1,7 +1,10 @@
-"""Our estimator behind the same adapter interface: ``recsys_helpers.models.als.BiasedMF``.
+"""Our estimators behind the same adapter interface: ``recsys_helpers.models.als.BiasedMF`` and
+``recsys_helpers.models.bayes.BayesianMF``.
 
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
-is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0.
+is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0;
+``kind="bayes"`` is ``BayesianMF`` with its defaults (the CLI's ``--model bayes``), not tuned
+(an unseen user or movie is a draw from its side's prior).
 The tuning grids are built around ``BiasedMF()``'s defaults (K and 2K; λ/2, λ, 2λ; λ_b/4,
 λ_b, 4λ_b for the bias-only model), so they stay meaningful when the defaults move.
 """
@@ -16,6 +19,7 @@ import pandas as pd
 UNKNOWN_POLICY = {
     "bias": "μ + known biases (never NaN)",
     "als": "μ + known biases, no dot product (never NaN)",
+    "bayes": "prior draw of the unseen side in each sample (never NaN)",
 }
 
 
@@ -39,6 +43,7 @@ def _grids() -> dict[str, dict[str, list[Any]]]:
             "scale_reg": [default["scale_reg"]],
             "n_iter": [default["n_iter"]],
         },
+        "bayes": {},
     }
 
 
@@ -46,10 +51,11 @@ ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = _grids()
 
 
 class OursModel:
-    """``BiasedMF(**params)`` behind ``fit``/``predict``."""
+    """``BiasedMF(**params)`` (or ``BayesianMF(**params)``) behind ``fit``/``predict``."""
 
-    def __init__(self, seed: int = 0, **params: Any):
+    def __init__(self, seed: int = 0, bayes: bool = False, **params: Any):
         self.seed = seed
+        self.bayes = bayes
         self.params = params
 
     def fit(self, train: pd.DataFrame) -> OursModel:
@@ -58,11 +64,13 @@ class OursModel:
         from sklearn.exceptions import ConvergenceWarning
 
         from recsys_helpers.models.als import BiasedMF
+        from recsys_helpers.models.bayes import BayesianMF
 
+        estimator = BayesianMF if self.bayes else BiasedMF
         with warnings.catch_warnings():
             # the grids fix n_iter; a still-moving objective is part of what is compared
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_ = BiasedMF(random_state=self.seed, **self.params).fit(
+            self.model_ = estimator(random_state=self.seed, **self.params).fit(
                 train[["userId", "movieId", "rating"]]
             )
         return self
@@ -75,9 +83,9 @@ class OursModel:
 def make_model(kind: str):
     """Factory for :func:`benchmarks.protocol.evaluate`: ``make(**params) -> OursModel``."""
     if kind not in UNKNOWN_POLICY:
-        raise ValueError(f"kind must be 'bias' or 'als', got {kind!r}")
+        raise ValueError(f"kind must be 'bias', 'als' or 'bayes', got {kind!r}")
 
     def make(**params: Any) -> OursModel:
-        return OursModel(**params)
+        return OursModel(bayes=kind == "bayes", **params)
 
     return make

@@ -8,6 +8,8 @@ movies without ratings get a useful prediction; the split ``item:0.9:SEED`` hold
 movies to measure exactly that. With ``--time-effects user-day,user-drift,item-bins`` (or
 ``all``) it trains :class:`~recsys_helpers.models.temporal.TimeAwareMF`, whose biases move
 with the ratings' timestamps (the training file needs a ``timestamp`` column).
+``--model bayes`` trains :class:`~recsys_helpers.models.bayes.BayesianMF`, Bayesian PMF
+sampled by Gibbs sweeps (``--n-samples``, ``--burn-in``).
 
 Every model option is named as the estimator's parameter (``--n-factors`` is
 ``n_factors``, see ``NOTATION.md``); options left out take the estimator's own defaults,
@@ -37,7 +39,7 @@ DEFAULT_SPLIT = "random:0.9:0"
 MOVIELENS_RATING_RANGE = (0.5, 5.0)
 """``rating_range`` of a ratings file when ``--rating-range`` is not given."""
 
-MODELS = {"als": "BiasedMF"}
+MODELS = {"als": "BiasedMF", "bayes": "BayesianMF"}
 """``--model`` choices -> registered class name (the hybrid is chosen by ``--feature-kinds``)."""
 
 #: Model options: (flag, type, metavar, help). The flag's name is the parameter's.
@@ -48,6 +50,11 @@ MODEL_OPTIONS = (
     ("--n-iter", options.positive_int, "N", "ALS sweeps"),
     ("--random-state", options.non_negative_int, "S", "seed of the initialisation"),
     ("--cg-steps", options.positive_int, "N", "conjugate-gradient steps per row (default exact)"),
+    ("--n-samples", options.positive_int, "N", "bayes: Gibbs samples averaged after the burn-in"),
+    ("--burn-in", options.non_negative_int, "N", "bayes: Gibbs sweeps discarded before them"),
+    ("--n-kept", options.positive_int, "N", "bayes: samples kept for serving and --save"),
+    ("--noise-precision", options.positive_float, "A", "bayes: fixed noise precision α"),
+    ("--init-iter", options.non_negative_int, "N", "bayes: ALS sweeps of the MAP start"),
 )
 
 HYBRID_OPTIONS = ("feature_kinds", "feature_reg")
@@ -191,6 +198,16 @@ def require_timestamps(args: argparse.Namespace, train, test) -> None:
                 f"{where}: --time-effects needs a 'timestamp' column (Unix seconds); "
                 f"it has {', '.join(map(str, frame.columns))}"
             )
+def check_model_options(args: argparse.Namespace, cls: type) -> None:
+    """Refuse (usage error) a model option the chosen estimator does not have."""
+    params = cls().get_params(deep=False)
+    for flag, model in (("--feature-kinds", "HybridMF"), ("--time-effects", "TimeAwareMF")):
+        if getattr(args, _dest(flag), None) is not None and getattr(args, "model", "als") != "als":
+            args.parser.error(f"{flag} trains {model}; it does not combine with --model {args.model}")
+    for flag, *_ in MODEL_OPTIONS:
+        name = _dest(flag)
+        if getattr(args, name, None) is not None and name not in params:
+            args.parser.error(f"{flag} does not apply to {cls.__name__}")
 
 
 def hyperparameters(args: argparse.Namespace, cls: type) -> dict:
@@ -332,11 +349,13 @@ def format_fit_report(report: dict) -> str:
     if report.get("time_effects"):
         features = f" with time effects {','.join(report['time_effects'])}"
     shown = ("n_factors", "reg", "reg_bias", "feature_reg", "random_state", "cg_steps")
+    shown += ("n_samples", "burn_in", "noise_precision")
     lines = [
         f"{report['model']}{features} on {title}: {report['n_train']:,} training ratings, "
         f"{report['n_users']:,} users, {report['n_items']:,} movies",
         "  " + "  ".join(f"{k}={report[k]}" for k in shown if report.get(k) is not None),
-        f"  {report['sweeps']} sweeps in {report['fit_seconds']:.2f} s",
+        f"  {report['sweeps']} sweeps in {report['fit_seconds']:.2f} s "
+        f"(median sweep {report['sweep_seconds_median']:.3f} s)",
         "",
         f"  {'':6} {'ratings':>9} {'RMSE':>8} {'MAE':>8}",
         f"  {'train':6} {report['n_train']:>9,} {_number(report['train_rmse']):>8} "
@@ -367,6 +386,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from recsys_helpers.evaluation.summary import fit_summary
 
     cls = model_class(args)
+    check_model_options(args, cls)
     check_save_target(args)
     resolve_rating_range(args)
     train, test, source, release_tables = load_fit_data(args)

@@ -140,6 +140,6 @@ def run_recommend(args: argparse.Namespace) -> int:
         print(f"top {len(table)} for a new user with {len(who['rated'])} ratings")
         if who["ignored_movies"]:
             print(f"  ignored (not in the model): {', '.join(map(str, who['ignored_movies']))}")
-    columns = [c for c in ("rank", "movieId", "score", "title") if c in table.columns]
+    columns = [c for c in ("rank", "movieId", "score", "std", "title") if c in table.columns]
     print(table[columns].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     return 0

@@ -41,7 +41,9 @@ def fit_summary(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_secon
         ``train_rmse``, ``train_mae``, ``n_train``, ``n_test``, ``n_users``, ``n_items`` (in
         training), ``n_cold_users``, ``n_cold_items`` (distinct test users / movies absent
         from training), ``n_cold_ratings`` (test rows with either), ``fit_seconds``,
-        ``sweeps`` (run, ``n_iter_``), then every parameter of ``get_params()`` under its own
+        ``sweeps`` (run, ``n_iter_``), ``sweep_seconds_median`` (median seconds of one sweep,
+        or one Gibbs sample, from ``history_``: set-up and monitoring excluded), then every
+        parameter of ``get_params()`` under its own
         name (``n_factors``, ``reg``, ...) and all of them again as ``params``.
     """
     params = model.get_params(deep=False)
@@ -61,6 +63,7 @@ def fit_summary(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_secon
         "n_cold_ratings": None,
         "fit_seconds": fit_seconds,
         "sweeps": int(model.n_iter_),
+        "sweep_seconds_median": float(np.median(model.history_["seconds"])),
     }
     if test is not None:
         summary["rmse"], summary["mae"] = _errors(model, test)

@@ -24,16 +24,42 @@ design rows ``x_i = [1, V_i]`` and targets ``t_ui = r_ui − μ − b_i`` over `
     (X_u^T X_u + P_u) \, [b_u, U_u] = X_u^T t_u, \qquad P_u = \mathrm{diag}(\lambda_b,
     c_u\lambda, \dots, c_u\lambda).
 
-Rows without ratings get the prior mean: bias 0 and vector 0. These kernels are pure
-functions of arrays; :mod:`recsys_helpers.models.kernels_numba` holds the compiled twins.
+Rows without ratings get the prior mean: bias 0 and vector 0.
+
+The Gibbs sampler of Bayesian PMF (:class:`~recsys_helpers.models.bayes.BayesianMF`) draws
+each row from its Gaussian conditional, whose precision has the same Gram matrix:
+:func:`sample_side` solves ``(X_u^T X_u + P) w = X_u^T t_u + p`` with a full prior
+precision ``P`` shared by all rows and adds ``L^{-T} z``. These kernels are pure functions
+of arrays; :mod:`recsys_helpers.models.kernels_numba` holds the compiled twins.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
+
+#: Controller of the BLAS libraries, made on first use by :func:`one_blas_thread`.
+_BLAS = None
 
 #: Entries × (K+1)² elements per batch of the outer-product Gram build (~64 MiB in float64).
 _BATCH_ELEMENTS = 1 << 23
+
+
+def one_blas_thread():
+    """Context limiting BLAS to one thread.
+
+    For work beside numba's threads (which do the parallel work): a multi-threaded BLAS
+    competing with them for the cores is many times slower on small products. The BLAS
+    libraries are looked up once, on the first call, after importing SciPy's (the one
+    numba's ``np.dot`` calls); ``threadpoolctl.threadpool_limits`` looks them up at every
+    call instead, which costs milliseconds each time.
+    """
+    global _BLAS
+    if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls)
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def row_of_entries(indptr: np.ndarray) -> np.ndarray:
@@ -147,7 +173,27 @@ def solve_side(
         bias[nonempty] = sums[nonempty] / (counts[nonempty] + penalty[nonempty, 0])
         return bias, factors
 
-    width = n_factors + lead
+    for rows, gram, rhs in _normal_equations(indptr, indices, targets, other_factors, lead):
+        width = gram.shape[1]
+        gram[:, np.arange(width), np.arange(width)] += penalty[rows, 1 - lead :]
+        try:
+            solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
+            solution = np.full(rhs.shape, np.nan)
+        if fit_bias:
+            bias[rows] = solution[:, 0]
+        factors[rows] = solution[:, lead:]
+    return bias, factors
+
+
+def _normal_equations(indptr, indices, targets, other_factors, lead):
+    """``(rows, X_uᵀX_u, X_uᵀt_u)`` of the non-empty rows, in memory-bounded batches.
+
+    Yields ``rows`` (int, (n,)), ``gram`` (float64, (n, w, w)) and ``rhs`` (float64,
+    (n, w)) with ``w = K + lead``; design rows ``[1, V_i]`` (``[V_i]`` when ``lead`` is 0).
+    """
+    counts = np.diff(indptr)
+    width = other_factors.shape[1] + lead
     per_batch = max(1, _BATCH_ELEMENTS // (width * width))
     nonempty_rows = np.flatnonzero(counts > 0)
     position = 0
@@ -166,15 +212,202 @@ def solve_side(
         starts = np.concatenate(([0], np.cumsum(counts[rows])[:-1]))
         gram = np.add.reduceat(design[:, :, None] * design[:, None, :], starts, axis=0)
         rhs = np.add.reduceat(design * targets[entries, None], starts, axis=0)
-        gram[:, np.arange(width), np.arange(width)] += penalty[rows, 1 - lead :]
-        try:
-            solution = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # singular (no penalty, too few ratings): report NaN
-            solution = np.full(rhs.shape, np.nan)
-        if fit_bias:
-            bias[rows] = solution[:, 0]
-        factors[rows] = solution[:, lead:]
-    return bias, factors
+        yield rows, gram, rhs
+
+
+def dual_offsets(indptr: np.ndarray, width: int) -> np.ndarray:
+    """Where each row's entry noise starts, for the rows :func:`sample_side` draws in the dual.
+
+    A row with ``3 |Ω_u| < w`` (``w = K + 1`` unknowns) is drawn through its
+    ``|Ω_u|``-dimensional dual system, which needs one noise value per rating
+    (:func:`sample_side`); every other row needs none.
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (n_rows + 1,)
+    width : int
+        ``w``.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_rows + 1,)
+        Row ``u``'s entry noise is ``entry_noise[offsets[u] : offsets[u + 1]]``; the total,
+        ``offsets[-1]``, is the length ``entry_noise`` must have.
+    """
+    counts = np.diff(np.asarray(indptr, dtype=np.int64))
+    used = np.where(3 * counts < width, counts, 0)
+    return np.concatenate([[0], np.cumsum(used)]).astype(np.int64)
+
+
+def check_prior(
+    indptr: np.ndarray,
+    width: int,
+    precision: np.ndarray,
+    shift: np.ndarray,
+    noise: np.ndarray | None,
+    entry_noise: np.ndarray | None,
+) -> tuple:
+    """The shared prior and the noise of :func:`sample_side`, checked, as contiguous float64.
+
+    Returns
+    -------
+    precision, shift, noise, entry_noise, offsets
+        ``offsets`` from :func:`dual_offsets`; ``noise`` and ``entry_noise`` are None
+        together (the conditional means) or both arrays.
+
+    Raises
+    ------
+    ValueError
+        A shape does not fit ``(w, w)``, ``(w,)``, ``(n_rows, w)``, ``(offsets[-1],)``, or
+        only one of the two noises is given.
+    """
+    n_rows = len(indptr) - 1
+    precision = np.ascontiguousarray(precision, dtype=np.float64)
+    shift = np.ascontiguousarray(shift, dtype=np.float64)
+    if precision.shape != (width, width) or shift.shape != (width,):
+        raise ValueError(
+            f"precision must be ({width}, {width}) and shift ({width},); "
+            f"got {precision.shape} and {shift.shape}"
+        )
+    offsets = dual_offsets(indptr, width)
+    if (noise is None) != (entry_noise is None):
+        raise ValueError("give both noise and entry_noise (a draw) or neither (the means)")
+    if noise is not None:
+        noise = np.ascontiguousarray(noise, dtype=np.float64)
+        entry_noise = np.ascontiguousarray(entry_noise, dtype=np.float64)
+        if noise.shape != (n_rows, width):
+            raise ValueError(f"noise must be ({n_rows}, {width}), got {noise.shape}")
+        if entry_noise.shape != (offsets[-1],):
+            raise ValueError(
+                f"entry_noise must be ({offsets[-1]},) (kernels.dual_offsets), "
+                f"got {entry_noise.shape}"
+            )
+    return precision, shift, noise, entry_noise, offsets
+
+
+def prior_factors(precision: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(Σ, G, m)`` of a shared prior ``(P, p)``: ``Σ = P⁻¹``, ``G = C⁻ᵀ`` with
+    ``P = C Cᵀ`` (so ``G z ~ N(0, P⁻¹)`` for ``z ~ N(0, I)``), and ``m = P⁻¹ p``."""
+    lower = np.linalg.cholesky(precision)
+    root = np.linalg.inv(lower).T
+    covariance = root @ root.T
+    return covariance, root, covariance @ shift
+
+
+def sample_side(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other_factors: np.ndarray,
+    precision: np.ndarray,
+    shift: np.ndarray,
+    noise: np.ndarray | None = None,
+    entry_noise: np.ndarray | None = None,
+    *,
+    fit_bias: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gibbs half-step: each row's ``[b_u, U_u]`` drawn from its Gaussian conditional.
+
+    With noise precision ``α`` and the prior ``[b_u, U_u] ~ N(m, Λ^{-1})``, the conditional
+    of a row given the other side is Gaussian with precision ``α X_u^T X_u + Λ`` and mean
+    ``w̄`` solving
+
+    .. math:: (X_u^T X_u + P)\, \bar w = X_u^T t_u + p, \qquad P = Λ/α, \quad p = Λ m/α,
+
+    the ALS half-step's normal equations with the full shared ``P`` in place of the
+    diagonal ridge penalty. A row is drawn in the primal, with ``L L^T = X_u^T X_u + P``
+    (Cholesky), as
+
+    .. math:: w = L^{-T} (L^{-1} (X_u^T t_u + p) + z), \qquad z = ε/\sqrt{α}, \; ε \sim N(0, I),
+
+    whose covariance ``L^{-T} L^{-1}/α = (α X_u^T X_u + Λ)^{-1}`` is the conditional's. A row
+    with ``3|Ω_u| < w`` ratings (:func:`dual_offsets`; every row without ratings among them)
+    is drawn in its ``|Ω_u|``-dimensional dual instead, by perturbing the prior and the
+    targets and solving (Papandreou & Yuille 2010):
+
+    .. math::
+
+        w_0 = m + G z, \qquad
+        w = w_0 + Σ X_u^T (X_u Σ X_u^T + I)^{-1} (t_u + η - X_u w_0),
+
+    with ``Σ = P^{-1}``, ``G G^T = Σ`` and ``η = ε'/\sqrt{α}`` one value per rating: the same
+    distribution, at ``O(|Ω_u| w²)`` instead of ``O(w³)``. Without ratings ``w = m + G z``,
+    a draw from the prior.
+
+    Parameters
+    ----------
+    indptr, indices, targets, other_factors
+        As in :func:`solve_side` (``t_ui = r_ui − μ − b_i``).
+    precision : ndarray, shape (w, w)
+        ``P``, symmetric positive definite; ``w = K + 1`` (``K`` when ``fit_bias`` is
+        False).
+    shift : ndarray, shape (w,)
+        ``p``.
+    noise : ndarray, shape (n_rows, w), optional
+        ``z``, one row per row.
+    entry_noise : ndarray, shape (offsets[-1],), optional
+        ``η`` of the rows drawn in the dual (:func:`dual_offsets`). Without both noises the
+        result is the conditional means ``w̄``.
+    fit_bias : bool, default True
+        False: design rows ``V_i`` and the bias stays 0.
+
+    Returns
+    -------
+    bias : ndarray, shape (n_rows,)
+    factors : ndarray, shape (n_rows, K)
+        In ``other_factors.dtype``.
+    """
+    dtype = other_factors.dtype
+    lead = 1 if fit_bias else 0
+    n_rows, width = len(indptr) - 1, other_factors.shape[1] + lead
+    precision, shift, noise, entry_noise, offsets = check_prior(
+        indptr, width, precision, shift, noise, entry_noise
+    )
+    if width == 0:
+        return np.zeros(n_rows, dtype=dtype), np.zeros((n_rows, 0), dtype=dtype)
+    counts = np.diff(indptr)
+    dual = 3 * counts < width
+    solution = np.zeros((n_rows, width))
+    primal = np.flatnonzero(~dual)
+    per_batch = max(1, _BATCH_ELEMENTS // (width * width))
+    for first in range(0, len(primal), per_batch):
+        rows = primal[first : first + per_batch]
+        gram = np.broadcast_to(precision, (len(rows), width, width)).copy()
+        rhs = np.broadcast_to(shift, (len(rows), width)).copy()
+        for batch_rows, row_gram, row_rhs in _normal_equations(
+            np.concatenate([[0], np.cumsum(counts[rows])]),
+            np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in rows]),
+            np.concatenate([targets[indptr[r] : indptr[r + 1]] for r in rows]),
+            other_factors,
+            lead,
+        ):
+            gram[batch_rows] += row_gram
+            rhs[batch_rows] += row_rhs
+        lower = np.linalg.cholesky(gram)
+        part = np.linalg.solve(lower, rhs[:, :, None])[:, :, 0]  # L y = X^T t + p
+        if noise is not None:
+            part += noise[rows]
+        # L^T w = y (+ z)
+        solution[rows] = np.linalg.solve(np.swapaxes(lower, 1, 2), part[:, :, None])[:, :, 0]
+    covariance, root, mean = prior_factors(precision, shift)
+    for count in np.unique(counts[dual]):
+        rows = np.flatnonzero(dual & (counts == count))
+        start = np.broadcast_to(mean, (len(rows), width)).copy()  # w_0
+        if noise is not None:
+            start += noise[rows] @ root.T
+        entries = indptr[rows][:, None] + np.arange(count)
+        design = np.empty((len(rows), count, width))
+        design[:, :, :lead] = 1.0
+        design[:, :, lead:] = other_factors[indices[entries]]
+        residual = targets[entries] - np.einsum("rcw,rw->rc", design, start)
+        if noise is not None:
+            residual += entry_noise[offsets[rows][:, None] + np.arange(count)]
+        scaled = design @ covariance  # X Σ
+        kernel = scaled @ np.swapaxes(design, 1, 2) + np.eye(count)
+        dual_solution = np.linalg.solve(kernel, residual[:, :, None])
+        solution[rows] = start + (np.swapaxes(scaled, 1, 2) @ dual_solution)[:, :, 0]
+    bias = solution[:, 0] if fit_bias else np.zeros(n_rows)
+    return bias.astype(dtype), solution[:, lead:].astype(dtype)
 
 
 def pair_dots(

@@ -7,11 +7,14 @@ row it gathers the design ``X_u`` (rows ``[1, V_i]``), forms the normal equation
 .. math:: A_u = X_u^T X_u + P_u, \qquad b_u = X_u^T t_u ,
 
 and solves ``A_u w = b_u`` by an in-kernel Cholesky factorisation (rows with fewer ratings
-than unknowns use the equivalent dual system). BLAS is limited to one thread inside the
-parallel region (:mod:`threadpoolctl`) so the cores are never oversubscribed; numba's own
-thread count is left at its default (the number of cores). Compilation is cached on disk
-(``cache=True``); the first call in a fresh environment pays the JIT cost once
-(:func:`warm_up`).
+than unknowns use the equivalent dual system). The same row loop serves the Gibbs sampler of
+:class:`~recsys_helpers.models.bayes.BayesianMF` (:func:`sample_side`): a shared full prior
+precision replaces the diagonal penalty, and a noise vector added between the two triangular
+solves turns the conditional mean into a draw from the conditional. BLAS is limited to one
+thread inside the parallel region (:mod:`threadpoolctl`) so the cores are never
+oversubscribed; numba's own thread count is left at its default (the number of cores).
+Compilation is cached on disk (``cache=True``); the first call in a fresh environment pays
+the JIT cost once (:func:`warm_up`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from recsys_helpers.models.kernels import penalty_diagonal
+from recsys_helpers.models.kernels import check_prior as _check_prior
+from recsys_helpers.models.kernels import one_blas_thread, penalty_diagonal, prior_factors
 
-__all__ = ["residuals", "solve_side", "warm_up"]
+__all__ = ["residuals", "sample_side", "solve_side", "warm_up"]
 
 #: Reassociation and contraction let reductions vectorise; NaN/inf semantics are kept so a
 #: singular or overflowing system still shows up as NaN.
@@ -31,13 +35,19 @@ _FAST = {"reassoc", "contract", "arcp"}
 #: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
 _SMALL_ROW = 8
 
+#: What the ALS half-step passes for the shared prior and the noise of :func:`sample_side`.
+_NO_PRIOR, _NO_VECTORS, _NO_NOISE = np.empty((0, 0, 0)), np.empty((0, 0)), np.empty((0, 0))
+_NO_ENTRY_NOISE, _NO_OFFSETS = np.empty(0), np.empty(0, dtype=np.int64)
+
 
 @numba.njit(cache=True, fastmath=_FAST)
-def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
-    """Solve ``matrix @ out = rhs`` for SPD ``matrix`` in place (lower Cholesky).
+def _cholesky_solve(matrix, rhs, out, noise):  # pragma: no cover - compiled
+    """Solve ``matrix @ out = rhs`` for SPD ``matrix`` in place (lower Cholesky ``L Lᵀ``).
 
-    Only the lower triangle is read. A non-positive pivot fills ``out`` with NaN, which the
-    estimator reports with the sweep and the parameter to change.
+    Only the lower triangle is read; it is overwritten by ``L``. With a non-empty ``noise``
+    ``z`` the result is ``L⁻ᵀ (L⁻¹ rhs + z)``: the solution plus ``L⁻ᵀ z``, a draw from
+    ``N(solution, matrix⁻¹)`` when ``z ~ N(0, I)``. A non-positive pivot fills ``out`` with
+    NaN, which the estimator reports with the sweep and the parameter to change.
     """
     size = matrix.shape[0]
     for j in range(size):
@@ -59,6 +69,8 @@ def _cholesky_solve(matrix, rhs, out):  # pragma: no cover - compiled
         for k in range(i):
             value -= matrix[i, k] * out[k]
         out[i] = value / matrix[i, i]
+    for i in range(len(noise)):  # y + z: the backward solve then adds L^-T z
+        out[i] += noise[i]
     for i in range(size - 1, -1, -1):  # backward: L^T x = y
         value = out[i]
         for k in range(i + 1, size):
@@ -80,21 +92,56 @@ def _design(rows, other, lead):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True)
 def _solve_rows(  # pragma: no cover - compiled
-    indptr, indices, targets, other, penalty, dual, lead, bias, factors
+    indptr,
+    indices,
+    targets,
+    other,
+    penalty,
+    prior,
+    prior_vectors,
+    noise,
+    entry_noise,
+    offsets,
+    dual,
+    lead,
+    bias,
+    factors,
 ):
+    """Every row's ``(X_uᵀX_u + P_u) w = X_uᵀt_u + p`` (see :func:`solve_side`).
+
+    ``P_u`` is ``diag(penalty[row])`` and ``p = 0`` (ALS; empty rows get 0) unless ``prior``
+    has matrices: then ``prior`` = ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]``
+    are shared by every row, empty rows included, rows with ``3 |Ω_u| < w`` are drawn in
+    the dual, and ``noise[row]`` and ``entry_noise[offsets[row]:offsets[row + 1]]`` (when
+    ``noise`` has rows) make the result a draw (:func:`sample_side`).
+    """
     n_rows = len(indptr) - 1
     width = other.shape[1] + lead
+    shared = prior.shape[0] > 0
+    noisy = noise.shape[0] > 0
+    no_noise = np.empty(0, dtype=np.float64)
     for row in numba.prange(n_rows):
         start, stop = indptr[row], indptr[row + 1]
         count = stop - start
-        if count == 0:
+        if count == 0 and not shared:
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
         design = _design(indices[start:stop], other, lead)
         row_targets = targets[start:stop].astype(other.dtype)
         solution = np.empty(width, dtype=np.float64)
-        if count < width and dual:
+        if shared:
+            row_noise = noise[row] if noisy else no_noise
+            if 3 * count < width:
+                row_entry_noise = (
+                    entry_noise[offsets[row] : offsets[row + 1]] if noisy else no_noise
+                )
+                _sample_dual(
+                    design, row_targets, prior, prior_vectors, row_noise, row_entry_noise, solution
+                )
+            else:
+                _solve_shared(design, row_targets, prior[0], prior_vectors[0], row_noise, solution)
+        elif count < width and dual:
             _solve_dual(design, row_targets, penalty[row], solution)
         else:
             _solve_primal(design, row_targets, penalty[row], solution)
@@ -105,8 +152,8 @@ def _solve_rows(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _solve_primal(design, row_targets, penalty, solution):  # pragma: no cover - compiled
-    """``(XᵀX + P) w = Xᵀt``: a (K+1)² system; Gram by BLAS unless the row is short."""
+def _normal_equations(design, row_targets):  # pragma: no cover - compiled
+    """``(XᵀX, Xᵀt)`` in float64 (lower triangle at least); BLAS unless the row is short."""
     count, width = design.shape
     if count < _SMALL_ROW:
         gram = np.zeros((width, width), dtype=np.float64)
@@ -119,9 +166,72 @@ def _solve_primal(design, row_targets, penalty, solution):  # pragma: no cover -
     else:
         gram = np.dot(design.T, design).astype(np.float64)
         rhs = np.dot(design.T, row_targets).astype(np.float64)
-    for a in range(width):
+    return gram, rhs
+
+
+@numba.njit(cache=True)
+def _solve_primal(design, row_targets, penalty, solution):  # pragma: no cover - compiled
+    """``(XᵀX + P) w = Xᵀt`` with diagonal ``P``: a (K+1)² system."""
+    gram, rhs = _normal_equations(design, row_targets)
+    for a in range(design.shape[1]):
         gram[a, a] += penalty[a]
-    _cholesky_solve(gram, rhs, solution)
+    _cholesky_solve(gram, rhs, solution, np.empty(0, dtype=np.float64))
+
+
+@numba.njit(cache=True)
+def _solve_shared(  # pragma: no cover - compiled
+    design, row_targets, precision, shift, noise, solution
+):
+    """``(XᵀX + P) w = Xᵀt + p`` with a full ``P`` shared by all rows, plus ``L⁻ᵀ z``."""
+    gram, rhs = _normal_equations(design, row_targets)
+    for a in range(design.shape[1]):
+        rhs[a] += shift[a]
+        for b in range(a + 1):
+            gram[a, b] += precision[a, b]
+    _cholesky_solve(gram, rhs, solution, noise)
+
+
+@numba.njit(cache=True)
+def _sample_dual(  # pragma: no cover - compiled
+    design, row_targets, prior, prior_vectors, noise, entry_noise, solution
+):
+    """A short row's draw in its ``|Ω_u|``-dimensional dual (perturb the prior and the
+    targets, then solve): ``w₀ = m + G z``, ``w = w₀ + Σ Xᵀ (X Σ Xᵀ + I)⁻¹ (t + η − X w₀)``.
+    Without noise, ``w`` is the conditional mean."""
+    count, width = design.shape
+    covariance, root, mean = prior[1], prior[2], prior_vectors[1]
+    start = np.empty(width, dtype=np.float64)
+    for a in range(width):
+        value = mean[a]
+        for b in range(len(noise)):
+            value += root[a, b] * noise[b]
+        start[a] = value
+    scaled = np.zeros((count, width), dtype=np.float64)  # X Σ
+    residual = np.empty(count, dtype=np.float64)
+    for j in range(count):
+        value = row_targets[j] * 1.0
+        if len(entry_noise):
+            value += entry_noise[j]
+        for a in range(width):
+            value -= design[j, a] * start[a]
+            for b in range(width):
+                scaled[j, b] += design[j, a] * covariance[a, b]
+        residual[j] = value
+    kernel = np.zeros((count, count), dtype=np.float64)
+    for j in range(count):
+        for m in range(j + 1):
+            value = 0.0
+            for a in range(width):
+                value += scaled[j, a] * design[m, a]
+            kernel[j, m] = value
+        kernel[j, j] += 1.0
+    dual = np.empty(count, dtype=np.float64)
+    _cholesky_solve(kernel, residual, dual, np.empty(0, dtype=np.float64))
+    for a in range(width):
+        value = start[a]
+        for j in range(count):
+            value += scaled[j, a] * dual[j]
+        solution[a] = value
 
 
 @numba.njit(cache=True)
@@ -146,7 +256,7 @@ def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - c
             kernel[j, m] = value
         kernel[j, j] += 1.0
     dual = np.empty(count, dtype=np.float64)
-    _cholesky_solve(kernel, row_targets.astype(np.float64), dual)
+    _cholesky_solve(kernel, row_targets.astype(np.float64), dual, np.empty(0, dtype=np.float64))
     for a in range(width):
         value = 0.0
         for j in range(count):
@@ -318,7 +428,66 @@ def solve_side(
             np.ascontiguousarray(targets),
             other,
             penalty,
+            _NO_PRIOR,
+            _NO_VECTORS,
+            _NO_NOISE,
+            _NO_ENTRY_NOISE,
+            _NO_OFFSETS,
             bool(reg > 0 and (reg_bias > 0 or not fit_bias)),
+            lead,
+            bias,
+            factors,
+        )
+    return bias, factors
+
+
+def sample_side(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other_factors: np.ndarray,
+    precision: np.ndarray,
+    shift: np.ndarray,
+    noise: np.ndarray | None = None,
+    entry_noise: np.ndarray | None = None,
+    *,
+    fit_bias: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gibbs half-step, compiled: see :func:`recsys_helpers.models.kernels.sample_side`.
+
+    The rows run through the same compiled loop as :func:`solve_side` (Gram by BLAS or
+    loops, in-kernel Cholesky), with the shared full ``P`` = ``precision`` and
+    ``p`` = ``shift`` in place of the diagonal ridge penalty and ``L⁻ᵀ z`` added for a draw;
+    rows with ``3 |Ω_u| < K + 1`` ratings are drawn in their dual. Each row's result
+    depends only on its own data and its own noise, so it does not depend on the number
+    of threads.
+
+    Parameters and returns as :func:`recsys_helpers.models.kernels.sample_side`.
+    """
+    other = np.ascontiguousarray(other_factors)
+    lead = 1 if fit_bias else 0
+    n_rows, width = len(indptr) - 1, other.shape[1] + lead
+    precision, shift, noise, entry_noise, offsets = _check_prior(
+        indptr, width, precision, shift, noise, entry_noise
+    )
+    bias = np.zeros(n_rows, dtype=other.dtype)
+    factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
+    if width == 0:
+        return bias, factors
+    covariance, root, mean = prior_factors(precision, shift)
+    with one_blas_thread():
+        _solve_rows(
+            np.ascontiguousarray(indptr, dtype=np.int64),
+            np.ascontiguousarray(indices, dtype=np.int64),
+            np.ascontiguousarray(targets),
+            other,
+            np.empty((0, width)),
+            np.stack([precision, covariance, root]),
+            np.stack([shift, mean]),
+            np.empty((0, width)) if noise is None else noise,
+            np.empty(0) if entry_noise is None else entry_noise,
+            offsets,
+            False,
             lead,
             bias,
             factors,
@@ -368,6 +537,9 @@ def warm_up() -> float:
         targets = np.ones(12, dtype=dtype)
         solve_side(indptr, indices, targets, other, 1.0, 1.0)
         solve_side(indptr, indices, targets, other[:, :0], 1.0, 1.0)
+        sample_side(
+            indptr, indices, targets, other, np.eye(3), np.zeros(3), np.ones((3, 3)), np.ones(2)
+        )
         zeros = np.zeros(3, dtype=dtype)
         residuals(indices, indices, np.ones(12), zeros, other, other)
     return time.perf_counter() - started

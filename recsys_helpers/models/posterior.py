@@ -1,0 +1,272 @@
+r"""Bayesian PMF beyond the rows: hyperparameter conditionals, random streams, predictive summaries.
+
+Pure functions of arrays used by :class:`~recsys_helpers.models.bayes.BayesianMF` (symbols in
+``NOTATION.md``; the rows' own conditional is the half-step kernel
+:func:`recsys_helpers.models.kernels.sample_side`):
+
+* :func:`sample_normal_wishart`: ``(m, Λ)`` of one side given its rows ``θ_1 … θ_N``
+  (Salakhutdinov & Mnih 2008, eq. 14);
+* :func:`sample_noise_precision`: ``α`` given the squared training error;
+* :func:`generator`, :func:`row_noise`: random streams keyed by ``(random_state, sweep,
+  stream)``, so every row's draw is fixed by the keys and never by the thread count;
+* :func:`mixture_quantiles`: quantiles of the predictive distribution, a mixture over the
+  kept samples of ``N(r̂^{(s)}, 1/α^{(s)})``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, special
+from scipy.stats import wishart
+
+__all__ = [
+    "STREAMS",
+    "HyperPrior",
+    "generator",
+    "mixture_quantiles",
+    "row_noise",
+    "sample_noise_precision",
+    "sample_normal_wishart",
+]
+
+#: Independent random streams of one sweep (and of serving), by name.
+STREAMS = {"hyper": 0, "user": 1, "item": 2, "cold": 3, "fold_in": 4}
+
+
+def generator(random_state: int, sweep: int, stream: str) -> np.random.Generator:
+    """The generator of one stream of one sweep: ``default_rng([random_state, sweep, stream])``.
+
+    NumPy's ``SeedSequence`` hashes the three keys, so streams of different sweeps, streams or
+    seeds are independent, and any of them can be regenerated on its own.
+
+    Parameters
+    ----------
+    random_state : int >= 0
+    sweep : int >= 0
+        The Gibbs sweep (or the kept sample, when serving).
+    stream : str
+        A key of :data:`STREAMS`.
+    """
+    return np.random.default_rng([int(random_state), int(sweep), STREAMS[stream]])
+
+
+def row_noise(
+    random_state: int,
+    sweep: int,
+    stream: str,
+    n_rows: int,
+    width: int,
+    scale: float,
+    n_entries: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``z = ε/√α`` for a side's half-step draw: one row of normals per row, then one per
+    rating of the rows drawn in the dual, i.i.d. ``N(0, scale²)``, keyed by the sweep.
+
+    Row ``r`` holds the ``r``-th ``width`` normals of the stream's generator, and the
+    entry noise the ``n_entries`` after all rows, so every row's noise is fixed by
+    ``(random_state, sweep, stream, r)``, whatever the kernel's thread count.
+
+    Returns
+    -------
+    noise : ndarray of float64, shape (n_rows, width)
+    entry_noise : ndarray of float64, shape (n_entries,)
+        See :func:`recsys_helpers.models.kernels.dual_offsets`.
+    """
+    rng = generator(random_state, sweep, stream)
+    noise = rng.standard_normal((n_rows, width))
+    entry_noise = rng.standard_normal(n_entries)
+    noise *= scale
+    entry_noise *= scale
+    return noise, entry_noise
+
+
+@dataclass(frozen=True)
+class HyperPrior:
+    r"""Normal–Wishart hyperprior ``p(m, Λ) = N(m | μ₀, (β₀Λ)⁻¹) W(Λ | W₀, ν₀)`` of one side.
+
+    The BPMF paper's defaults are ``μ₀ = 0``, ``β₀ = 2``, ``ν₀ = D`` and ``W₀ = I`` with
+    ``D = K + 1`` (bias and vector).
+
+    Attributes
+    ----------
+    mean : ndarray (D,)
+        ``μ₀``.
+    mean_precision : float
+        ``β₀ > 0``.
+    degrees_of_freedom : float
+        ``ν₀ > D − 1``.
+    scale : ndarray (D, D)
+        ``W₀``, symmetric positive definite (``E[Λ] = ν₀ W₀``).
+    """
+
+    mean: np.ndarray
+    mean_precision: float
+    degrees_of_freedom: float
+    scale: np.ndarray
+
+    @classmethod
+    def default(
+        cls,
+        width: int,
+        mean_precision: float = 2.0,
+        degrees_of_freedom: float | None = None,
+        scale: float = 1.0,
+    ) -> HyperPrior:
+        """``μ₀ = 0``, ``β₀``, ``ν₀`` (``D`` when None) and ``W₀ = scale · I`` for ``D = width``."""
+        return cls(
+            mean=np.zeros(width),
+            mean_precision=float(mean_precision),
+            degrees_of_freedom=float(width if degrees_of_freedom is None else degrees_of_freedom),
+            scale=float(scale) * np.eye(width),
+        )
+
+
+def normal_wishart_posterior(rows: np.ndarray, prior: HyperPrior) -> HyperPrior:
+    r"""The Normal–Wishart conditional of ``(m, Λ)`` given ``N`` rows ``θ_n`` (BPMF eq. 14).
+
+    .. math::
+
+        β^* = β_0 + N, \quad ν^* = ν_0 + N, \quad
+        μ^* = \frac{β_0 μ_0 + N \bar θ}{β_0 + N}, \quad
+        (W^*)^{-1} = W_0^{-1} + N \bar S + \frac{β_0 N}{β_0 + N}(μ_0 - \bar θ)(μ_0 - \bar θ)^T
+
+    with ``θ̄`` the rows' mean and ``S̄ = (1/N) Σ (θ_n − θ̄)(θ_n − θ̄)ᵀ``.
+
+    Parameters
+    ----------
+    rows : ndarray, shape (N, D)
+        ``θ_n = [b_n, F_n]``.
+    prior : HyperPrior
+
+    Returns
+    -------
+    HyperPrior
+        ``(μ*, β*, ν*, W*)``.
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    count = len(rows)
+    beta0 = prior.mean_precision
+    if count == 0:
+        return prior
+    average = rows.mean(axis=0)
+    centred = rows - average
+    scatter = centred.T @ centred  # N S̄
+    offset = prior.mean - average
+    inverse_scale = (
+        np.linalg.inv(prior.scale)
+        + scatter
+        + (beta0 * count / (beta0 + count)) * np.outer(offset, offset)
+    )
+    scale = np.linalg.inv(inverse_scale)
+    return HyperPrior(
+        mean=(beta0 * prior.mean + count * average) / (beta0 + count),
+        mean_precision=beta0 + count,
+        degrees_of_freedom=prior.degrees_of_freedom + count,
+        scale=(scale + scale.T) / 2,
+    )
+
+
+def sample_normal_wishart(
+    rows: np.ndarray, prior: HyperPrior, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw ``(m, Λ)`` of one side from its conditional given the rows.
+
+    ``Λ ~ W(W*, ν*)`` (:class:`scipy.stats.wishart`), then ``m ~ N(μ*, (β*Λ)⁻¹)`` drawn as
+    ``μ* + C⁻ᵀ z/√β*`` with ``Λ = C Cᵀ`` (see :func:`normal_wishart_posterior`).
+
+    Parameters
+    ----------
+    rows : ndarray, shape (N, D)
+    prior : HyperPrior
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    mean : ndarray of float64, shape (D,)
+        ``m``.
+    precision : ndarray of float64, shape (D, D)
+        ``Λ``.
+    """
+    posterior = normal_wishart_posterior(rows, prior)
+    precision = np.atleast_2d(
+        wishart(df=posterior.degrees_of_freedom, scale=posterior.scale).rvs(random_state=rng)
+    )
+    lower = np.linalg.cholesky(precision)
+    z = rng.standard_normal(len(posterior.mean)) / np.sqrt(posterior.mean_precision)
+    mean = posterior.mean + linalg.solve_triangular(lower, z, lower=True, trans="T")
+    return mean, precision
+
+
+def sample_noise_precision(
+    squared_error: float,
+    n_ratings: int,
+    rng: np.random.Generator,
+    *,
+    shape: float = 1.0,
+    rate: float = 1.0,
+) -> float:
+    r"""Draw the noise precision ``α`` from its Gamma conditional.
+
+    With the prior ``α ~ Gamma(a₀, b₀)`` (shape, rate) and ``n`` Gaussian residuals ``e``:
+
+    .. math::
+
+        α \mid R, Θ \sim \mathrm{Gamma}\big(a_0 + n/2,\; b_0 + \tfrac12 \textstyle\sum e^2\big).
+
+    Parameters
+    ----------
+    squared_error : float
+        ``Σ (r_ui − r̂_ui)²`` over the training ratings.
+    n_ratings : int
+        ``n``.
+    rng : numpy.random.Generator
+    shape, rate : float, default 1.0
+        ``a₀`` and ``b₀``.
+
+    Returns
+    -------
+    float
+    """
+    return float(rng.gamma(shape + n_ratings / 2.0, 1.0 / (rate + squared_error / 2.0)))
+
+
+def mixture_quantiles(
+    means: np.ndarray, variances: np.ndarray, probabilities, *, tol: float = 1e-4
+) -> np.ndarray:
+    r"""Quantiles of equal-weight Gaussian mixtures, one mixture per column.
+
+    Column ``j`` is the predictive distribution ``(1/S) Σ_s N(means[s, j], variances[s])``;
+    its ``q``-quantile solves ``(1/S) Σ_s Φ((x − means[s, j]) / sqrt(variances[s])) = q``,
+    found by bisection to ``tol`` (the mixture CDF is increasing).
+
+    Parameters
+    ----------
+    means : ndarray, shape (S, n)
+    variances : ndarray, shape (S,)
+        Positive.
+    probabilities : sequence of float in (0, 1), length m
+    tol : float
+        Absolute tolerance in the quantile's units.
+
+    Returns
+    -------
+    ndarray of float64, shape (m, n)
+    """
+    means = np.asarray(means, dtype=np.float64)
+    stds = np.sqrt(np.asarray(variances, dtype=np.float64))[:, None]
+    probabilities = np.atleast_1d(np.asarray(probabilities, dtype=np.float64))
+    if not ((probabilities > 0) & (probabilities < 1)).all():
+        raise ValueError(f"probabilities must lie in (0, 1), got {probabilities.tolist()}")
+    out = np.empty((len(probabilities), means.shape[1]))
+    spread = 10.0 * stds.max()
+    for position, probability in enumerate(probabilities):
+        low, high = means.min(axis=0) - spread, means.max(axis=0) + spread
+        while np.max(high - low) > tol:
+            middle = (low + high) / 2
+            below = special.ndtr((middle - means) / stds).mean(axis=0) < probability
+            low = np.where(below, middle, low)
+            high = np.where(below, high, middle)
+        out[position] = (low + high) / 2
+    return out

@@ -1,0 +1,101 @@
+"""``fit --model bayes`` and ``recommend`` from a saved BayesianMF; ``sweep_seconds_median``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_helpers.cli import main
+from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.models.bayes import BayesianMF
+
+FAST = ["--model", "bayes", "--n-factors", "2", "--n-samples", "6", "--burn-in", "2"]
+FAST += ["--n-kept", "3", "--init-iter", "2"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    ratings, _ = make_ratings(50, 30, 700, n_factors=2, noise_std=0.2, random_state=0)
+    test = ratings.sample(frac=0.1, random_state=1)
+    train = ratings.drop(test.index)
+    paths = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.to_csv(paths[0], index=False)
+    test.to_csv(paths[1], index=False)
+    return paths
+
+
+def run_json(capsys, argv):
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_fit_bayes_json_matches_the_estimator(files, capsys):
+    train_path, test_path = files
+    argv = ["fit", "--train", str(train_path), "--test", str(test_path), *FAST, "--json"]
+    report = run_json(capsys, [*argv, "--noise-precision", "4", "--random-state", "3"])
+    assert report["model"] == "BayesianMF"
+    params = report["params"]
+    assert (params["n_samples"], params["burn_in"], params["n_kept"]) == (6, 2, 3)
+    assert (params["noise_precision"], params["init_iter"], params["random_state"]) == (4.0, 2, 3)
+    assert report["sweeps"] == 8
+    model = BayesianMF(**params).fit(pd.read_csv(train_path))
+    test = pd.read_csv(test_path)
+    errors = test["rating"].to_numpy() - model.predict(test)
+    assert report["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
+    median = report["sweep_seconds_median"]
+    assert 0 < median <= report["fit_seconds"]
+
+
+def test_sweep_seconds_median_is_reported_for_als_too(files, capsys):
+    report = run_json(capsys, ["fit", "--train", str(files[0]), "--n-iter", "3", "--json"])
+    assert report["model"] == "BiasedMF" and report["sweep_seconds_median"] > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--n-samples", "5"], "--n-samples does not apply to BiasedMF"),
+        (["--model", "bayes", "--n-iter", "5"], "--n-iter does not apply to BayesianMF"),
+        (["--model", "bayes", "--cg-steps", "2"], "--cg-steps does not apply to BayesianMF"),
+        (["--model", "bayes", "--feature-kinds", "genres"], "does not combine with --model bayes"),
+        (["--model", "bayes", "--noise-precision", "0"], "must be a finite number > 0"),
+    ],
+)
+def test_options_of_another_model_are_usage_errors(files, extra, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--train", str(files[0]), *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_human_table_names_the_sampler_settings(files, capsys):
+    assert main(["fit", "--train", str(files[0]), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("BayesianMF on ")
+    assert "n_samples=6" in out and "burn_in=2" in out and "median sweep" in out
+
+
+def test_recommend_from_a_saved_bayes_model_shows_the_spread(files, tmp_path, capsys):
+    train_path, _ = files
+    model_path = tmp_path / "bayes.npz"
+    run_json(
+        capsys, ["fit", "--train", str(train_path), *FAST, "--save", str(model_path), "--json"]
+    )
+    train = pd.read_csv(train_path)
+    user = int(train["userId"].iloc[0])
+    argv = ["recommend", "--model", str(model_path), "--user", str(user), "-n", "4"]
+    rows = run_json(capsys, [*argv, "--json"])["recommendations"]
+    assert len(rows) == 4 and all(row["std"] > 0 for row in rows)
+    assert main(argv) == 0
+    header = capsys.readouterr().out.splitlines()[1].split()
+    assert header == ["rank", "movieId", "score", "std"]
+    movie = int(train["movieId"].iloc[0])
+    new = run_json(
+        capsys, ["recommend", "--model", str(model_path), "--rate", f"{movie}=5", "--json"]
+    )
+    assert all(row["std"] > 0 for row in new["recommendations"])
