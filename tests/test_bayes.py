@@ -14,6 +14,7 @@ import pytest
 
 from recsys_helpers.data.ratings import RatingMatrix
 from recsys_helpers.data.synthetic import make_ratings
+from recsys_helpers.errors import DataError
 from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.models.bayes import BayesianMF
 from recsys_helpers.models.persistence import load_model
@@ -220,8 +221,12 @@ def test_fold_in_samples_a_new_user_and_more_ratings_shrink_the_spread(planted, 
     assert (spreads[0] > spreads[1]).mean() > 0.95
     # the same user twice: the same draws
     np.testing.assert_array_equal(fitted.fold_in(rated)[1], vectors)
-    prior_bias, _ = fitted.fold_in({})
-    assert prior_bias.std() > bias.std()
+    # nobody rated yet: the prior-mean user's list is the most uncertain of all
+    prior = fitted.recommend_prior(n=150)
+    spreads = prior.set_index("movieId")["std"].align(with_many.set_index("movieId")["std"])
+    assert (spreads[0] > spreads[1]).mean() > 0.95
+    with pytest.raises(DataError, match="none of the movies"):
+        fitted.fold_in({})
 
 
 def test_save_and_load_keep_every_answer(planted, fitted, tmp_path):

@@ -1,4 +1,4 @@
-"""``fit --model bayes`` and ``recommend`` from a saved BayesianMF; ``sweep_seconds_median``."""
+"""``fit --model bayes`` and ``recommend`` from a saved BayesianMF; sweep and set-up seconds."""
 
 from __future__ import annotations
 
@@ -47,13 +47,15 @@ def test_fit_bayes_json_matches_the_estimator(files, capsys):
     test = pd.read_csv(test_path)
     errors = test["rating"].to_numpy() - model.predict(test)
     assert report["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
-    median = report["sweep_seconds_median"]
-    assert 0 < median <= report["fit_seconds"]
+    median, setup = report["sweep_seconds_median"], report["setup_seconds"]
+    assert 0 < median and 0 < setup  # the MAP start is part of the set-up
+    assert setup + report["sweeps"] * median <= report["fit_seconds"] * 1.5
 
 
-def test_sweep_seconds_median_is_reported_for_als_too(files, capsys):
+def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):
     report = run_json(capsys, ["fit", "--train", str(files[0]), "--n-iter", "3", "--json"])
     assert report["model"] == "BiasedMF" and report["sweep_seconds_median"] > 0
+    assert 0 < report["setup_seconds"] < report["fit_seconds"]
 
 
 @pytest.mark.parametrize(

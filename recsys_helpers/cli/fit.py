@@ -198,12 +198,15 @@ def require_timestamps(args: argparse.Namespace, train, test) -> None:
                 f"{where}: --time-effects needs a 'timestamp' column (Unix seconds); "
                 f"it has {', '.join(map(str, frame.columns))}"
             )
+
+
 def check_model_options(args: argparse.Namespace, cls: type) -> None:
     """Refuse (usage error) a model option the chosen estimator does not have."""
     params = cls().get_params(deep=False)
+    chosen = getattr(args, "model", "als")
     for flag, model in (("--feature-kinds", "HybridMF"), ("--time-effects", "TimeAwareMF")):
-        if getattr(args, _dest(flag), None) is not None and getattr(args, "model", "als") != "als":
-            args.parser.error(f"{flag} trains {model}; it does not combine with --model {args.model}")
+        if getattr(args, _dest(flag), None) is not None and chosen != "als":
+            args.parser.error(f"{flag} trains {model}; it does not combine with --model {chosen}")
     for flag, *_ in MODEL_OPTIONS:
         name = _dest(flag)
         if getattr(args, name, None) is not None and name not in params:

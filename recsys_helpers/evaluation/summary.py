@@ -42,9 +42,10 @@ def fit_summary(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_secon
         training), ``n_cold_users``, ``n_cold_items`` (distinct test users / movies absent
         from training), ``n_cold_ratings`` (test rows with either), ``fit_seconds``,
         ``sweeps`` (run, ``n_iter_``), ``sweep_seconds_median`` (median seconds of one sweep,
-        or one Gibbs sample, from ``history_``: set-up and monitoring excluded), then every
-        parameter of ``get_params()`` under its own
-        name (``n_factors``, ``reg``, ...) and all of them again as ``params``.
+        or one Gibbs sample, from ``history_``: set-up and monitoring excluded),
+        ``setup_seconds`` (``fit``'s time before the first sweep; None for a loaded
+        model), then every parameter of ``get_params()`` under its own name
+        (``n_factors``, ``reg``, ...) and all of them again as ``params``.
     """
     params = model.get_params(deep=False)
     train_rmse, train_mae = _errors(model, train)
@@ -64,6 +65,7 @@ def fit_summary(model, train: pd.DataFrame, test: pd.DataFrame | None, fit_secon
         "fit_seconds": fit_seconds,
         "sweeps": int(model.n_iter_),
         "sweep_seconds_median": float(np.median(model.history_["seconds"])),
+        "setup_seconds": getattr(model, "setup_seconds_", None),
     }
     if test is not None:
         summary["rmse"], summary["mae"] = _errors(model, test)
