@@ -6,15 +6,20 @@ Run from the repository root (``make bench-app``)::
 
 The default model (``BiasedMF``, K = 64) is fitted on every rating of ml-latest-small (or
 ``--model FILE`` is served), saved to a temporary file and served by
-``python -m recsys_helpers serve`` in its own process, exactly as a user starts it. After
-a sequential warm-up, ``--clients`` threads each keep one HTTP/1.1 connection open and
-send ``POST /api/recommendations`` bodies of ``--ratings`` ratings (random movies among
-the 2,000 most rated, random half stars, a fixed seed; ``n = 10``) one after another,
-until ``--seconds`` have passed or ``--max-requests`` have been sent, whichever comes
-first. Every answer must be HTTP 200 with 10 items, else it counts as an error.
+``python -m recsys_helpers serve --workers W`` in its own processes, exactly as a user
+starts it (``--workers``, default 2: one per core of the 2-core reference machine). After
+a sequential warm-up, ``--clients`` client processes each keep one HTTP/1.1 connection
+open and send ``POST /api/recommendations`` bodies of ``--ratings`` ratings (random movies
+among the 2,000 most rated, random half stars, a fixed seed; ``n = 10``) one after
+another, until ``--seconds`` have passed or ``--max-requests`` have been sent, whichever
+comes first. Every answer must be HTTP 200 with 10 items, else it counts as an error.
+Each client is its own process, as real clients are separate programs: threads of one
+Python process would queue for its interpreter lock, and that wait would be counted as
+latency.
 
 Reported: requests per second, latency percentiles seen by the clients (p50, p90, p99,
-max), errors, the server's resident memory after the warm-up and after the load, the
+max), errors, the server's memory (PSS of all its processes: pages the workers share
+are split between them, not counted twice) after the warm-up and after the load, the
 server's CPU time per request, and the load average of the machine before and after
 (the clients share the machine with the server, and others may too). Results go to
 ``benchmarks/results/app.{json,md}``.
@@ -26,13 +31,13 @@ import argparse
 import http.client
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -83,37 +88,41 @@ def _bodies(model, count: int, n_ratings: int, seed: int) -> list[bytes]:
     return bodies
 
 
-class _Client(threading.Thread):
-    """One client: one keep-alive connection, requests back to back until told to stop."""
+def _client(port, bodies, stop_at, budget, offset, results) -> None:
+    """One client process: one keep-alive connection, requests back to back until
+    ``stop_at`` (``time.monotonic``, shared by all processes) or ``budget`` requests; puts
+    ``(latencies in s, errors)`` on ``results``."""
+    latencies, errors = [], []
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    k = offset
+    while time.monotonic() < stop_at and len(latencies) + len(errors) < budget:
+        body = bodies[k % len(bodies)]
+        k += 1
+        start = time.perf_counter()
+        try:
+            connection.request("POST", "/api/recommendations", body, headers)
+            response = connection.getresponse()
+            payload = response.read()
+            elapsed = time.perf_counter() - start
+            if response.status != 200 or len(json.loads(payload)["items"]) != 10:
+                errors.append(f"HTTP {response.status}: {payload[:200]!r}")
+            latencies.append(elapsed)
+        except (OSError, http.client.HTTPException, ValueError, KeyError) as error:
+            errors.append(repr(error))
+            connection.close()
+            connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    connection.close()
+    results.put((latencies, errors))
 
-    def __init__(self, port, bodies, stop_at, budget, offset):
-        super().__init__(daemon=True)
-        self.port, self.bodies, self.stop_at, self.budget = port, bodies, stop_at, budget
-        self.offset = offset
-        self.latencies: list[float] = []
-        self.errors: list[str] = []
 
-    def run(self) -> None:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
-        headers = {"Content-Type": "application/json"}
-        k = self.offset
-        while time.monotonic() < self.stop_at and self.budget.acquire(blocking=False):
-            body = self.bodies[k % len(self.bodies)]
-            k += 1
-            start = time.perf_counter()
-            try:
-                connection.request("POST", "/api/recommendations", body, headers)
-                response = connection.getresponse()
-                payload = response.read()
-                elapsed = time.perf_counter() - start
-                if response.status != 200 or len(json.loads(payload)["items"]) != 10:
-                    self.errors.append(f"HTTP {response.status}: {payload[:200]!r}")
-                self.latencies.append(elapsed)
-            except (OSError, http.client.HTTPException, ValueError, KeyError) as error:
-                self.errors.append(repr(error))
-                connection.close()
-                connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
-        connection.close()
+def _server_usage(process: psutil.Process) -> tuple[float, float]:
+    """Memory (PSS: shared pages split between the workers, bytes) and CPU seconds of
+    the server, its worker processes included."""
+    processes = [process, *process.children(recursive=True)]
+    pss = sum(p.memory_full_info().pss for p in processes)
+    cpu = sum(sum(p.cpu_times()[:2]) for p in processes)
+    return pss, cpu
 
 
 def _fit_or_load(args):
@@ -138,6 +147,7 @@ def run(args) -> dict:
             sys.executable, "-m", "recsys_helpers", "serve", "--model", str(path),
             "--dataset", args.dataset, "--host", HOST, "--port", str(port),
         ]  # fmt: skip
+        command += ["--workers", str(args.workers)]
         if args.mirror:
             command += ["--mirror", args.mirror]
         server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -151,22 +161,27 @@ def run(args) -> dict:
                 )
                 warm.getresponse().read()
             warm.close()
-            rss_before = process.memory_info().rss
-            cpu_before = sum(process.cpu_times()[:2])
+            rss_before, cpu_before = _server_usage(process)
             load_before = os.getloadavg()
-            budget = threading.Semaphore(args.max_requests)
+            context = multiprocessing.get_context("fork")
+            results = context.Queue()
             stop_at = time.monotonic() + args.seconds
+            budget = -(-args.max_requests // args.clients)  # per client, rounded up
             clients = [
-                _Client(port, bodies, stop_at, budget, offset=k * 997) for k in range(args.clients)
+                context.Process(
+                    target=_client, args=(port, bodies, stop_at, budget, k * 997, results)
+                )
+                for k in range(args.clients)
             ]
             started = time.perf_counter()
             for client in clients:
                 client.start()
+            answers = [results.get(timeout=args.seconds + 60) for _ in clients]
             for client in clients:
-                client.join(args.seconds + 60)
+                client.join(30)
             wall = time.perf_counter() - started
-            cpu = sum(process.cpu_times()[:2]) - cpu_before
-            rss_after = process.memory_info().rss
+            rss_after, cpu_after = _server_usage(process)
+            cpu = cpu_after - cpu_before
             load_after = os.getloadavg()
         finally:
             server.send_signal(signal.SIGINT)
@@ -175,8 +190,8 @@ def run(args) -> dict:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
-    latencies = np.concatenate([np.asarray(c.latencies) for c in clients]) * 1000.0
-    errors = [e for c in clients for e in c.errors]
+    latencies = np.concatenate([np.asarray(times, dtype=float) for times, _ in answers]) * 1000.0
+    errors = [e for _, found in answers for e in found]
     for error in errors[:5]:
         logger.error("error: %s", error)
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99]) if len(latencies) else [np.nan] * 3
@@ -185,6 +200,7 @@ def run(args) -> dict:
         "n_factors": health["n_factors"],
         "dataset": health["dataset"],
         "clients": args.clients,
+        "workers": args.workers,
         "ratings_per_request": args.ratings,
         "seconds": wall,
         "requests": int(len(latencies)),
@@ -196,7 +212,7 @@ def run(args) -> dict:
             "max": float(latencies.max()) if len(latencies) else None,
         },
         "errors": len(errors),
-        "server_rss_mib": {"before": rss_before / MIB, "after": rss_after / MIB},
+        "server_pss_mib": {"before": rss_before / MIB, "after": rss_after / MIB},
         "server_cpu_ms_per_request": 1000.0 * cpu / max(len(latencies), 1),
         "load_average_before": list(load_before),
         "load_average_after": list(load_after),
@@ -211,6 +227,7 @@ def main(argv=None) -> int:
         "--max-requests", type=int, default=200_000, help="stop after this many requests"
     )
     parser.add_argument("--ratings", type=int, default=10, help="ratings per request")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
     parser.add_argument("--warmup", type=int, default=200, help="sequential requests first")
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--mirror", default=None, help="folder of MovieLens releases")
@@ -225,11 +242,12 @@ def main(argv=None) -> int:
     record.update(versions=results_io.versions(), machine=results_io.machine())
     lat = record["latency_ms"]
     header = [
-        "clients", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
-        "server RSS MiB before → after", "server CPU ms/request", "load avg before → after",
+        "clients", "workers", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+        "server PSS MiB before → after", "server CPU ms/request", "load avg before → after",
     ]  # fmt: skip
     row = [
         record["clients"],
+        record["workers"],
         record["requests"],
         round(record["requests_per_second"], 1),
         round(lat["p50"], 2),
@@ -237,7 +255,7 @@ def main(argv=None) -> int:
         round(lat["p99"], 2),
         round(lat["max"], 1),
         record["errors"],
-        f"{record['server_rss_mib']['before']:.0f} → {record['server_rss_mib']['after']:.0f}",
+        f"{record['server_pss_mib']['before']:.0f} → {record['server_pss_mib']['after']:.0f}",
         round(record["server_cpu_ms_per_request"], 2),
         f"{record['load_average_before'][0]:.2f} → {record['load_average_after'][0]:.2f}",
     ]

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 from _app_fixtures import fitted
 from fastapi.testclient import TestClient
@@ -63,7 +64,8 @@ def test_errors_are_one_line(files, tmp_path, capsys):
     assert "no such model file" in capsys.readouterr().err
 
 
-def test_the_command_serves_on_127_0_0_1_until_interrupted(files):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_command_serves_on_127_0_0_1_until_interrupted(files, workers):
     model_file, movies_file, _ = files
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -79,10 +81,13 @@ def test_the_command_serves_on_127_0_0_1_until_interrupted(files):
         str(movies_file),
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ
     )
+    children = []
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -97,6 +102,8 @@ def test_the_command_serves_on_127_0_0_1_until_interrupted(files):
         assert health["model"] == "BiasedMF"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
             assert b"<title>MovieLens recommender</title>" in page.read()
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) == workers - 1
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -105,3 +112,5 @@ def test_the_command_serves_on_127_0_0_1_until_interrupted(files):
             process.kill()
             process.wait(timeout=10)
     assert process.returncode is not None
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, "a worker outlived the interrupted server"

@@ -209,6 +209,9 @@ def _normal_equations(indptr, indices, targets, other_factors, lead):
         design = np.empty((len(entries), width), dtype=np.float64)
         design[:, :lead] = 1.0
         design[:, lead:] = other_factors[indices[entries]]
+        if len(rows) == 1:  # one row (a fold-in): a plain product, no per-entry outer products
+            yield rows, (design.T @ design)[None], (design.T @ targets[entries])[None]
+            continue
         starts = np.concatenate(([0], np.cumsum(counts[rows])[:-1]))
         gram = np.add.reduceat(design[:, :, None] * design[:, None, :], starts, axis=0)
         rhs = np.add.reduceat(design * targets[entries, None], starts, axis=0)

@@ -10,6 +10,7 @@ further terms or with posterior samples override the hooks ``_predict_index``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sized
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,7 @@ class ServingMixin:
         return pd.DataFrame(columns)
 
     def _exclusions(self, exclude) -> np.ndarray:
-        if exclude is None:
+        if exclude is None or (isinstance(exclude, Sized) and len(exclude) == 0):
             return np.empty(0, dtype=np.int64)
         index = self.items_.to_index(integer_ids(list(exclude), "exclude"))
         return index[index >= 0]
