@@ -64,13 +64,14 @@ test-browser: $(ENV_STAMP) browser-deps  ## install Chromium if needed, run the 
 MODEL ?= data/models/$(DATASET).npz
 HOST  ?= 127.0.0.1
 PORT  ?= 8000
+WORKERS ?= 1
 
 $(MODEL): | $(ENV_STAMP)
 	@mkdir -p $(dir $@)
 	$(PY) -m recsys_helpers fit --dataset $(DATASET) --save $@
 
-app: $(ENV_STAMP) $(MODEL)  ## serve the web app on http://127.0.0.1:8000 (MODEL=, HOST=, PORT=)
-	$(PY) -m recsys_helpers serve --model $(MODEL) --dataset $(DATASET) --host $(HOST) --port $(PORT)
+app: $(ENV_STAMP) $(MODEL)  ## serve the web app on http://127.0.0.1:8000 (MODEL=, HOST=, PORT=, WORKERS=)
+	$(PY) -m recsys_helpers serve --model $(MODEL) --dataset $(DATASET) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: $(ENV_STAMP)  ## ruff only
 	$(PY) -m ruff check .
@@ -200,7 +201,7 @@ bench-bayes: $(ENV_STAMP)  ## Gibbs samples/s against K and Gibbs sample / ALS s
 bench-data: $(ENV_STAMP)  ## CSV parse, parquet reload and RatingMatrix build at ML-25M shape
 	$(PY) -m benchmarks.bench_data --scale $(SCALE)
 
-bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients for 20 s on 127.0.0.1
+bench-app: $(ENV_STAMP)  ## load test of the web app: 8 clients, 2 server workers, 20 s on 127.0.0.1
 	$(PY) -m benchmarks.bench_app --clients 8 --seconds 20
 
 bench-temporal: $(ENV_STAMP)  ## time-aware biases: ablation on a random and a last-10 split
