@@ -11,10 +11,18 @@ memory so far, achieved GFLOP/s of the nominal work
 a float32 matrix-multiply rate measured in the same run, and, for the smallest configuration,
 the NumPy reference kernel's sweep time and its ratio to the compiled one.
 
+With ``--baseline FILE`` (an earlier ``kernels_numba.py``, e.g. from ``git show``), the
+K = 64 sweeps at ``--scale`` are also timed with that file's kernels and the current ones,
+fits alternating in the same process (``--repeats`` each), so that a before/after shares the
+machine's load.
+
 Usage::
 
     python benchmarks/bench_sweep.py --scale 0.04            # quick, ~1M ratings
     python benchmarks/bench_sweep.py --scale 1.0 --sweeps 3  # the full ML-25M shape
+    git show main:recsys_helpers/models/kernels_numba.py > /tmp/kernels_before.py
+    python benchmarks/bench_sweep.py --scale 0.2 --factors 64 --numpy-scale 0 \
+        --baseline /tmp/kernels_before.py --repeats 3
 
 Writes ``benchmarks/results/sweep.json`` and ``sweep.md`` (``--name`` changes the stem).
 """
@@ -22,6 +30,7 @@ Writes ``benchmarks/results/sweep.json`` and ``sweep.md`` (``--name`` changes th
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import resource
 import sys
@@ -35,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results_io import machine, markdown_table, save, versions
 from recsys_helpers.data.synthetic import ML25M_SHAPE, ML25M_SKEW, make_ratings
-from recsys_helpers.models import kernels_numba
+from recsys_helpers.models import base, kernels_numba
 from recsys_helpers.models.als import BiasedMF
 
 logger = logging.getLogger("bench_sweep")
@@ -90,6 +99,56 @@ def time_sweeps(
     return model.history_.seconds.to_numpy()[1:]
 
 
+def load_kernels(path: Path):
+    """The kernels module of another version, loaded from its file (for a before/after)."""
+    spec = importlib.util.spec_from_file_location("kernels_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's disk cache re-imports the module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare(frame, baseline, args: argparse.Namespace) -> list[dict]:
+    """Median s/sweep at K = 64 with the baseline's kernels and the current ones.
+
+    Fits alternate (baseline, current, baseline, …; ``args.repeats`` each) so both see the
+    same load; each fit contributes its sweeps after the first.
+    """
+    methods = [None] + ([args.cg_steps] if args.cg_steps else [])
+    kernels = {"baseline": baseline, "current": kernels_numba}
+    seconds = {(name, cg): [] for name in kernels for cg in methods}
+    loader = base._numba_kernels
+    try:
+        for module in kernels.values():  # compile (or load) both before timing
+            base._numba_kernels = lambda module=module: module
+            for cg_steps in methods:
+                time_sweeps(frame.head(5000), 64, 1, "numba", args.dtype, cg_steps)
+        for _ in range(args.repeats):
+            for cg_steps in methods:
+                for name, module in kernels.items():
+                    base._numba_kernels = lambda module=module: module
+                    seconds[name, cg_steps].extend(
+                        time_sweeps(frame, 64, args.sweeps, "numba", args.dtype, cg_steps)
+                    )
+    finally:
+        base._numba_kernels = loader
+    rows = []
+    for cg_steps in methods:
+        before = float(np.median(seconds["baseline", cg_steps]))
+        after = float(np.median(seconds["current", cg_steps]))
+        rows.append(
+            {
+                "method": f"cg{cg_steps}" if cg_steps else "cholesky",
+                "baseline_s": before,
+                "current_s": after,
+                "speed_up": before / after,
+                "sweeps_each": len(seconds["current", cg_steps]),
+            }
+        )
+        logger.info("%s: baseline %.3f s, current %.3f s", rows[-1]["method"], before, after)
+    return rows
+
+
 def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     warm_up = kernels_numba.warm_up()
@@ -134,6 +193,9 @@ def run(args: argparse.Namespace) -> dict:
         }
         logger.info("scale %g K=%d %s: %.3f s/sweep", scale, n_factors, row["method"], median)
         rows.append(row)
+    comparison = []
+    if args.baseline is not None:
+        comparison = compare(frames[args.scale], load_kernels(args.baseline), args)
     if args.numpy_scale > 0:
         frame, _ = make_ratings(
             **shape_at(args.numpy_scale), n_factors=8, skew=ML25M_SKEW, random_state=0
@@ -168,6 +230,8 @@ def run(args: argparse.Namespace) -> dict:
         "matmul_float32_gflops": rate,
         "total_s": time.perf_counter() - started,
         "rows": rows,
+        "baseline": None if args.baseline is None else str(args.baseline),
+        "comparison": comparison,
     }
 
 
@@ -215,7 +279,17 @@ def to_markdown(record: dict) -> str:
         f"JIT warm-up {record['warm_up_s']:.1f} s (not in the timings); "
         f"load average {record['machine']['load_average_1_5_15']}.\n"
     )
-    return "# ALS sweep timings\n\n" + markdown_table(header, rows) + notes
+    text = "# ALS sweep timings\n\n" + markdown_table(header, rows) + notes
+    if record.get("comparison"):
+        text += f"\nBefore/after at K = 64, alternating fits (baseline {record['baseline']}):\n\n"
+        text += markdown_table(
+            ["solve", "baseline s/sweep", "current s/sweep", "speed-up", "sweeps each"],
+            [
+                [c["method"], c["baseline_s"], c["current_s"], c["speed_up"], c["sweeps_each"]]
+                for c in record["comparison"]
+            ],
+        )
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +321,15 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="also time K=64 with this many CG steps per half-step (0 skips)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="an earlier kernels_numba.py to time against the current kernels (K=64, --scale)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="alternating fits per kernel version (--baseline)"
     )
     parser.add_argument("--name", default="sweep", help="stem of the result files")
     parser.add_argument("--out", type=Path, default=None, help="results folder")

@@ -37,10 +37,13 @@ def oracle_rows(indptr, indices, targets):
 
 
 @pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
-@pytest.mark.parametrize("n_factors", [0, 1, 4])
+@pytest.mark.parametrize("n_factors", [0, 1, 4, 12])
 @pytest.mark.parametrize("scale", [False, True])
 def test_half_step_is_the_exact_minimiser(kernels, n_factors, scale):
-    """Each row equals lstsq on the stacked system [X_u; sqrt(P_u)] w ≈ [t_u; 0]."""
+    """Each row equals lstsq on the stacked system [X_u; sqrt(P_u)] w ≈ [t_u; 0].
+
+    K = 4 has rows on both sides of the compiled kernel's dual cut-off (|Ω_u| < K + 1);
+    K = 12 puts every row in the dual."""
     indptr, indices, targets, other = random_side(n_factors=n_factors, seed=n_factors)
     reg, reg_bias = 0.7, 2.5
     bias, factors = kernels.solve_side(
@@ -212,3 +215,20 @@ def test_conjugate_gradient_steps_decrease_each_row_objective():
         previous = current
     exact = row_objectives(*kernels.solve_side(indptr, indices, targets, other, 0.3, 1.1))
     assert np.all(previous >= exact - 1e-12)
+
+
+def test_compiled_half_step_does_not_depend_on_the_thread_count():
+    """Each row's solution is computed by one thread from its own data only."""
+    import numba
+
+    indptr, indices, targets, other = random_side(n_rows=40, n_other=30, n_factors=8, seed=4)
+    results = []
+    threads = numba.get_num_threads()
+    try:
+        for count in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(count)
+            results.append(kernels_numba.solve_side(indptr, indices, targets, other, 0.3, 1.1))
+    finally:
+        numba.set_num_threads(threads)
+    for first, second in zip(*results, strict=True):
+        np.testing.assert_array_equal(first, second)

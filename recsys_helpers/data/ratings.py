@@ -380,7 +380,9 @@ class RatingMatrix:
         steps = np.diff(key)
         if steps.size and not bool((steps > 0).all()):
             del steps
-            order = np.argsort(key, kind="stable")
+            # Valid keys are distinct, so stability buys nothing; NumPy's default argsort
+            # (vectorised where the CPU allows) is 2-3x faster than its stable one here.
+            order = np.argsort(key)
             key = key[order]
             user_index = user_index[order]
             values = values[order]

@@ -127,10 +127,16 @@ def _solve_rows(  # pragma: no cover - compiled
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = _design(indices[start:stop], other, lead)
-        row_targets = targets[start:stop].astype(other.dtype)
         solution = np.empty(width, dtype=np.float64)
-        if shared:
+        if not shared:
+            vectors = _gather(indices[start:stop], other)
+            if count < width and dual:
+                _solve_dual(vectors, targets[start:stop], penalty[row], lead, solution)
+            else:
+                _solve_primal(vectors, targets[start:stop], penalty[row], lead, solution)
+        else:
+            design = _design(indices[start:stop], other, lead)
+            row_targets = targets[start:stop].astype(other.dtype)
             row_noise = noise[row] if noisy else no_noise
             if 3 * count < width:
                 row_entry_noise = (
@@ -141,10 +147,6 @@ def _solve_rows(  # pragma: no cover - compiled
                 )
             else:
                 _solve_shared(design, row_targets, prior[0], prior_vectors[0], row_noise, solution)
-        elif count < width and dual:
-            _solve_dual(design, row_targets, penalty[row], solution)
-        else:
-            _solve_primal(design, row_targets, penalty[row], solution)
         if lead:
             bias[row] = solution[0]
         for a in range(lead, width):
@@ -167,15 +169,6 @@ def _normal_equations(design, row_targets):  # pragma: no cover - compiled
         gram = np.dot(design.T, design).astype(np.float64)
         rhs = np.dot(design.T, row_targets).astype(np.float64)
     return gram, rhs
-
-
-@numba.njit(cache=True)
-def _solve_primal(design, row_targets, penalty, solution):  # pragma: no cover - compiled
-    """``(XᵀX + P) w = Xᵀt`` with diagonal ``P``: a (K+1)² system."""
-    gram, rhs = _normal_equations(design, row_targets)
-    for a in range(design.shape[1]):
-        gram[a, a] += penalty[a]
-    _cholesky_solve(gram, rhs, solution, np.empty(0, dtype=np.float64))
 
 
 @numba.njit(cache=True)
@@ -235,33 +228,77 @@ def _sample_dual(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _solve_dual(design, row_targets, penalty, solution):  # pragma: no cover - compiled
+def _gather(rows, other):  # pragma: no cover - compiled
+    """``V_Ω``: the rated rows of ``other``, shape ``(|Ω_u|, K)``; a contiguous copy."""
+    vectors = np.empty((len(rows), other.shape[1]), dtype=other.dtype)
+    for j in range(len(rows)):
+        vectors[j] = other[rows[j]]
+    return vectors
+
+
+@numba.njit(cache=True)
+def _solve_primal(vectors, row_targets, penalty, lead, solution):  # pragma: no cover
+    """``(XᵀX + P) w = Xᵀt``, diagonal ``P``, with ``X = [1, V_Ω]``: a (K+1)² system.
+
+    ``V_ΩᵀV_Ω`` by one BLAS product of the gathered vectors (K columns, no bias column, so
+    the product keeps BLAS's aligned blocks), the bias row ``[|Ω_u|, Σ V_i]`` and ``Xᵀt``
+    by matrix-vector products; assembled and factorised in float64.
+    """
+    count, n_factors = vectors.shape
+    width = n_factors + lead
+    inner = np.dot(vectors.T, vectors)  # V_ΩᵀV_Ω, (K, K)
+    row_targets = row_targets.astype(vectors.dtype)
+    sums = np.dot(vectors.T, np.ones(count, dtype=vectors.dtype))  # Σ V_i: XᵀX's bias row
+    products = np.dot(vectors.T, row_targets)  # V_Ωᵀt
+    rhs = np.empty(width, dtype=np.float64)
+    if lead:
+        rhs[0] = row_targets.sum()
+    rhs[lead:] = products
+    gram = np.empty((width, width), dtype=np.float64)
+    if lead:
+        gram[0, 0] = count
+    for a in range(n_factors):
+        if lead:
+            gram[lead + a, 0] = sums[a]
+        for b in range(a + 1):
+            gram[lead + a, lead + b] = inner[a, b]
+    for a in range(width):
+        gram[a, a] += penalty[a]
+    _cholesky_solve(gram, rhs, solution, np.empty(0, dtype=np.float64))
+
+
+@numba.njit(cache=True)
+def _solve_dual(vectors, row_targets, penalty, lead, solution):  # pragma: no cover
     """Same minimiser for a row with fewer ratings than unknowns, in the |Ω_u|² dual.
 
     ``(XᵀX + P)⁻¹Xᵀ = P⁻¹Xᵀ(X P⁻¹ Xᵀ + I)⁻¹`` (push-through identity, P > 0 diagonal), so
     ``w = P⁻¹ Xᵀ y`` with ``(X P⁻¹ Xᵀ + I) y = t``: an |Ω_u|×|Ω_u| system instead of
-    (K+1)×(K+1).
+    (K+1)×(K+1). With ``X = [1, V_Ω]``, ``X P⁻¹ Xᵀ = 1/λ_b + S Sᵀ`` where ``S`` is
+    ``V_Ω`` with column ``a`` divided by ``√P_a``: one BLAS product.
     """
-    count, width = design.shape
-    scaled = np.empty((count, width), dtype=np.float64)
-    for j in range(count):
-        for a in range(width):
-            scaled[j, a] = design[j, a] / penalty[a]
-    kernel = np.zeros((count, count), dtype=np.float64)
+    count, n_factors = vectors.shape
+    scaled = np.empty_like(vectors)  # S
+    for a in range(n_factors):
+        root = np.sqrt(penalty[lead + a])
+        for j in range(count):
+            scaled[j, a] = vectors[j, a] / root
+    inner = np.dot(scaled, scaled.T)  # S Sᵀ, (|Ω_u|, |Ω_u|)
+    shift = 1.0 / penalty[0] if lead else 0.0
+    kernel = np.empty((count, count), dtype=np.float64)
     for j in range(count):
         for m in range(j + 1):
-            value = 0.0
-            for a in range(width):
-                value += scaled[j, a] * design[m, a]
-            kernel[j, m] = value
+            kernel[j, m] = inner[j, m] + shift
         kernel[j, j] += 1.0
     dual = np.empty(count, dtype=np.float64)
-    _cholesky_solve(kernel, row_targets.astype(np.float64), dual, np.empty(0, dtype=np.float64))
-    for a in range(width):
+    no_noise = np.empty(0, dtype=np.float64)
+    _cholesky_solve(kernel, row_targets.astype(np.float64), dual, no_noise)
+    if lead:
+        solution[0] = dual.sum() / penalty[0]
+    for a in range(n_factors):
         value = 0.0
         for j in range(count):
-            value += scaled[j, a] * dual[j]
-        solution[a] = value
+            value += vectors[j, a] * dual[j]
+        solution[lead + a] = value / penalty[lead + a]
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
@@ -271,7 +308,8 @@ def _cg_rows(  # pragma: no cover - compiled
     """A few conjugate-gradient steps on each row's normal equations, warm-started.
 
     Starts from the current ``(bias[row], factors[row])`` and never forms ``X_uᵀX_u``: each
-    step costs two products with the gathered ``X_u`` (``O(|Ω_u| K)``). CG decreases the
+    step's two products with the gathered ``X_u`` (``O(|Ω_u| K)``) share one pass over its
+    lines, so that a long row's design is read once per step. CG decreases the
     row's quadratic objective at every step, so ``J`` still never increases.
     """
     n_rows = len(indptr) - 1
@@ -288,35 +326,30 @@ def _cg_rows(  # pragma: no cover - compiled
         if lead:
             solution[0] = bias[row]
         solution[lead:] = factors[row]
-        # residual = Xᵀ(t − X w) − P w
-        errors = np.empty(count, dtype=np.float64)
-        for j in range(count):
-            value = targets[start + j] * 1.0
-            for a in range(width):
-                value -= design[j, a] * solution[a]
-            errors[j] = value
+        # residual = Xᵀ(t − X w) − P w; each product with X and Xᵀ in one pass over X's lines
         residual = np.empty(width, dtype=np.float64)
         for a in range(width):
             residual[a] = -penalty[row, a] * solution[a]
         for j in range(count):
+            error = targets[start + j] * 1.0
             for a in range(width):
-                residual[a] += design[j, a] * errors[j]
+                error -= design[j, a] * solution[a]
+            for a in range(width):
+                residual[a] += design[j, a] * error
         direction = residual.copy()
         norm = residual @ residual
         product = np.empty(width, dtype=np.float64)
         for _ in range(steps):
             if norm < 1e-20:
                 break
-            for j in range(count):  # X p
-                value = 0.0
-                for a in range(width):
-                    value += design[j, a] * direction[a]
-                errors[j] = value
             for a in range(width):  # (XᵀX + P) p
                 product[a] = penalty[row, a] * direction[a]
             for j in range(count):
+                value = 0.0
                 for a in range(width):
-                    product[a] += design[j, a] * errors[j]
+                    value += design[j, a] * direction[a]
+                for a in range(width):
+                    product[a] += design[j, a] * value
             step = norm / (direction @ product)
             solution += step * direction
             residual -= step * product
@@ -530,15 +563,15 @@ def warm_up() -> float:
     import time
 
     started = time.perf_counter()
-    indptr = np.array([0, 2, 2, 12], dtype=np.int64)
+    indptr = np.array([0, 1, 1, 12], dtype=np.int64)  # a short row, an empty one, a long one
     indices = np.arange(12, dtype=np.int64) % 3
     for dtype in (np.float32, np.float64):
-        other = np.ones((3, 2), dtype=dtype)
+        other = np.ones((3, 4), dtype=dtype)
         targets = np.ones(12, dtype=dtype)
         solve_side(indptr, indices, targets, other, 1.0, 1.0)
         solve_side(indptr, indices, targets, other[:, :0], 1.0, 1.0)
         sample_side(
-            indptr, indices, targets, other, np.eye(3), np.zeros(3), np.ones((3, 3)), np.ones(2)
+            indptr, indices, targets, other, np.eye(5), np.zeros(5), np.ones((3, 5)), np.ones(1)
         )
         zeros = np.zeros(3, dtype=dtype)
         residuals(indices, indices, np.ones(12), zeros, other, other)
