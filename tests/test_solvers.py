@@ -138,7 +138,7 @@ def test_bias_only_closed_form():
         assert factors.shape == (3, 0)
 
 
-def test_compiled_residuals_match_numpy():
+def test_compiled_targets_and_residuals_match_numpy():
     rng = np.random.default_rng(1)
     users, items = rng.integers(0, 7, 50), rng.integers(0, 5, 50)
     ratings = rng.normal(size=50)
@@ -149,6 +149,11 @@ def test_compiled_residuals_match_numpy():
         for u, i, r in zip(users, items, ratings, strict=True)
     ]
     targets = ratings - 0.3 - item_bias[items]  # t_ui = r_ui − μ − b_i
+    for backend in BACKENDS:
+        for bias in (item_bias, item_bias.astype(np.float32)):
+            got = backend.half_step_targets(ratings, 0.3, bias, items)
+            assert got.dtype == np.float64
+            np.testing.assert_allclose(got, ratings - 0.3 - bias[items], atol=1e-12)
     args = (users, items, targets, user_bias, user_factors, item_factors)
     np.testing.assert_allclose(kernels.residuals(*args), expected, atol=1e-12)
     np.testing.assert_allclose(kernels_numba.residuals(*args), expected, atol=1e-12)

@@ -373,7 +373,9 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         """
         entries = data.sides[side]
         other_bias, _ = self._params(self._other(side))
-        return entries.ratings - self.global_mean_ - other_bias[entries.indices]
+        return self._kernels().half_step_targets(
+            entries.ratings, self.global_mean_, other_bias, entries.indices
+        )
 
     def _prior(self, side: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Prior means ``(m^b, m)`` a side is shrunk towards (hook; None: zero)."""

@@ -446,6 +446,29 @@ def pair_dots(
     return out
 
 
+def half_step_targets(
+    ratings: np.ndarray, offset: float, other_bias: np.ndarray, indices: np.ndarray
+) -> np.ndarray:
+    """Targets of a half-step, ``t_ui = r_ui − μ − b_i`` (user side; the movie side alike).
+
+    Parameters
+    ----------
+    ratings : ndarray of float, shape (n,)
+        ``r_ui`` of one side's entries.
+    offset : float
+        ``μ``.
+    other_bias : ndarray, shape (n_other,)
+        The other side's biases.
+    indices : ndarray of int, shape (n,)
+        Other-side row of each entry.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    return np.asarray(ratings, dtype=np.float64) - offset - other_bias[indices]
+
+
 def residuals(
     rows: np.ndarray,
     indices: np.ndarray,

@@ -70,10 +70,11 @@ class TrainingData:
 
     @staticmethod
     def _side(name, csr, counts, extra) -> Side:
+        # int64 once here, not a copy at every kernel call of every sweep
         return Side(
             name,
-            csr.indptr,
-            csr.indices,
+            csr.indptr.astype(np.int64, copy=False),
+            csr.indices.astype(np.int64, copy=False),
             csr.data,
             kernels.row_of_entries(csr.indptr),
             counts,
