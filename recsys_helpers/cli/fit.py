@@ -251,8 +251,8 @@ def load_fit_data(args: argparse.Namespace):
     spec = args.split or split.parse_split(DEFAULT_SPLIT)
     tables = (None, None)
     if args.feature_kinds is not None:  # the movies (and tags) come with the ratings
-        release = movielens.load(
-            args.dataset, mirror=args.mirror, progress=args.verbose, genome=False
+        release = movielens.load(  # the features need movies and tags, not links or genome
+            args.dataset, mirror=args.mirror, progress=args.verbose, genome=False, links=False
         )
         ratings, tables = release.ratings, (release.movies, release.tags)
     else:
