@@ -73,6 +73,34 @@ def test_power_law_xmin_found_above_a_non_power_law_body():
     assert fit.n_total == 10_000
 
 
+def test_power_law_xmin_search_over_a_subset_keeps_the_smallest_ks_distance():
+    rng = np.random.default_rng(11)
+    sample = np.concatenate(
+        [rng.integers(1, 10, size=5_000), _zipf_sample(2.2, xmin=10, size=5_000, seed=12)]
+    )
+    fit = descriptive.fit_power_law(sample, max_candidates=12)
+    distinct = np.unique(sample)
+    largest, _ = descriptive._largest_xmin(sample, 50)
+    tried = descriptive._log_spaced(distinct[distinct <= largest], 12)
+    assert 2 <= tried.size <= 12 and tried[0] == sample.min() and tried[-1] == largest
+    # oracle: a fixed-xmin fit at every tried cut-off; the search keeps the closest one
+    distances = {int(x): descriptive.fit_power_law(sample, xmin=int(x)).ks_distance for x in tried}
+    assert fit.xmin == min(distances, key=distances.get)
+    assert fit.ks_distance == pytest.approx(distances[fit.xmin])
+    assert abs(fit.alpha - 2.2) < 0.1  # the planted exponent, from a coarser cut-off
+
+
+def test_power_law_xmin_search_is_exhaustive_below_max_candidates():
+    rng = np.random.default_rng(11)
+    sample = np.concatenate(
+        [rng.integers(1, 10, size=2_000), _zipf_sample(2.2, xmin=10, size=2_000, seed=12)]
+    )
+    few = descriptive.fit_power_law(sample, min_tail=200)
+    assert descriptive.fit_power_law(sample, min_tail=200, max_candidates=10_000) == few
+    with pytest.raises(DataError, match="fit_power_law: max_candidates must be >= 2, got 1"):
+        descriptive.fit_power_law(sample, max_candidates=1)
+
+
 def test_power_law_is_preferred_to_a_lognormal_on_power_law_data():
     sample = _zipf_sample(2.2, xmin=10, size=5_000, seed=12)
     fit = descriptive.fit_power_law(sample, xmin=10)
@@ -199,3 +227,31 @@ def test_ratings_per_period_by_year(toy_ratings):
     assert table["n_users"].tolist() == [1, 2, 0, 2]
     assert table["mean_rating"].iloc[0] == pytest.approx(3.5)
     assert np.isnan(table["mean_rating"].iloc[2])
+
+
+@pytest.mark.parametrize("freq", ["QS", "MS"])
+def test_ratings_per_period_counts_match_a_per_row_calendar(freq):
+    rng = np.random.default_rng(4)
+    stamps = rng.integers(946_684_800, 1_041_379_200, size=500)  # 2000 .. 2002
+    ratings = pd.DataFrame(
+        {
+            "userId": rng.integers(1, 20, 500),
+            "rating": rng.integers(1, 6, 500) / 1.0,
+            "timestamp": stamps,
+        }
+    )
+    table = descriptive.ratings_per_period(ratings, freq=freq)
+    when = pd.to_datetime(stamps, unit="s")
+    months = 3 if freq == "QS" else 1
+    starts = [pd.Timestamp(d.year, (d.month - 1) // months * months + 1, 1) for d in when]
+    expected = pd.Series(starts).value_counts()
+    assert table.index.tz is not None and table.index.is_monotonic_increasing
+    got = table["n_ratings"][table["n_ratings"] > 0]
+    assert dict(zip(got.index.tz_localize(None), got, strict=True)) == expected.to_dict()
+    assert table["n_ratings"].sum() == 500
+
+
+def test_ratings_per_period_refuses_an_unknown_frequency(toy_ratings):
+    message = r"ratings_per_period: freq must be one of \['YS', 'QS', 'MS'\], got 'W'"
+    with pytest.raises(DataError, match=message):
+        descriptive.ratings_per_period(toy_ratings, freq="W")

@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 ALPHA_RANGE: tuple[float, float] = (1.0, 10.0)
 """Exponents :func:`fit_power_law` searches (open interval)."""
 
+_PERIODS = {"YS": "Y", "QS": "Q", "MS": "M"}  # ratings_per_period's freq -> period alias
+
 
 @dataclass(frozen=True)
 class PowerLawFit:
@@ -246,7 +248,36 @@ def _largest_xmin(data: np.ndarray, min_tail: int) -> tuple[int, int]:
     return largest, int(distinct[distinct > largest].min())
 
 
-def fit_power_law(values, *, xmin: int | None = None, min_tail: int = 50) -> PowerLawFit:
+def _log_spaced(candidates: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` of the sorted ``candidates``, nearest to points evenly spaced in log x."""
+    targets = np.geomspace(candidates[0], candidates[-1], count)
+    nearest = np.clip(np.searchsorted(candidates, targets), 1, candidates.size - 1)
+    below_closer = targets - candidates[nearest - 1] < candidates[nearest] - targets
+    return np.unique(np.where(below_closer, candidates[nearest - 1], candidates[nearest]))
+
+
+def _best_xmin(data: np.ndarray, candidates: np.ndarray) -> int:
+    """The candidate cut-off whose maximum-likelihood fit has the smallest KS distance."""
+    import powerlaw
+
+    distances = []
+    with _quiet_powerlaw():
+        for candidate in candidates:
+            trial = powerlaw.Fit(
+                data,
+                discrete=True,
+                xmin=float(candidate),
+                estimate_discrete=False,
+                parameter_ranges={"alpha": list(ALPHA_RANGE)},
+                verbose=0,
+            )
+            distances.append(trial.power_law.D)
+    return int(candidates[int(np.nanargmin(distances))])
+
+
+def fit_power_law(
+    values, *, xmin: int | None = None, min_tail: int = 50, max_candidates: int = 250
+) -> PowerLawFit:
     r"""Fit a discrete power law above a cut-off, and test it against a lognormal.
 
     The model (Clauset, Shalizi and Newman 2009) is
@@ -261,7 +292,10 @@ def fit_power_law(values, *, xmin: int | None = None, min_tail: int = 50) -> Pow
     When ``xmin`` is None, every distinct value that leaves at least ``min_tail``
     observations in the tail is tried and the one minimising the Kolmogorov-Smirnov
     distance :math:`D = \max_{x \ge x_{\min}} |\hat S(x) - S_{\hat\alpha}(x)|` between the
-    empirical CCDF and :func:`power_law_ccdf` is kept. The tail is then compared with a
+    empirical CCDF and :func:`power_law_ccdf` is kept. Each trial is a numerical fit
+    (about 10 ms), so when there are more than ``max_candidates`` such values (ML-25M's
+    users have about 2,300) only ``max_candidates`` of them, spread evenly in
+    :math:`\log x`, are tried. The tail is then compared with a
     (discretised) lognormal fitted to the same observations by the log-likelihood ratio
     :math:`R = \sum_j [\ln p_{\mathrm{PL}}(x_j) - \ln p_{\mathrm{LN}}(x_j)]`; :math:`R > 0`
     favours the power law, and ``p`` (Vuong's normal approximation) says whether the sign
@@ -280,6 +314,8 @@ def fit_power_law(values, *, xmin: int | None = None, min_tail: int = 50) -> Pow
         Fixed lower cut-off; chosen by the Kolmogorov-Smirnov criterion when omitted.
     min_tail : int, default 50
         Candidates for ``xmin`` must leave at least this many observations in the tail.
+    max_candidates : int, default 250
+        Most cut-offs tried when ``xmin`` is None (at least 2).
 
     Returns
     -------
@@ -306,9 +342,15 @@ def fit_power_law(values, *, xmin: int | None = None, min_tail: int = 50) -> Pow
             )
         cut_off: float | tuple[float, float] = float(xmin)
     else:
+        if int(max_candidates) < 2:
+            raise DataError(f"fit_power_law: max_candidates must be >= 2, got {max_candidates}")
         largest, following = _largest_xmin(data, min_tail)
+        candidates = np.unique(data)
+        candidates = candidates[candidates <= largest]
         if largest == data.min():  # a single candidate: nothing to choose
             cut_off = float(largest)
+        elif candidates.size > max_candidates:
+            cut_off = float(_best_xmin(data, _log_spaced(candidates, int(max_candidates))))
         else:
             # powerlaw tries the distinct values in [low, high) except the last one found
             # there, so the range ends just past the value after the largest candidate.
@@ -469,30 +511,44 @@ def release_summary(ml, scale: tuple[float, float, float]) -> dict:
 def ratings_per_period(ratings: pd.DataFrame, freq: str = "YS") -> pd.DataFrame:
     """Number of ratings, distinct active users and mean rating per calendar period.
 
+    Ratings are grouped by calendar period (``Series.dt.to_period``), not resampled on a
+    time index: on 25 M ratings that is 3 s instead of 30 s.
+
     Parameters
     ----------
     ratings : pandas.DataFrame
         Columns ``userId``, ``rating`` and ``timestamp`` (Unix seconds, UTC).
-    freq : str, default "YS"
-        A pandas period alias: ``"YS"`` years, ``"QS"`` quarters, ``"MS"`` months.
+    freq : {"YS", "QS", "MS"}, default "YS"
+        Calendar years, quarters or months, labelled by their first day.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by period start (UTC), columns ``n_ratings`` (int), ``n_users`` (int) and
-        ``mean_rating`` (float; NaN for a period without ratings).
+        Indexed by period start (UTC), every period from the first rating's to the last
+        rating's, columns ``n_ratings`` (int), ``n_users`` (int) and ``mean_rating``
+        (float; NaN for a period without ratings).
     """
     missing = {"userId", "rating", "timestamp"} - set(ratings.columns)
     if missing:
         raise DataError(f"ratings_per_period: ratings lacks columns {sorted(missing)}")
-    frame = ratings.assign(when=pd.to_datetime(ratings["timestamp"], unit="s", utc=True))
-    grouped = frame.groupby(pd.Grouper(key="when", freq=freq))
+    if freq not in _PERIODS:
+        raise DataError(f"ratings_per_period: freq must be one of {list(_PERIODS)}, got {freq!r}")
+    period = pd.to_datetime(ratings["timestamp"], unit="s").dt.to_period(_PERIODS[freq])
+    grouped = ratings.groupby(period.array)
     table = pd.DataFrame(
         {
-            "n_ratings": grouped.size().astype(np.int64),
-            "n_users": grouped["userId"].nunique().astype(np.int64),
+            "n_ratings": grouped.size(),
+            "n_users": grouped["userId"].nunique(),
             "mean_rating": grouped["rating"].mean().astype(np.float64),
         }
     )
-    table.index.name = "period"
+    if len(table):
+        table = table.reindex(pd.period_range(table.index.min(), table.index.max()))
+    table = table.astype({"n_ratings": np.float64, "n_users": np.float64}).fillna(
+        {"n_ratings": 0, "n_users": 0}
+    )
+    table = table.astype({"n_ratings": np.int64, "n_users": np.int64})
+    table.index = pd.DatetimeIndex(
+        table.index.to_timestamp(how="start") if len(table) else [], tz="UTC", name="period"
+    )
     return table
