@@ -1,4 +1,4 @@
-"""Seconds per ALS epoch and peak memory: ours against LensKit and Spark MLlib (and Surprise).
+"""Seconds per ALS epoch and peak memory: ours against LensKit, cmfrec, Spark MLlib, Surprise.
 
 Run from the repository root in the benchmark environment (``make bench-env``)::
 
@@ -9,8 +9,9 @@ The ratings are MovieLens-shaped synthetic data (``recsys_helpers.data.synthetic
 with ``ML25M_SHAPE`` times ``--scale``), generated once and stored in a temporary ``.npz``.
 Each (library, repeat) then runs in its own Python process, so peaks don't mix: the parent
 samples the resident memory of the worker and all its descendants (the Spark JVM included)
-every 50 ms. An epoch is one sweep over users and items; Spark's per-iteration time is the
-difference of fits of 1 and 1 + n iterations (see ``benchmarks/peers/spark_peer.py``).
+every 50 ms. An epoch is one sweep over users and items; Spark's and cmfrec's per-iteration
+times are differences of fits of 1 and 1 + n iterations (see ``benchmarks/peers/spark_peer.py``
+and ``cmfrec_peer.py``).
 Reports the median epoch seconds over all repeats and epochs, the peak memory, and the
 ratios ours/peer, as ``benchmarks/results/speed.{json,md}``.
 """
@@ -39,11 +40,13 @@ from recsys_helpers.data.synthetic import ML25M_SHAPE
 
 logger = logging.getLogger("benchmarks.bench_speed")
 
-LIBRARIES = ("ours", "ours-cg", "lenskit", "spark", "surprise")
+LIBRARIES = ("ours", "ours-cg", "lenskit", "cmfrec", "cmfrec-cg", "spark", "surprise")
 #: Conjugate-gradient steps per half-step of the "ours-cg" variant (exact Cholesky otherwise).
 OURS_CG_STEPS = 3
 ADAPTERS = {
     "lenskit": "benchmarks.peers.lenskit_peer",
+    "cmfrec": "benchmarks.peers.cmfrec_peer",
+    "cmfrec-cg": "benchmarks.peers.cmfrec_peer",
     "spark": "benchmarks.peers.spark_peer",
     "surprise": "benchmarks.peers.surprise_peer",
 }
@@ -51,9 +54,13 @@ MODEL_NAMES = {
     "ours": "recsys_helpers.models.als.BiasedMF",
     "ours-cg": f"recsys_helpers.models.als.BiasedMF(cg_steps={OURS_CG_STEPS})",
     "lenskit": "lenskit.als.BiasedMFScorer",
+    "cmfrec": "cmfrec.CMF(method='als')",
+    "cmfrec-cg": "cmfrec.CMF(method='als', use_cg=True)",
     "spark": "pyspark.ml.recommendation.ALS",
     "surprise": "surprise.SVD (SGD)",
 }
+#: Keyword arguments of an adapter's ``epoch_seconds`` that tell its variants apart.
+ADAPTER_OPTIONS = {"cmfrec-cg": {"use_cg": True}}
 GIB = 2.0**30
 
 
@@ -207,9 +214,15 @@ def worker(
     else:
         adapter = importlib.import_module(ADAPTERS[library])
         record = adapter.epoch_seconds(
-            users, items, ratings, n_factors=n_factors, n_epochs=n_epochs, seed=seed
+            users,
+            items,
+            ratings,
+            n_factors=n_factors,
+            n_epochs=n_epochs,
+            seed=seed,
+            **ADAPTER_OPTIONS.get(library, {}),
         )
-    record["threads"] = _threads(library)
+    record["threads"] = record.get("threads", _threads(library))
     record["loaded_rss_bytes"] = loaded_rss
     record["self_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     results_io.atomic_write_text(out_path, json.dumps(record))
@@ -354,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--peers",
-        default="lenskit,spark",
-        help="comma-separated peers besides ours: lenskit,spark,surprise",
+        default="lenskit,cmfrec,cmfrec-cg,spark",
+        help="comma-separated peers besides ours: lenskit,cmfrec,cmfrec-cg,spark,surprise",
     )
     parser.add_argument("--no-ours", action="store_true", help="time the peers only")
     parser.add_argument("--repeats", type=int, default=3, help="processes per library")

@@ -339,3 +339,17 @@ def test_cmfrec_adapter_falls_back_to_mean_and_biases(kind):
         user = users.index(test["userId"].iloc[row])
         expected = fitted.glob_mean_ + fitted.user_bias_[user]
         assert predicted[row] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("use_cg", [False, True])
+def test_cmfrec_epoch_seconds_is_the_difference_of_two_fits(use_cg):
+    pytest.importorskip("cmfrec")
+    from benchmarks.peers import cmfrec_peer
+
+    data = bench_speed.fallback_ratings(300, 200, 5_000, seed=1)
+    timing = cmfrec_peer.epoch_seconds(
+        data["users"], data["items"], data["ratings"], n_factors=4, n_epochs=3, use_cg=use_cg
+    )
+    per_iteration = (timing["fit_n_seconds"] - timing["fit_1_seconds"]) / 3
+    assert timing["epoch_seconds"] == pytest.approx([per_iteration] * 3)
+    assert timing["threads"] >= 1
