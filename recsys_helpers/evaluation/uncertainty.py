@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from recsys_helpers.data.checks import require_columns
+from recsys_helpers.data.checks import check_count, require_columns
 
 __all__ = ["COUNT_BINS", "interval_coverage", "spread_by_count"]
 
@@ -23,7 +23,12 @@ COUNT_BINS = (1, 3, 6, 11, 31, 101, 301)
 
 
 def interval_coverage(
-    model, frame: pd.DataFrame, levels: Sequence[float] = (0.5, 0.8, 0.95)
+    model,
+    frame: pd.DataFrame,
+    levels: Sequence[float] = (0.5, 0.8, 0.95),
+    *,
+    max_pairs: int | None = None,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """Observed coverage of the model's central credible intervals on held-out ratings.
 
@@ -32,14 +37,26 @@ def interval_coverage(
     model : fitted model with ``predict_interval(X, level) -> (lower, upper)``
     frame : DataFrame with ``userId``, ``movieId``, ``rating``
     levels : sequence of float in (0, 1)
+    max_pairs : int, optional
+        Score a seeded random sample of this many rows when ``frame`` has more. Each
+        interval is a root search over the kept samples' mixture (about 0.1 ms per pair
+        and level with 30 samples), and 200,000 pairs already give a coverage to about
+        ±0.1 percentage points (one binomial standard error).
+    random_state : int, default 0
+        Seed of that sample.
 
     Returns
     -------
     DataFrame
         ``level``, ``coverage`` (share of ratings with ``lower <= r <= upper``),
-        ``mean_width`` (stars) and ``n`` per level.
+        ``mean_width`` (stars) and ``n`` (rows scored) per level.
     """
     require_columns(frame, ("userId", "movieId", "rating"), "ratings")
+    if max_pairs is not None:
+        check_count("max_pairs", max_pairs, 1)
+        if len(frame) > max_pairs:
+            rows = np.random.default_rng(random_state).choice(len(frame), max_pairs, replace=False)
+            frame = frame.iloc[np.sort(rows)]
     ratings = frame["rating"].to_numpy(dtype=np.float64)
     rows = []
     for level in levels:
