@@ -49,7 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from recsys_helpers.data.checks import check_count, check_non_negative
 from recsys_helpers.errors import DataError
-from recsys_helpers.models import kernels, ranking
+from recsys_helpers.models import ranking
 from recsys_helpers.models.als import BiasedMF
 from recsys_helpers.models.base import ITEM, USER
 from recsys_helpers.models.persistence import register
@@ -313,8 +313,15 @@ class TimeAwareMF(BiasedMF):
         """``r_ui`` minus every term of ``r̂`` outside a time block whose own time terms are
         ``own_terms`` (the block's bias, ``b_u`` or ``b_i``, is its own too)."""
         times = self._entry_times[side]
-        dots = kernels.pair_dots(times.users, times.items, self.user_factors_, self.item_factors_)
-        return self._targets(data, side) + own_terms - dots
+        no_bias = np.zeros(len(self.user_bias_), dtype=self.user_factors_.dtype)
+        return self._kernels().residuals(  # t + own terms − U_u·V_i, compiled when it can be
+            times.users,
+            times.items,
+            self._targets(data, side) + own_terms,
+            no_bias,
+            self.user_factors_,
+            self.item_factors_,
+        )
 
     def _user_time_step(self, data) -> None:
         """Exact minimiser of ``J`` over ``(b_u, α_u, b_{u,·})`` for every user."""
