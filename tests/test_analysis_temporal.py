@@ -150,3 +150,25 @@ def test_figures(fitted):
     assert labels == ["user-day", "all"]
     legend = [t.get_text() for t in figures[2].axes[0].get_legend().get_texts()]
     assert legend == ["A film (1999)", str(movies[1])]
+
+
+def test_day_offsets_figure_draws_a_seeded_sample_of_many_days():
+    rng = np.random.default_rng(2)
+    offsets = pd.DataFrame(
+        {
+            "n_ratings": rng.integers(1, 50, 3_000),
+            "offset": rng.normal(0, 0.3, 3_000),
+            "first_day": rng.random(3_000) < 0.2,
+        }
+    )
+    fig = temporal_plots.day_offsets_by_size(offsets, max_points=500)
+    ax = fig.axes[0]
+    drawn = sum(len(collection.get_offsets()) for collection in ax.collections)
+    assert drawn == 500
+    assert ax.get_title() == "day offsets by the size of the day (a random 500 of 3,000)"
+    assert all(collection.get_rasterized() for collection in ax.collections)
+    again = temporal_plots.day_offsets_by_size(offsets, max_points=500).axes[0].collections
+    np.testing.assert_array_equal(again[0].get_offsets(), ax.collections[0].get_offsets())
+    full = temporal_plots.day_offsets_by_size(offsets).axes[0]
+    assert sum(len(c.get_offsets()) for c in full.collections) == 3_000
+    assert full.get_title() == "day offsets by the size of the day"

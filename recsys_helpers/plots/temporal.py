@@ -117,27 +117,43 @@ def movie_bias_over_time(frame: pd.DataFrame, titles: Mapping) -> Figure:
     return fig
 
 
-def day_offsets_by_size(offsets: pd.DataFrame) -> Figure:
+def day_offsets_by_size(offsets: pd.DataFrame, max_points: int = 20_000) -> Figure:
     """Day offsets against the number of ratings that day; first days apart.
 
     Parameters
     ----------
     offsets : DataFrame
         :func:`recsys_helpers.analysis.temporal.day_offsets`.
+    max_points : int, default 20,000
+        Draw a seeded random sample of this many offsets when there are more (ML-25M has
+        millions of rating days; the title then says how many are shown). The points are
+        rasterised, so the SVG stays small.
     """
     fig, ax = _figure(1, (6.4, 3.8))
-    rng = np.random.default_rng(0)  # jitter only spreads the integer counts for the eye
+    rng = np.random.default_rng(0)  # the sample, and jitter that spreads the integer counts
+    shown = offsets
+    if len(offsets) > max_points:
+        shown = offsets.iloc[np.sort(rng.choice(len(offsets), max_points, replace=False))]
     for first, label, color in ((False, "later days", "C0"), (True, "first day", "C3")):
-        part = offsets[offsets["first_day"] == first]
+        part = shown[shown["first_day"] == first]
         jitter = np.exp(rng.uniform(-0.08, 0.08, len(part)))
         ax.scatter(
-            part["n_ratings"] * jitter, part["offset"], s=5, alpha=0.4, color=color, label=label
+            part["n_ratings"] * jitter,
+            part["offset"],
+            s=5,
+            alpha=0.4,
+            color=color,
+            label=label,
+            rasterized=True,
         )
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("ratings the user gave that day")
     ax.set_ylabel("day offset $b_{u,t}$ (stars)")
-    ax.set_title("day offsets by the size of the day")
+    title = "day offsets by the size of the day"
+    if len(shown) < len(offsets):
+        title += f" (a random {len(shown):,} of {len(offsets):,})"
+    ax.set_title(title)
     ax.legend(markerscale=3)
     fig.tight_layout()
     return fig
@@ -153,8 +169,14 @@ def user_timeline(frame: pd.DataFrame, title: str) -> Figure:
     title : str
     """
     fig, ax = _figure(1, (7.6, 3.8))
-    ax.scatter(
-        frame["time"], frame["rest"], s=6, alpha=0.35, color="0.45", label="rating − other terms"
+    ax.scatter(  # rasterised: the busiest ML-25M user has tens of thousands of ratings
+        frame["time"],
+        frame["rest"],
+        s=6,
+        alpha=0.35,
+        color="0.45",
+        label="rating − other terms",
+        rasterized=True,
     )
     ax.plot(frame["time"], frame["drift_term"], color="C0", lw=1.5, label="$b_u + α_u\\,dev_u(t)$")
     days = frame.groupby(frame["time"].dt.floor("D")).first()
