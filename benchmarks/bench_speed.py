@@ -59,8 +59,8 @@ MODEL_NAMES = {
     "spark": "pyspark.ml.recommendation.ALS",
     "surprise": "surprise.SVD (SGD)",
 }
-#: Keyword arguments of an adapter's ``epoch_seconds`` that tell its variants apart.
-ADAPTER_OPTIONS = {"cmfrec-cg": {"use_cg": True}}
+#: Keyword arguments of a library's ``epoch_seconds`` that tell its variants apart.
+TIMER_OPTIONS = {"ours-cg": {"cg_steps": OURS_CG_STEPS}, "cmfrec-cg": {"use_cg": True}}
 GIB = 2.0**30
 
 
@@ -201,27 +201,18 @@ def worker(
         users, items, ratings = data["users"], data["items"], data["ratings"]
     loaded_rss = _rss_bytes()
     if library.startswith("ours"):
-        cg_steps = OURS_CG_STEPS if library == "ours-cg" else None
-        record = ours_epoch_seconds(
-            users,
-            items,
-            ratings,
-            n_factors=n_factors,
-            n_epochs=n_epochs,
-            seed=seed,
-            cg_steps=cg_steps,
-        )
+        timer = ours_epoch_seconds
     else:
-        adapter = importlib.import_module(ADAPTERS[library])
-        record = adapter.epoch_seconds(
-            users,
-            items,
-            ratings,
-            n_factors=n_factors,
-            n_epochs=n_epochs,
-            seed=seed,
-            **ADAPTER_OPTIONS.get(library, {}),
-        )
+        timer = importlib.import_module(ADAPTERS[library]).epoch_seconds
+    record = timer(
+        users,
+        items,
+        ratings,
+        n_factors=n_factors,
+        n_epochs=n_epochs,
+        seed=seed,
+        **TIMER_OPTIONS.get(library, {}),
+    )
     record["threads"] = record.get("threads", _threads(library))
     record["loaded_rss_bytes"] = loaded_rss
     record["self_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.peers.timing import epochs_by_difference
+
 UNKNOWN_POLICY = {
     "als": "μ + known biases (never NaN)",
     "als_cg": "μ + known biases (never NaN)",
@@ -22,6 +24,23 @@ UNKNOWN_POLICY = {
 
 _GRID = {"k": [32, 64], "lambda_": [5.0, 10.0, 20.0], "niter": [15]}
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {"als": dict(_GRID), "als_cg": dict(_GRID)}
+
+
+def _cmf(k: int, lambda_: float, use_cg: bool, niter: int, seed: int = 0):
+    """``cmfrec.CMF``: explicit ALS with user and movie biases, exact or CG row solves."""
+    from cmfrec import CMF
+
+    return CMF(
+        k=k,
+        lambda_=lambda_,
+        method="als",
+        use_cg=use_cg,
+        user_bias=True,
+        item_bias=True,
+        niter=niter,
+        verbose=False,
+        random_state=seed,
+    )
 
 
 class CMFModel:
@@ -34,19 +53,7 @@ class CMFModel:
         self.niter = niter
 
     def fit(self, train: pd.DataFrame) -> CMFModel:
-        from cmfrec import CMF
-
-        self.model_ = CMF(
-            k=self.k,
-            lambda_=self.lambda_,
-            method="als",
-            use_cg=self.kind == "als_cg",
-            user_bias=True,
-            item_bias=True,
-            niter=self.niter,
-            verbose=False,
-            random_state=0,
-        )
+        self.model_ = _cmf(self.k, self.lambda_, self.kind == "als_cg", self.niter)
         frame = train.rename(columns={"userId": "UserId", "movieId": "ItemId", "rating": "Rating"})
         self.model_.fit(frame[["UserId", "ItemId", "Rating"]])
         return self
@@ -73,8 +80,9 @@ def epoch_seconds(
     """Seconds per ALS iteration of ``cmfrec.CMF``, from fits of 1 and 1 + ``n_epochs``.
 
     cmfrec runs its iterations inside one C call, so, as for Spark, one iteration is
-    (T(1 + n) − T(1)) / n: the difference cancels what every fit repeats (copying the
-    ratings into its sparse layout, initialisation, the precomputations for prediction).
+    (T(1 + n) − T(1)) / n (:func:`~benchmarks.peers.timing.epochs_by_difference`): the
+    difference cancels what every fit repeats (copying the ratings into its sparse layout,
+    initialisation, the precomputations for prediction).
 
     Parameters
     ----------
@@ -88,38 +96,18 @@ def epoch_seconds(
     Returns
     -------
     dict
-        ``setup_seconds`` (the data frame), ``fit_1_seconds``, ``fit_n_seconds`` and
-        ``epoch_seconds`` (the mean per-iteration time repeated ``n_epochs`` times).
+        ``setup_seconds`` (the data frame), ``fit_1_seconds``, ``fit_n_seconds``,
+        ``epoch_seconds`` (the mean per-iteration time repeated ``n_epochs`` times) and
+        ``threads`` (cmfrec's worker threads).
     """
-    from cmfrec import CMF
-
     start = time.perf_counter()
     frame = pd.DataFrame({"UserId": users, "ItemId": items, "Rating": ratings})
     setup = time.perf_counter() - start
-    fits = {}
-    for n in (1, 1 + n_epochs):
-        model = CMF(
-            k=n_factors,
-            lambda_=reg,
-            method="als",
-            use_cg=use_cg,
-            user_bias=True,
-            item_bias=True,
-            niter=n,
-            verbose=False,
-            random_state=seed,
-        )
-        start = time.perf_counter()
-        model.fit(frame)
-        fits[n] = time.perf_counter() - start
-    per_iteration = (fits[1 + n_epochs] - fits[1]) / n_epochs
-    return {
-        "setup_seconds": setup,
-        "fit_1_seconds": fits[1],
-        "fit_n_seconds": fits[1 + n_epochs],
-        "epoch_seconds": [per_iteration] * n_epochs,
-        "threads": model.nthreads,
-    }
+    fitted = []
+    timing = epochs_by_difference(
+        lambda n: fitted.append(_cmf(n_factors, reg, use_cg, n, seed).fit(frame)), n_epochs
+    )
+    return {"setup_seconds": setup, **timing, "threads": fitted[-1].nthreads}
 
 
 def make_model(kind: str):

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.peers.timing import epochs_by_difference
+
 UNKNOWN_POLICY = {"als": "NaN when the user or the movie is unseen (coldStartStrategy='nan')"}
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -171,16 +173,6 @@ def epoch_seconds(
         frame = spark.read.parquet(str(path)).cache()
         frame.count()
         setup = time.perf_counter() - start
-        fits = {}
-        for n in (1, 1 + n_epochs):
-            start = time.perf_counter()
-            _als(n_factors, reg, n, seed).fit(frame)
-            fits[n] = time.perf_counter() - start
+        timing = epochs_by_difference(lambda n: _als(n_factors, reg, n, seed).fit(frame), n_epochs)
         frame.unpersist()
-    per_iteration = (fits[1 + n_epochs] - fits[1]) / n_epochs
-    return {
-        "setup_seconds": setup,
-        "fit_1_seconds": fits[1],
-        "fit_n_seconds": fits[1 + n_epochs],
-        "epoch_seconds": [per_iteration] * n_epochs,
-    }
+    return {"setup_seconds": setup, **timing}

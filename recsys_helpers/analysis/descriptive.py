@@ -542,12 +542,10 @@ def ratings_per_period(ratings: pd.DataFrame, freq: str = "YS") -> pd.DataFrame:
             "mean_rating": grouped["rating"].mean().astype(np.float64),
         }
     )
-    if len(table):
+    if len(table):  # every period in the span, those without ratings included
         table = table.reindex(pd.period_range(table.index.min(), table.index.max()))
-    table = table.astype({"n_ratings": np.float64, "n_users": np.float64}).fillna(
-        {"n_ratings": 0, "n_users": 0}
-    )
-    table = table.astype({"n_ratings": np.int64, "n_users": np.int64})
+    counts = ["n_ratings", "n_users"]
+    table[counts] = table[counts].fillna(0).astype(np.int64)
     table.index = pd.DatetimeIndex(
         table.index.to_timestamp(how="start") if len(table) else [], tz="UTC", name="period"
     )
