@@ -25,7 +25,7 @@ from recsys_helpers.models.time_effects import (
     time_bin,
     user_days,
 )
-from recsys_helpers.models.training import TrainingData
+from recsys_helpers.models.training import ITEM, USER, TrainingData
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -151,7 +151,7 @@ def test_user_time_block_is_the_exact_minimiser():
     frame = small()
     model, data = _model_mid_fit(frame)
     user, item, day, dev, bins = _encodings(model, frame)
-    model._user_time_step(data)
+    model._time_step(data, USER)
     rating = frame.rating.to_numpy()
     rest = (
         rating
@@ -181,7 +181,7 @@ def test_movie_time_block_is_the_exact_minimiser():
     model, data = _model_mid_fit(frame, seed=3)
     user, item, day, dev, bins = _encodings(model, frame)
     pair = find_user_days(model.day_users_, model.day_numbers_, user, day)
-    model._item_time_step(data)
+    model._time_step(data, ITEM)
     rest = (
         frame.rating.to_numpy()
         - model.global_mean_

@@ -89,8 +89,339 @@ def _compact(index: np.ndarray | None) -> np.ndarray | None:
     return index.astype(np.int32)
 
 
+class TimeTerms:
+    """Koren's time-aware biases on top of a factor model's sweeps (mixin).
+
+    Holds what :class:`TimeAwareMF` and :class:`~recsys_helpers.models.bayes_time.
+    BayesianTimeMF` share: the parameters ``time_effects``, ``reg_day``, ``reg_drift``,
+    ``reg_bin``, ``n_bins`` and ``beta`` (see :class:`TimeAwareMF`), each rating's time
+    encodings while fitting, the time terms subtracted from the half-step targets, the two
+    time blocks (solved, or drawn from their Gaussian conditionals), the time terms of rows
+    to predict, and their persistence. Placed before the model class in the bases.
+    """
+
+    _rating_columns = (TIME_COL,)
+
+    #: Fitted time parameters, appended to the model's ``_state_attributes``.
+    _time_attributes = ("user_drift_", "day_bias_", "item_bin_bias_")
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self) -> None:
+        super()._check_params()
+        effects = self.time_effects
+        if isinstance(effects, str) or not all(e in TIME_EFFECTS for e in effects):
+            raise ValueError(
+                f"time_effects must be a sequence of {', '.join(TIME_EFFECTS)}, got {effects!r}"
+            )
+        if len(set(effects)) != len(effects):
+            raise ValueError(f"time_effects names a term twice: {effects!r}")
+        for name in ("reg_day", "reg_drift", "reg_bin", "beta"):
+            check_non_negative(name, getattr(self, name))
+        check_count("n_bins", self.n_bins, 1)
+
+    def _has(self, effect: str) -> bool:
+        return effect in self.time_effects
+
+    # ------------------------------------------------------------------ fitting
+    def _initialise(self, data, rng) -> None:
+        """Each entry's time encodings and every time term at 0, then the model's own
+        initialisation (which may already sweep: the Bayesian model's MAP start)."""
+        users = data.sides[USER]
+        seconds = {side: data.sides[side].extra[TIME_COL] for side in (USER, ITEM)}
+        days = {side: day_number(value) for side, value in seconds.items()}
+        self.user_mean_day_ = np.bincount(
+            users.rows, weights=days[USER], minlength=len(users.counts)
+        ) / np.maximum(users.counts, 1)
+        self.bin_edges_ = bin_edges(seconds[USER].min(), seconds[USER].max(), self.n_bins)
+        empty = np.empty(0, dtype=np.int64)
+        self.day_users_, self.day_numbers_, pair = empty, empty, empty
+        if self._has("user_day"):
+            self.day_users_, self.day_numbers_, pair = user_days(users.rows, days[USER])
+        self.user_drift_ = np.zeros(len(users.counts))
+        self.day_bias_ = np.zeros(len(self.day_users_))
+        self.item_bin_bias_ = np.zeros((data.matrix.n_items, self.n_bins))
+        self._entry_times = {}
+        for side, entries in data.sides.items():
+            user_rows, item_rows = (
+                (entries.rows, entries.indices) if side == USER else (entries.indices, entries.rows)
+            )
+            if not self._has("user_day"):
+                side_pair = None
+            elif side == USER:
+                side_pair = pair
+            else:
+                side_pair = find_user_days(
+                    self.day_users_, self.day_numbers_, user_rows, days[side]
+                )
+            self._entry_times[side] = _EntryTimes(
+                user_rows,
+                item_rows,
+                _compact(side_pair),
+                drift(days[side], self.user_mean_day_[user_rows], self.beta)
+                if self._has("user_drift")
+                else None,
+                _compact(time_bin(seconds[side], self.bin_edges_))
+                if self._has("item_bins")
+                else None,
+            )
+        super()._initialise(data, rng)
+
+    def _finish(self, data) -> None:
+        super()._finish(data)
+        self.__dict__.pop("_entry_times", None)  # per-entry encodings serve the sweeps only
+
+    def _user_terms(self, side: str) -> np.ndarray:
+        """``α_u dev_u(t) + b_{u,t}`` of each entry of a side (float64)."""
+        times = self._entry_times[side]
+        total = np.zeros(len(times.users))
+        if times.drift is not None:
+            total += self.user_drift_[times.users] * times.drift
+        if times.pair is not None:
+            total += self.day_bias_[times.pair]
+        return total
+
+    def _item_terms(self, side: str) -> np.ndarray:
+        """``b_{i,Bin(t)}`` of each entry of a side (float64)."""
+        times = self._entry_times[side]
+        if times.bin is None:
+            return np.zeros(len(times.items))
+        return self.item_bin_bias_[times.items, times.bin]
+
+    def _targets(self, data, side: str) -> np.ndarray:
+        """``r_ui − μ − b_other − α_u dev_u(t) − b_{u,t} − b_{i,Bin(t)}``: the plain targets
+        with every time term subtracted (none of them is in the half-step's block)."""
+        return super()._targets(data, side) - self._user_terms(side) - self._item_terms(side)
+
+    def _extra_penalty(self) -> float:
+        """``λ_α Σ α_u² + λ_d Σ b_{u,t}² + λ_bin Σ b_{i,k}²``."""
+        return (
+            self.reg_drift * float(np.dot(self.user_drift_, self.user_drift_))
+            + self.reg_day * float(np.dot(self.day_bias_, self.day_bias_))
+            + self.reg_bin * float(np.sum(np.square(self.item_bin_bias_)))
+        )
+
+    def _map_sweep(self, data, kernels_module) -> None:
+        """Users, the user time block, movies, the movie time block (each exact)."""
+        self._update_side(data, USER, kernels_module)
+        self._time_step(data, USER)
+        self._update_side(data, ITEM, kernels_module)
+        self._time_step(data, ITEM)
+
+    def _rest(self, data, side: str, own_terms: np.ndarray) -> np.ndarray:
+        """``r_ui`` minus every term of ``r̂`` outside a time block whose own time terms are
+        ``own_terms`` (the block's bias, ``b_u`` or ``b_i``, is its own too)."""
+        times = self._entry_times[side]
+        no_bias = np.zeros(len(self.user_bias_), dtype=self.user_factors_.dtype)
+        return self._kernels().residuals(  # t + own terms − U_u·V_i, compiled when it can be
+            times.users,
+            times.items,
+            self._targets(data, side) + own_terms,
+            no_bias,
+            self.user_factors_,
+            self.item_factors_,
+        )
+
+    def _time_block(self, side: str) -> tuple[list, list, dict]:
+        """One side's time block for :func:`grouped_ridge`: its design columns beside the
+        bias, their penalties, and its groups (days of a user, bins of a movie)."""
+        times = self._entry_times[side]
+        if side == USER:
+            columns, penalty = [], []
+            if times.drift is not None:
+                columns.append(times.drift)
+                penalty.append(self.reg_drift)
+            groups = {"groups": times.pair, "group_rows": self.day_users_}
+            return columns, penalty, {**groups, "group_penalty": self.reg_day}
+        n_items = len(self.item_bias_)
+        groups = {
+            "groups": times.items.astype(np.int64) * self.n_bins + times.bin,
+            "group_rows": np.repeat(np.arange(n_items), self.n_bins),
+            "group_penalty": self.reg_bin,
+        }
+        return [], [], groups
+
+    def _has_time_block(self, side: str) -> bool:
+        if side == USER:
+            return self._has("user_day") or self._has("user_drift")
+        return self._has("item_bins")
+
+    def _time_step(self, data, side: str, bias_prior=None, noise=None) -> None:
+        r"""The time block of one side: ``(b_u, α_u, b_{u,·})`` of every user, or
+        ``(b_i, b_{i,·})`` of every movie, given everything else.
+
+        Without arguments, the exact minimiser of ``J``. The Bayesian model passes
+        ``bias_prior = (c, P_b)``, the prior of the bias given the row's vector
+        (``b ~ N(c_r, 1/(α P_b))``, in place of ``N(0, 1/(α λ_b))``), and ``noise``, the
+        ``N(0, 1/α)`` normals that make :func:`grouped_ridge` draw from the block's
+        conditional (a function of ``(n_rows, n_columns, n_groups)``).
+        """
+        if not self._has_time_block(side):
+            return
+        times = self._entry_times[side]
+        own = self._user_terms(side) if side == USER else self._item_terms(side)
+        rest = self._rest(data, side, own)
+        entry_rows = times.users if side == USER else times.items
+        bias = self.user_bias_ if side == USER else self.item_bias_
+        n_rows = len(bias)
+        columns, penalty, groups = self._time_block(side)
+        fit_bias = getattr(self, "fit_biases", True)
+        shift = 0.0
+        if fit_bias:
+            columns.insert(0, np.ones(len(rest)))
+            if bias_prior is None:
+                penalty.insert(0, self.reg_bias)
+            else:
+                shift, bias_penalty = bias_prior
+                rest = rest - shift[entry_rows]
+                penalty.insert(0, bias_penalty)
+        design = np.column_stack(columns) if columns else np.empty((len(rest), 0))
+        if noise is not None:
+            noise = noise(n_rows, design.shape[1], len(groups["group_rows"]))
+        theta, offsets = grouped_ridge(
+            entry_rows, design, rest, penalty, n_rows, **groups, noise=noise
+        )
+        if fit_bias:
+            setattr(self, f"{side}_bias_", (shift + theta[:, 0]).astype(bias.dtype))
+        if side == ITEM:
+            self.item_bin_bias_ = offsets.reshape(n_rows, self.n_bins)
+            return
+        if times.drift is not None:
+            self.user_drift_ = theta[:, -1]
+        if times.pair is not None:
+            self.day_bias_ = offsets
+
+    # ------------------------------------------------------------------ prediction
+    def _timestamps(self, X) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame) or TIME_COL not in X.columns:
+            raise DataError(
+                f"{type(self).__name__} predicts at given times: the rows need a "
+                f"'{TIME_COL}' column (Unix seconds) beside userId and movieId"
+            )
+        values = X[TIME_COL].to_numpy()
+        if not np.issubdtype(values.dtype, np.number) or not np.isfinite(values).all():
+            raise DataError(f"column '{TIME_COL}': times must be finite Unix seconds")
+        return values
+
+    def _encode_rows(self, user_index, item_index, seconds) -> dict[str, np.ndarray]:
+        """Where each row to predict finds its time terms (``-1``: an unknown user or movie).
+
+        Returns ``drift`` (``dev_u(t)``, 0 for unknown users), ``pair`` (the user-day
+        offset, ``-1`` without one) and ``cell`` (``i · n_bins + Bin(t)``, ``-1`` for unknown
+        movies), for the terms the model has.
+        """
+        user_index = np.asarray(user_index, dtype=np.int64)
+        item_index = np.asarray(item_index, dtype=np.int64)
+        days = day_number(seconds)
+        rows = {}
+        if self._has("user_drift"):
+            known = user_index >= 0
+            rows["drift"] = np.zeros(len(user_index))
+            users = user_index[known]
+            rows["drift"][known] = drift(days[known], self.user_mean_day_[users], self.beta)
+        if self._has("user_day"):
+            rows["pair"] = find_user_days(self.day_users_, self.day_numbers_, user_index, days)
+        if self._has("item_bins"):
+            rows["cell"] = np.where(
+                item_index >= 0,
+                item_index * self.n_bins + time_bin(seconds, self.bin_edges_),
+                -1,
+            )
+        return rows
+
+    def _terms_of(self, rows, user_index, drifts, days, bins) -> dict[str, np.ndarray]:
+        """Each time term of rows encoded by :meth:`_encode_rows`, from parameter arrays
+        ``drifts`` (n_users,), ``days`` (n_pairs,) and ``bins`` (cells, flat)."""
+        n = len(user_index)
+        terms = {effect: np.zeros(n) for effect in TIME_EFFECTS}
+        if "drift" in rows:
+            known = np.asarray(user_index) >= 0
+            terms["user_drift"][known] = (
+                drifts[np.asarray(user_index)[known]] * rows["drift"][known]
+            )
+        for effect, key, values in (("user_day", "pair", days), ("item_bins", "cell", bins)):
+            if key in rows:
+                found = rows[key] >= 0
+                terms[effect][found] = values[rows[key][found]]
+        return terms
+
+    def _terms_at(self, user_index, item_index, seconds) -> dict[str, np.ndarray]:
+        """Each time term of rows (``-1`` = unknown user or movie: no term of that side)."""
+        rows = self._encode_rows(user_index, item_index, seconds)
+        return self._terms_of(
+            rows, user_index, self.user_drift_, self.day_bias_, self.item_bin_bias_.ravel()
+        )
+
+    def time_terms(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The time terms of ``r̂`` for rows ``userId``, ``movieId``, ``timestamp``.
+
+        Returns
+        -------
+        DataFrame, index of ``X``
+            ``user_drift`` (``α_u dev_u(t)``), ``user_day`` (``b_{u,t}``, 0 for a day without
+            training ratings) and ``item_bins`` (``b_{i,Bin(t)}``), in stars; 0 for unknown
+            users or movies and for terms the model does not have. For the Bayesian model,
+            posterior means.
+        """
+        check_is_fitted(self, "history_")
+        users, items = id_columns(X)
+        terms = self._terms_at(
+            self.users_.to_index(users), self.items_.to_index(items), self._timestamps(X)
+        )
+        return pd.DataFrame(terms, index=X.index)
+
+    def _drift_at_end(self, rows) -> np.ndarray:
+        """``dev_u(t_end)`` of user rows, at the end of the training span (0 without drift)."""
+        rows = np.asarray(rows)
+        if not self._has("user_drift"):
+            return np.zeros(rows.shape)
+        end = np.full(rows.shape, day_number(self.bin_edges_[-1:])[0])
+        return drift(end, self.user_mean_day_[rows], self.beta)
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> tuple[dict, dict]:
+        meta, arrays = super()._get_state()
+        arrays.update(
+            user_mean_day=self.user_mean_day_,
+            day_users=self.day_users_,
+            day_numbers=self.day_numbers_,
+            bin_edges=self.bin_edges_,
+        )
+        return meta, arrays
+
+    def _state_shapes(self) -> dict[str, tuple[int, ...]]:
+        n_users, n_items, n_pairs = len(self.users_), len(self.items_), len(self.day_bias_)
+        return {
+            **super()._state_shapes(),
+            "user_drift_": (n_users,),
+            "user_mean_day_": (n_users,),
+            "day_users_": (n_pairs,),
+            "day_numbers_": (n_pairs,),
+            "item_bin_bias_": (n_items, self.n_bins),
+            "bin_edges_": (self.n_bins + 1,),
+        }
+
+    def _set_state(self, meta: dict, arrays: dict) -> None:
+        super()._set_state(meta, arrays)
+        self.user_mean_day_ = arrays["user_mean_day"]
+        self.day_users_ = arrays["day_users"]
+        self.day_numbers_ = arrays["day_numbers"]
+        self.bin_edges_ = arrays["bin_edges"]
+        keys = self.day_users_.astype(np.int64) * (1 << 32) + self.day_numbers_
+        if (
+            not np.isfinite(self.user_mean_day_).all()
+            or not np.isfinite(self.bin_edges_).all()
+            or np.any(np.diff(self.bin_edges_) <= 0)
+            or np.any(np.diff(keys) <= 0)
+            or (
+                self.day_users_.size
+                and not 0 <= self.day_users_.min() <= self.day_users_.max() < len(self.users_)
+            )
+        ):
+            raise ValueError("the time encodings (day keys, mean days, bin edges) are inconsistent")
+
+
 @register
-class TimeAwareMF(BiasedMF):
+class TimeAwareMF(TimeTerms, BiasedMF):
     """Biased MF with time-aware biases (Koren 2009), fitted by exact alternating blocks.
 
     See the module docstring for the model and the sweep. Everything else (input, history,
@@ -149,12 +480,7 @@ class TimeAwareMF(BiasedMF):
     Plus every attribute of :class:`~recsys_helpers.models.als.BiasedMF`.
     """
 
-    _rating_columns = (TIME_COL,)
-    _state_attributes = BiasedMF._state_attributes + (
-        "user_drift_",
-        "day_bias_",
-        "item_bin_bias_",
-    )
+    _state_attributes = BiasedMF._state_attributes + TimeTerms._time_attributes
 
     def __init__(
         self,
@@ -207,202 +533,11 @@ class TimeAwareMF(BiasedMF):
         self.n_bins = n_bins
         self.beta = beta
 
-    # ------------------------------------------------------------------ parameters
-    def _check_params(self) -> None:
-        super()._check_params()
-        effects = self.time_effects
-        if isinstance(effects, str) or not all(e in TIME_EFFECTS for e in effects):
-            raise ValueError(
-                f"time_effects must be a sequence of {', '.join(TIME_EFFECTS)}, got {effects!r}"
-            )
-        if len(set(effects)) != len(effects):
-            raise ValueError(f"time_effects names a term twice: {effects!r}")
-        for name in ("reg_day", "reg_drift", "reg_bin", "beta"):
-            check_non_negative(name, getattr(self, name))
-        check_count("n_bins", self.n_bins, 1)
-
-    def _has(self, effect: str) -> bool:
-        return effect in self.time_effects
-
-    # ------------------------------------------------------------------ fitting
-    def _initialise(self, data, rng) -> None:
-        """The plain initialisation, every time term at 0, and each entry's time encodings."""
-        super()._initialise(data, rng)
-        users = data.sides[USER]
-        seconds = {side: data.sides[side].extra[TIME_COL] for side in (USER, ITEM)}
-        days = {side: day_number(value) for side, value in seconds.items()}
-        self.user_mean_day_ = np.bincount(
-            users.rows, weights=days[USER], minlength=len(users.counts)
-        ) / np.maximum(users.counts, 1)
-        self.bin_edges_ = bin_edges(seconds[USER].min(), seconds[USER].max(), self.n_bins)
-        empty = np.empty(0, dtype=np.int64)
-        self.day_users_, self.day_numbers_, pair = empty, empty, empty
-        if self._has("user_day"):
-            self.day_users_, self.day_numbers_, pair = user_days(users.rows, days[USER])
-        self.user_drift_ = np.zeros(len(users.counts))
-        self.day_bias_ = np.zeros(len(self.day_users_))
-        self.item_bin_bias_ = np.zeros((data.matrix.n_items, self.n_bins))
-        self._entry_times = {}
-        for side, entries in data.sides.items():
-            user_rows, item_rows = (
-                (entries.rows, entries.indices) if side == USER else (entries.indices, entries.rows)
-            )
-            if not self._has("user_day"):
-                side_pair = None
-            elif side == USER:
-                side_pair = pair
-            else:
-                side_pair = find_user_days(
-                    self.day_users_, self.day_numbers_, user_rows, days[side]
-                )
-            self._entry_times[side] = _EntryTimes(
-                user_rows,
-                item_rows,
-                _compact(side_pair),
-                drift(days[side], self.user_mean_day_[user_rows], self.beta)
-                if self._has("user_drift")
-                else None,
-                _compact(time_bin(seconds[side], self.bin_edges_))
-                if self._has("item_bins")
-                else None,
-            )
-
-    def _finish(self, data) -> None:
-        del self._entry_times  # per-entry encodings serve the sweeps only
-
-    def _user_terms(self, side: str) -> np.ndarray:
-        """``α_u dev_u(t) + b_{u,t}`` of each entry of a side (float64)."""
-        times = self._entry_times[side]
-        total = np.zeros(len(times.users))
-        if times.drift is not None:
-            total += self.user_drift_[times.users] * times.drift
-        if times.pair is not None:
-            total += self.day_bias_[times.pair]
-        return total
-
-    def _item_terms(self, side: str) -> np.ndarray:
-        """``b_{i,Bin(t)}`` of each entry of a side (float64)."""
-        times = self._entry_times[side]
-        if times.bin is None:
-            return np.zeros(len(times.items))
-        return self.item_bin_bias_[times.items, times.bin]
-
-    def _targets(self, data, side: str) -> np.ndarray:
-        """``r_ui − μ − b_other − α_u dev_u(t) − b_{u,t} − b_{i,Bin(t)}``: the plain targets
-        with every time term subtracted (none of them is in the half-step's block)."""
-        return super()._targets(data, side) - self._user_terms(side) - self._item_terms(side)
-
-    def _extra_penalty(self) -> float:
-        """``λ_α Σ α_u² + λ_d Σ b_{u,t}² + λ_bin Σ b_{i,k}²``."""
-        return (
-            self.reg_drift * float(np.dot(self.user_drift_, self.user_drift_))
-            + self.reg_day * float(np.dot(self.day_bias_, self.day_bias_))
-            + self.reg_bin * float(np.sum(np.square(self.item_bin_bias_)))
-        )
-
     def _sweep(self, data, kernels_module) -> None:
         """Users, the user time block, movies, the movie time block (each exact)."""
-        self._update_side(data, USER, kernels_module)
-        if self._has("user_day") or self._has("user_drift"):
-            self._user_time_step(data)
-        self._update_side(data, ITEM, kernels_module)
-        if self._has("item_bins"):
-            self._item_time_step(data)
-
-    def _rest(self, data, side: str, own_terms: np.ndarray) -> np.ndarray:
-        """``r_ui`` minus every term of ``r̂`` outside a time block whose own time terms are
-        ``own_terms`` (the block's bias, ``b_u`` or ``b_i``, is its own too)."""
-        times = self._entry_times[side]
-        no_bias = np.zeros(len(self.user_bias_), dtype=self.user_factors_.dtype)
-        return self._kernels().residuals(  # t + own terms − U_u·V_i, compiled when it can be
-            times.users,
-            times.items,
-            self._targets(data, side) + own_terms,
-            no_bias,
-            self.user_factors_,
-            self.item_factors_,
-        )
-
-    def _user_time_step(self, data) -> None:
-        """Exact minimiser of ``J`` over ``(b_u, α_u, b_{u,·})`` for every user."""
-        times = self._entry_times[USER]
-        rest = self._rest(data, USER, self._user_terms(USER))
-        columns, penalty = [], []
-        if self.fit_biases:
-            columns.append(np.ones(len(rest)))
-            penalty.append(self.reg_bias)
-        if times.drift is not None:
-            columns.append(times.drift)
-            penalty.append(self.reg_drift)
-        theta, offsets = grouped_ridge(
-            times.users,
-            np.column_stack(columns) if columns else np.empty((len(rest), 0)),
-            rest,
-            penalty,
-            len(self.user_bias_),
-            groups=times.pair,
-            group_rows=self.day_users_,
-            group_penalty=self.reg_day,
-        )
-        if self.fit_biases:
-            self.user_bias_ = theta[:, 0].astype(self.user_bias_.dtype)
-        if times.drift is not None:
-            self.user_drift_ = theta[:, -1]
-        if times.pair is not None:
-            self.day_bias_ = offsets
-
-    def _item_time_step(self, data) -> None:
-        """Exact minimiser of ``J`` over ``(b_i, b_{i,·})`` for every movie."""
-        times = self._entry_times[ITEM]
-        rest = self._rest(data, ITEM, self._item_terms(ITEM))
-        n_items = len(self.item_bias_)
-        theta, offsets = grouped_ridge(
-            times.items,
-            np.ones((len(rest), 1 if self.fit_biases else 0)),
-            rest,
-            [self.reg_bias] if self.fit_biases else [],
-            n_items,
-            groups=times.items.astype(np.int64) * self.n_bins + times.bin,
-            group_rows=np.repeat(np.arange(n_items), self.n_bins),
-            group_penalty=self.reg_bin,
-        )
-        if self.fit_biases:
-            self.item_bias_ = theta[:, 0].astype(self.item_bias_.dtype)
-        self.item_bin_bias_ = offsets.reshape(n_items, self.n_bins)
+        self._map_sweep(data, kernels_module)
 
     # ------------------------------------------------------------------ prediction
-    def _timestamps(self, X) -> np.ndarray:
-        if not isinstance(X, pd.DataFrame) or TIME_COL not in X.columns:
-            raise DataError(
-                f"{type(self).__name__} predicts at given times: the rows need a "
-                f"'{TIME_COL}' column (Unix seconds) beside userId and movieId"
-            )
-        values = X[TIME_COL].to_numpy()
-        if not np.issubdtype(values.dtype, np.number) or not np.isfinite(values).all():
-            raise DataError(f"column '{TIME_COL}': times must be finite Unix seconds")
-        return values
-
-    def _terms_at(self, user_index, item_index, seconds) -> dict[str, np.ndarray]:
-        """Each time term of rows (``-1`` = unknown user or movie: no term of that side)."""
-        user_index = np.asarray(user_index, dtype=np.int64)
-        item_index = np.asarray(item_index, dtype=np.int64)
-        days = day_number(seconds)
-        terms = {effect: np.zeros(len(user_index)) for effect in TIME_EFFECTS}
-        known = user_index >= 0
-        if self._has("user_drift"):
-            users = user_index[known]
-            terms["user_drift"][known] = self.user_drift_[users] * drift(
-                days[known], self.user_mean_day_[users], self.beta
-            )
-        if self._has("user_day"):
-            pair = find_user_days(self.day_users_, self.day_numbers_, user_index, days)
-            terms["user_day"][pair >= 0] = self.day_bias_[pair[pair >= 0]]
-        if self._has("item_bins"):
-            rated = item_index >= 0
-            bins = time_bin(np.asarray(seconds)[rated], self.bin_edges_)
-            terms["item_bins"][rated] = self.item_bin_bias_[item_index[rated], bins]
-        return terms
-
     def _predict_index(self, user_index, item_index, X=None) -> np.ndarray:
         """``μ + b_u + b_i + U_u·V_i`` plus the time terms at each row's ``timestamp``."""
         seconds = self._timestamps(X)
@@ -411,23 +546,6 @@ class TimeAwareMF(BiasedMF):
             prediction += values
         return prediction
 
-    def time_terms(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The time terms of ``r̂`` for rows ``userId``, ``movieId``, ``timestamp``.
-
-        Returns
-        -------
-        DataFrame, index of ``X``
-            ``user_drift`` (``α_u dev_u(t)``), ``user_day`` (``b_{u,t}``, 0 for a day without
-            training ratings) and ``item_bins`` (``b_{i,Bin(t)}``), in stars; 0 for unknown
-            users or movies and for terms the model does not have.
-        """
-        check_is_fitted(self, "history_")
-        users, items = id_columns(X)
-        terms = self._terms_at(
-            self.users_.to_index(users), self.items_.to_index(items), self._timestamps(X)
-        )
-        return pd.DataFrame(terms, index=X.index)
-
     # ------------------------------------------------------------------ ranking and fold-in
     def _present_item_bias(self) -> np.ndarray:
         """``b_i + b_{i,Bin(t_end)}``: each movie's bias in the last bin."""
@@ -435,12 +553,7 @@ class TimeAwareMF(BiasedMF):
 
     def _user_state(self, row: int):
         """``(b_u + α_u dev_u(t_end), U_u)``: the user at the end of the training span."""
-        bias = float(self.user_bias_[row])
-        if self._has("user_drift"):
-            end = day_number(self.bin_edges_[-1:])
-            bias += float(
-                self.user_drift_[row] * drift(end, self.user_mean_day_[[row]], self.beta)[0]
-            )
+        bias = float(self.user_bias_[row] + self.user_drift_[row] * self._drift_at_end([row])[0])
         return bias, self.user_factors_[row]
 
     def _item_scores(self, state, item_bias_weight: float) -> tuple[np.ndarray, dict]:
@@ -468,45 +581,3 @@ class TimeAwareMF(BiasedMF):
             scale_reg=self.scale_reg,
             fit_bias=self.fit_biases,
         )
-
-    # ------------------------------------------------------------------ persistence
-    def _get_state(self) -> tuple[dict, dict]:
-        meta, arrays = super()._get_state()
-        arrays.update(
-            user_mean_day=self.user_mean_day_,
-            day_users=self.day_users_,
-            day_numbers=self.day_numbers_,
-            bin_edges=self.bin_edges_,
-        )
-        return meta, arrays
-
-    def _state_shapes(self) -> dict[str, tuple[int, ...]]:
-        n_users, n_items, n_pairs = len(self.users_), len(self.items_), len(self.day_bias_)
-        return {
-            **super()._state_shapes(),
-            "user_drift_": (n_users,),
-            "user_mean_day_": (n_users,),
-            "day_users_": (n_pairs,),
-            "day_numbers_": (n_pairs,),
-            "item_bin_bias_": (n_items, self.n_bins),
-            "bin_edges_": (self.n_bins + 1,),
-        }
-
-    def _set_state(self, meta: dict, arrays: dict) -> None:
-        super()._set_state(meta, arrays)
-        self.user_mean_day_ = arrays["user_mean_day"]
-        self.day_users_ = arrays["day_users"]
-        self.day_numbers_ = arrays["day_numbers"]
-        self.bin_edges_ = arrays["bin_edges"]
-        keys = self.day_users_.astype(np.int64) * (1 << 32) + self.day_numbers_
-        if (
-            not np.isfinite(self.user_mean_day_).all()
-            or not np.isfinite(self.bin_edges_).all()
-            or np.any(np.diff(self.bin_edges_) <= 0)
-            or np.any(np.diff(keys) <= 0)
-            or (
-                self.day_users_.size
-                and not 0 <= self.day_users_.min() <= self.day_users_.max() < len(self.users_)
-            )
-        ):
-            raise ValueError("the time encodings (day keys, mean days, bin edges) are inconsistent")

@@ -178,8 +178,10 @@ def grouped_ridge(
     groups: np.ndarray | None = None,
     group_rows: np.ndarray | None = None,
     group_penalty: float = 0.0,
+    noise: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Exact ridge regression of every row, with an offset per group of its entries.
+    r"""Exact ridge regression of every row, with an offset per group of its entries, or a
+    draw from the matching Gaussian conditional.
 
     For every row ``r`` (a user or a movie) solves
 
@@ -200,7 +202,19 @@ def grouped_ridge(
 
     (centred within groups, so nothing cancels), then ``d_g = n_g (ȳ_g − z̄_g·θ_r) /
     (n_g + λ_g)``. Rows without entries keep ``θ = 0``, groups without entries ``d = 0``
-    (their prior means). In the time-aware model a user's row has ``z = [1, dev_u(t)]``,
+    (their prior means).
+
+    With ``noise`` the function samples instead of solving: read as the Gaussian model
+    ``y_j ~ N(z_j^T θ_r + d_{g(j)}, 1/α)`` with priors ``θ_{rk} ~ N(0, 1/(α P_k))`` and
+    ``d_g ~ N(0, 1/(α λ_g))``, the conditional of ``θ_r`` (offsets integrated out) is
+    ``N(θ̂_r, (α G_r)⁻¹)`` with ``G_r`` the ``p × p`` matrix above and ``θ̂_r`` the ridge
+    solution, and given ``θ_r`` each offset is ``N(d̂_g, 1/(α (n_g + λ_g)))``. The draw is
+    ``θ_r = θ̂_r + L_r^{-T} z_r`` (``G_r = L_r L_r^T``), then ``d_g = d̂_g(θ_r) + z_g /
+    sqrt(n_g + λ_g)``, with ``z ~ N(0, 1/α)`` given in ``noise``: jointly exact. Every row
+    is drawn (rows without entries from their prior, so ``P`` must be positive); groups
+    without entries stay at 0, as they have no parameter.
+
+    In the time-aware model a user's row has ``z = [1, dev_u(t)]``,
     ``θ = [b_u, α_u]`` and one group per day; a movie's has ``z = [1]``, ``θ = [b_i]``
     and one group per time bin.
 
@@ -221,6 +235,9 @@ def grouped_ridge(
         Row of each group (with ``groups``).
     group_penalty : float, default 0
         ``λ_g >= 0``.
+    noise : (ndarray (n_rows, p), ndarray (n_groups,)), optional
+        ``z``: i.i.d. ``N(0, 1/α)`` for the rows and the groups; given, the function
+        returns a draw (see above) instead of the ridge solution.
 
     Returns
     -------
@@ -271,12 +288,20 @@ def grouped_ridge(
                     if a != b:
                         gram[:, b, a] += extra
         gram[:, np.arange(n_columns), np.arange(n_columns)] += penalty
-        filled = np.flatnonzero(np.bincount(rows, minlength=n_rows) > 0)
-        try:
-            theta[filled] = np.linalg.solve(gram[filled], rhs[filled, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # zero penalties and too few entries: report NaN
-            theta[filled] = np.nan
+        if noise is None:
+            filled = np.flatnonzero(np.bincount(rows, minlength=n_rows) > 0)
+            try:
+                theta[filled] = np.linalg.solve(gram[filled], rhs[filled, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:  # zero penalties and too few entries: report NaN
+                theta[filled] = np.nan
+        else:
+            lower = np.linalg.cholesky(gram)
+            half = np.linalg.solve(lower, rhs[:, :, None])  # L⁻¹ b, then L⁻ᵀ (L⁻¹ b + z)
+            half[:, :, 0] += noise[0]
+            theta = np.linalg.solve(np.swapaxes(lower, 1, 2), half)[:, :, 0]
     if groups is not None:
         fitted = np.einsum("gk,gk->g", means, theta[group_rows]) if n_columns else 0.0
         offsets = np.where(denominator > 0, sizes * (mean_targets - fitted) / safe, 0.0)
+        if noise is not None:
+            offsets += np.where(sizes > 0, noise[1] / np.sqrt(safe), 0.0)
     return theta, offsets
