@@ -200,8 +200,8 @@ def test_rankings_carry_the_predictive_spread(planted, fitted):
     noise = np.sqrt(np.mean(1 / fitted.noise_precision_samples_))
     assert (listed["std"] > noise).all()
     # the scores are posterior means of the predicted ratings
-    pairs = np.column_stack([np.full(10, user), listed["movieId"]])
-    unclipped = fitted._sample_predictions(*pairs.T).mean(axis=0)
+    index = (fitted.users_.to_index(np.full(10, user)), fitted.items_.to_index(listed["movieId"]))
+    unclipped = fitted._sample_predictions(index, None).mean(axis=0)
     np.testing.assert_allclose(listed["score"], unclipped, atol=1e-5)
 
 

@@ -3,7 +3,8 @@
 :class:`~recsys_helpers.models.base.FactorModel` owns the life-cycle; the models add their
 own blocks and priors: :class:`BiasedMF` and :class:`BiasOnly` (ALS),
 :class:`HybridMF` (feature priors on movies), :class:`TimeAwareMF` (time-aware biases),
-:class:`BayesianMF` (Bayesian PMF by Gibbs sampling). :class:`ContentBaseline` is the
+:class:`BayesianMF` (Bayesian PMF by Gibbs sampling), :class:`BayesianTimeMF` (the same with
+time-aware biases). :class:`ContentBaseline` is the
 per-user ridge regression on movie features they are compared with. Importing this package
 registers every model class with :mod:`~recsys_helpers.models.persistence`, so
 :func:`load_model` can rebuild whichever class a file names.
@@ -12,6 +13,7 @@ registers every model class with :mod:`~recsys_helpers.models.persistence`, so
 from recsys_helpers.models.als import BiasedMF, BiasOnly
 from recsys_helpers.models.base import FactorModel
 from recsys_helpers.models.bayes import BayesianMF
+from recsys_helpers.models.bayes_time import BayesianTimeMF
 from recsys_helpers.models.content import ContentBaseline
 from recsys_helpers.models.features import item_features
 from recsys_helpers.models.hybrid import HybridMF
@@ -21,6 +23,7 @@ from recsys_helpers.models.temporal import TimeAwareMF
 __all__ = [
     "MODEL_CLASSES",
     "BayesianMF",
+    "BayesianTimeMF",
     "BiasOnly",
     "BiasedMF",
     "ContentBaseline",

@@ -204,7 +204,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         super()._initialise(data, rng)
         kernels = self._kernels()
         for _ in range(int(self.init_iter)):
-            super()._sweep(data, kernels)
+            self._map_sweep(data, kernels)
         self._check_finite(0)
         self._squared_error = self._objective_parts(data, kernels)[0]
         self._n_ratings = data.matrix.nnz
@@ -225,6 +225,15 @@ class BayesianMF(PosteriorServing, FactorModel):
         self._alphas = []
         self._valid = None
 
+    def _map_sweep(self, data, kernels) -> None:
+        """One sweep of the MAP (ALS) model that starts the chain."""
+        FactorModel._sweep(self, data, kernels)
+
+    def _extra_prior(self) -> tuple[float, int]:
+        """``(Σ λ θ², n)`` of parameters beyond the rows whose prior precision is ``α λ``
+        (none here; the time-aware model's time terms), for ``α`` and the objective."""
+        return 0.0, 0
+
     def _theta(self, side: str) -> np.ndarray:
         """``θ = [b, F]`` of every row of a side, float64, shape (n_rows, K + 1)."""
         bias, factors = self._params(side)
@@ -242,8 +251,13 @@ class BayesianMF(PosteriorServing, FactorModel):
         if self.noise_precision is None:
             # the squared error of the current rows, computed by _objective after the last
             # sweep (or by _initialise): nothing has changed since
+            penalty, count = self._extra_prior()
             self._alpha = posterior.sample_noise_precision(
-                self._squared_error, self._n_ratings, rng, shape=NOISE_PRIOR[0], rate=NOISE_PRIOR[1]
+                self._squared_error + penalty,
+                self._n_ratings + count,
+                rng,
+                shape=NOISE_PRIOR[0],
+                rate=NOISE_PRIOR[1],
             )
         self._alphas.append(self._alpha)
         for side in (USER, ITEM):
@@ -285,10 +299,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         if sample in self._kept_at:
             self._kept.append(
                 {
-                    "user_bias": self.user_bias_.copy(),
-                    "user_factor": self.user_factors_.copy(),
-                    "item_bias": self.item_bias_.copy(),
-                    "item_factor": self.item_factors_.copy(),
+                    **{name: np.copy(value) for name, value in self._draw_to_keep().items()},
                     "noise_precision": self._alpha,
                     "user_prior_mean": self._hyper[USER][0],
                     "user_prior_precision": self._hyper[USER][1],
@@ -296,6 +307,19 @@ class BayesianMF(PosteriorServing, FactorModel):
                     "item_prior_precision": self._hyper[ITEM][1],
                 }
             )
+
+    def _current_draw(self) -> dict:
+        """The chain's current arrays, named as a kept sample's."""
+        return {
+            "user_bias": self.user_bias_,
+            "user_factor": self.user_factors_,
+            "item_bias": self.item_bias_,
+            "item_factor": self.item_factors_,
+        }
+
+    def _draw_to_keep(self) -> dict:
+        """What a kept sample stores of the current draw (hook: all of it)."""
+        return self._current_draw()
 
     def _objective_parts(self, data, kernels) -> tuple[float, int]:
         entries = data.sides[USER]
@@ -320,7 +344,8 @@ class BayesianMF(PosteriorServing, FactorModel):
         squared, count = self._objective_parts(data, kernels)
         self._squared_error = squared
         alpha = self._alpha
-        value = 0.5 * alpha * squared - 0.5 * count * np.log(alpha)
+        penalty, extra = self._extra_prior()
+        value = 0.5 * alpha * (squared + penalty) - 0.5 * (count + extra) * np.log(alpha)
         for side in (USER, ITEM):
             mean, precision = self._hyper[side]
             centred = self._theta(side) - mean
@@ -334,16 +359,10 @@ class BayesianMF(PosteriorServing, FactorModel):
             return super()._validation_rmse(users, items, ratings, frame)
         if self._valid is None or self._valid[0] is not users:
             index = (self.users_.to_index(users), self.items_.to_index(items))
-            self._valid = (users, index, np.zeros(len(users)))
-        _, index, total = self._valid
-        draw = {
-            "user_bias": self.user_bias_,
-            "user_factor": self.user_factors_,
-            "item_bias": self.item_bias_,
-            "item_factor": self.item_factors_,
-        }
+            self._valid = (users, index, self._row_times(*index, frame), np.zeros(len(users)))
+        _, index, rows, total = self._valid
         cold = self._cold_draws(self._hyper, self._sweep_index)
-        prediction = self._clip(self._sample_prediction(draw, cold, *index))
+        prediction = self._clip(self._sample_prediction(self._current_draw(), cold, *index, rows))
         sample = self._sweep_index - self.burn_in
         if sample > 0:
             total += prediction

@@ -43,11 +43,21 @@ class PosteriorServing:
             draws[side] = (draw[0], draw[1:])
         return draws
 
-    def _sample_prediction(self, draw, cold, user_index, item_index) -> np.ndarray:
+    def _row_times(self, user_index, item_index, X) -> dict | None:
+        """Per-row inputs of further terms of ``r̂`` (hook; the time-aware model encodes
+        each row's time here)."""
+        return None
+
+    def _draw_offsets(self, draw, user_index, rows) -> np.ndarray | float:
+        """Further terms of ``r̂`` of one sample for rows encoded by :meth:`_row_times`."""
+        return 0.0
+
+    def _sample_prediction(self, draw, cold, user_index, item_index, rows=None) -> np.ndarray:
         r"""Unclipped ``r̂ = μ + b_u + b_i + U_u·V_i`` of one sample for index pairs.
 
         A user or movie absent from training (index ``-1``) takes the sample's prior draw
-        (``cold``), so it is predicted under the prior instead of left out.
+        (``cold``), so it is predicted under the prior instead of left out. ``rows``
+        (:meth:`_row_times`) adds the model's further terms.
         """
         known_user, known_item = user_index >= 0, item_index >= 0
         users, items = np.where(known_user, user_index, 0), np.where(known_item, item_index, 0)
@@ -67,6 +77,8 @@ class PosteriorServing:
         only_item = ~known_user & known_item
         prediction[only_item] += item_factors[items[only_item]] @ cold_user
         prediction[~known_user & ~known_item] += cold_user @ cold_item
+        if rows is not None:
+            prediction += self._draw_offsets(draw, user_index, rows)
         return prediction
 
     def _samples(self):
@@ -90,32 +102,35 @@ class PosteriorServing:
                 for s in range(count)
             ]
         for s in range(count):
-            draw = {
-                "user_bias": self.user_bias_samples_[s],
-                "user_factor": self.user_factor_samples_[s],
-                "item_bias": self.item_bias_samples_[s],
-                "item_factor": self.item_factor_samples_[s],
-            }
-            yield draw, self._cold[s]
+            yield self._kept_draw(s), self._cold[s]
 
-    def _sample_predictions(self, users, items) -> np.ndarray:
-        """Unclipped predictions of every kept sample, shape (S, n)."""
-        index = (self.users_.to_index(users), self.items_.to_index(items))
+    def _kept_draw(self, sample: int) -> dict:
+        """The arrays of kept sample ``sample`` by name."""
+        return {
+            "user_bias": self.user_bias_samples_[sample],
+            "user_factor": self.user_factor_samples_[sample],
+            "item_bias": self.item_bias_samples_[sample],
+            "item_factor": self.item_factor_samples_[sample],
+        }
+
+    def _sample_predictions(self, index, rows) -> np.ndarray:
+        """Unclipped predictions of every kept sample for index pairs, shape (S, n)."""
         return np.stack(
-            [self._sample_prediction(draw, cold, *index) for draw, cold in self._samples()]
+            [self._sample_prediction(draw, cold, *index, rows) for draw, cold in self._samples()]
         )
 
     def _predict_ids(self, users, items, X=None) -> np.ndarray:
         """Average over the kept samples of the clipped prediction."""
-        return self._predictive(users, items)[0]
+        return self._predictive(users, items, X)[0]
 
-    def _predictive(self, users, items) -> tuple[np.ndarray, np.ndarray]:
+    def _predictive(self, users, items, X=None) -> tuple[np.ndarray, np.ndarray]:
         """Mean of the clipped predictions and predictive standard deviation, per row."""
         index = (self.users_.to_index(users), self.items_.to_index(items))
+        rows = self._row_times(*index, X)
         clipped, total, squares = (np.zeros(len(index[0])) for _ in range(3))
         count = 0
         for draw, cold in self._samples():
-            prediction = self._sample_prediction(draw, cold, *index)
+            prediction = self._sample_prediction(draw, cold, *index, rows)
             clipped += self._clip(prediction)
             total += prediction
             squares += prediction**2
@@ -145,7 +160,7 @@ class PosteriorServing:
             Only with ``return_std=True``.
         """
         check_is_fitted(self, "history_")
-        mean, std = self._predictive(*id_columns(X))
+        mean, std = self._predictive(*id_columns(X), X)
         return (mean, std) if return_std else mean
 
     def predict_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -169,12 +184,15 @@ class PosteriorServing:
         if not 0 < level < 1:
             raise ValueError(f"level must lie in (0, 1), got {level!r}")
         users, items = id_columns(X)
+        index = (self.users_.to_index(users), self.items_.to_index(items))
+        times = self._row_times(*index, X)
         variances = 1.0 / self.noise_precision_samples_.astype(np.float64)
         bounds = np.empty((2, len(users)))
         step = max(1, _BATCH_ELEMENTS // len(variances))
         for start in range(0, len(users), step):
             rows = slice(start, start + step)
-            means = self._sample_predictions(users[rows], items[rows])
+            batch = None if times is None else {key: value[rows] for key, value in times.items()}
+            means = self._sample_predictions((index[0][rows], index[1][rows]), batch)
             bounds[:, rows] = posterior.mixture_quantiles(
                 means, variances, [(1 - level) / 2, (1 + level) / 2]
             )
@@ -182,6 +200,10 @@ class PosteriorServing:
         return lower, upper
 
     # ------------------------------------------------------------------ ranking and fold-in
+    def _present_item_bias_samples(self) -> np.ndarray:
+        """Each kept sample's movie biases as rankings use them, float64 (S, n_items)."""
+        return self.item_bias_samples_.astype(np.float64)
+
     def _user_state(self, row: int):
         """A training user's kept samples: ``b_u`` (S,) and ``U_u`` (S, K)."""
         return self.user_bias_samples_[:, row], self.user_factor_samples_[:, row]
@@ -193,7 +215,7 @@ class PosteriorServing:
         standard deviation of ``r_ui`` (as in :meth:`predict`, unclipped).
         """
         bias, vectors = state
-        item_bias = self.item_bias_samples_.astype(np.float64)
+        item_bias = self._present_item_bias_samples()
         dots = np.matmul(
             self.item_factor_samples_, vectors[:, :, None].astype(self.item_factor_samples_.dtype)
         )[:, :, 0]
@@ -209,6 +231,7 @@ class PosteriorServing:
         indptr = np.array([0, len(index)], dtype=np.int64)
         bias = np.empty(count)
         factors = np.empty((count, self._n_factors))
+        item_bias = self._present_item_bias_samples()
         for s in range(count):
             alpha = float(self.noise_precision_samples_[s])
             mean, precision = (
@@ -216,7 +239,7 @@ class PosteriorServing:
                 self.user_prior_precision_samples_[s],
             )
             item_factors = self.item_factor_samples_[s]
-            targets = values - self.global_mean_ - self.item_bias_samples_[s, index]
+            targets = values - self.global_mean_ - item_bias[s, index]
             noise = posterior.row_noise(
                 self.random_state,
                 s,

@@ -24,6 +24,7 @@ from scipy.stats import wishart
 __all__ = [
     "STREAMS",
     "HyperPrior",
+    "first_given_rest",
     "generator",
     "mixture_quantiles",
     "row_noise",
@@ -32,7 +33,15 @@ __all__ = [
 ]
 
 #: Independent random streams of one sweep (and of serving), by name.
-STREAMS = {"hyper": 0, "user": 1, "item": 2, "cold": 3, "fold_in": 4}
+STREAMS = {
+    "hyper": 0,
+    "user": 1,
+    "item": 2,
+    "cold": 3,
+    "fold_in": 4,
+    "user_time": 5,
+    "item_time": 6,
+}
 
 
 def generator(random_state: int, sweep: int, stream: str) -> np.random.Generator:
@@ -197,6 +206,39 @@ def sample_normal_wishart(
     z = rng.standard_normal(len(posterior.mean)) / np.sqrt(posterior.mean_precision)
     mean = posterior.mean + linalg.solve_triangular(lower, z, lower=True, trans="T")
     return mean, precision
+
+
+def first_given_rest(mean: np.ndarray, precision: np.ndarray, rest: np.ndarray):
+    r"""Prior of each row's first coordinate given its others, under ``θ ~ N(m, Λ⁻¹)``.
+
+    For ``θ = [b, F]`` (a bias and a vector) the conditional is Gaussian with precision
+    ``Λ_bb`` and mean
+
+    .. math::
+
+        c = m_b - Λ_{bF} (F - m_F) / Λ_{bb},
+
+    the prior the time-aware Bayesian model's time block gives ``b`` given ``F``.
+
+    Parameters
+    ----------
+    mean : ndarray (D,)
+        ``m``.
+    precision : ndarray (D, D)
+        ``Λ``.
+    rest : ndarray (n, D − 1)
+        ``F`` of each row.
+
+    Returns
+    -------
+    means : ndarray of float64, shape (n,)
+        ``c`` of each row.
+    precision : float
+        ``Λ_bb``.
+    """
+    first = float(precision[0, 0])
+    centred = np.asarray(rest, dtype=np.float64) - mean[1:]
+    return mean[0] - centred @ precision[1:, 0] / first, first
 
 
 def sample_noise_precision(
