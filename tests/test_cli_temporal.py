@@ -6,6 +6,7 @@ import argparse
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from temporal_planted import planted_ratings  # helper beside this file
 
@@ -13,6 +14,7 @@ from recsys_helpers.cli import main
 from recsys_helpers.cli.options import time_effects as parse_time_effects
 from recsys_helpers.data.split import random_split
 from recsys_helpers.evaluation.metrics import rmse
+from recsys_helpers.models.bayes_time import BayesianTimeMF
 from recsys_helpers.models.temporal import TimeAwareMF
 
 FAST = ["--n-factors", "2", "--n-iter", "6"]
@@ -129,3 +131,24 @@ def test_recommend_loads_a_saved_time_aware_model(files, tmp_path, capsys):
     assert scores and np.isfinite(scores).all() and scores == sorted(scores, reverse=True)
     seen = set(train.loc[train.userId == user, "movieId"])
     assert not seen & {row["movieId"] for row in rows}
+
+
+BAYES = ["--model", "bayes", "--n-factors", "2", "--n-samples", "6", "--burn-in", "2"]
+BAYES += ["--n-kept", "3", "--init-iter", "2"]
+
+
+def test_bayes_with_time_effects_trains_the_bayesian_time_aware_model(files, capsys, tmp_path):
+    paths, train, test = files
+    model_path = tmp_path / "bayes_time.npz"
+    argv = ["fit", "--train", str(paths["train"]), "--test", str(paths["test"]), *BAYES]
+    argv += ["--time-effects", "user-day,item-bins", "--reg-bin", "20", "--json"]
+    report = run_json(capsys, [*argv, "--save", str(model_path)])
+    assert report["model"] == "BayesianTimeMF"
+    assert report["time_effects"] == ["user_day", "item_bins"] and report["reg_bin"] == 20.0
+    model = BayesianTimeMF(**report["params"]).fit(pd.read_csv(paths["train"]))
+    test = pd.read_csv(paths["test"])
+    assert report["rmse"] == pytest.approx(rmse(test["rating"], model.predict(test)), abs=1e-6)
+    user = int(train.userId.iloc[0])
+    argv = ["recommend", "--model", str(model_path), "--user", str(user), "--json"]
+    rows = run_json(capsys, argv)["recommendations"]
+    assert rows and all(row["std"] > 0 for row in rows)

@@ -9,7 +9,9 @@ movies to measure exactly that. With ``--time-effects user-day,user-drift,item-b
 ``all``) it trains :class:`~recsys_helpers.models.temporal.TimeAwareMF`, whose biases move
 with the ratings' timestamps (the training file needs a ``timestamp`` column).
 ``--model bayes`` trains :class:`~recsys_helpers.models.bayes.BayesianMF`, Bayesian PMF
-sampled by Gibbs sweeps (``--n-samples``, ``--burn-in``).
+sampled by Gibbs sweeps (``--n-samples``, ``--burn-in``); with ``--time-effects`` it trains
+:class:`~recsys_helpers.models.bayes_time.BayesianTimeMF`, the same time terms sampled with
+the rest.
 
 Every model option is named as the estimator's parameter (``--n-factors`` is
 ``n_factors``, see ``NOTATION.md``); options left out take the estimator's own defaults,
@@ -41,6 +43,9 @@ MOVIELENS_RATING_RANGE = (0.5, 5.0)
 
 MODELS = {"als": "BiasedMF", "bayes": "BayesianMF"}
 """``--model`` choices -> registered class name (the hybrid is chosen by ``--feature-kinds``)."""
+
+TIME_MODELS = {"als": "TimeAwareMF", "bayes": "BayesianTimeMF"}
+"""``--model`` choices -> the class ``--time-effects`` trains."""
 
 #: Model options: (flag, type, metavar, help). The flag's name is the parameter's.
 MODEL_OPTIONS = (
@@ -138,9 +143,9 @@ def register(subparsers) -> None:
     )
     timed = fit.add_argument_group(
         "time effects",
-        "--time-effects switches to TimeAwareMF: biases that move with the ratings' "
-        "timestamps (a day offset per user and day, a user's drift, a movie's bias per time "
-        "bin); the ratings need a timestamp column",
+        "--time-effects switches to TimeAwareMF (BayesianTimeMF with --model bayes): biases "
+        "that move with the ratings' timestamps (a day offset per user and day, a user's "
+        "drift, a movie's bias per time bin); the ratings need a timestamp column",
     )
     timed.add_argument(
         "--time-effects",
@@ -167,14 +172,14 @@ def register(subparsers) -> None:
 
 
 def model_class(args: argparse.Namespace) -> type:
-    """The estimator class ``fit`` trains: HybridMF with ``--feature-kinds``, TimeAwareMF with
-    ``--time-effects``, else ``--model``."""
+    """The estimator class ``fit`` trains: HybridMF with ``--feature-kinds``, TimeAwareMF
+    (BayesianTimeMF with ``--model bayes``) with ``--time-effects``, else ``--model``."""
     from recsys_helpers.models import MODEL_CLASSES
 
     if getattr(args, "time_effects", None) is not None:
         if getattr(args, "feature_kinds", None) is not None:
             args.parser.error("--feature-kinds and --time-effects are two models: choose one")
-        return MODEL_CLASSES["TimeAwareMF"]
+        return MODEL_CLASSES[TIME_MODELS[getattr(args, "model", "als")]]
     given = [flag for flag, *_ in TIME_OPTIONS if getattr(args, _dest(flag), None) is not None]
     if given:
         args.parser.error(f"{', '.join(given)} only with --time-effects TERMS")
@@ -204,9 +209,10 @@ def check_model_options(args: argparse.Namespace, cls: type) -> None:
     """Refuse (usage error) a model option the chosen estimator does not have."""
     params = cls().get_params(deep=False)
     chosen = getattr(args, "model", "als")
-    for flag, model in (("--feature-kinds", "HybridMF"), ("--time-effects", "TimeAwareMF")):
-        if getattr(args, _dest(flag), None) is not None and chosen != "als":
-            args.parser.error(f"{flag} trains {model}; it does not combine with --model {chosen}")
+    if getattr(args, "feature_kinds", None) is not None and chosen != "als":
+        args.parser.error(
+            f"--feature-kinds trains HybridMF; it does not combine with --model {chosen}"
+        )
     for flag, *_ in MODEL_OPTIONS:
         name = _dest(flag)
         if getattr(args, name, None) is not None and name not in params:
