@@ -43,7 +43,6 @@ from recsys_helpers.models.bayes import BayesianMF
 from recsys_helpers.models.persistence import register
 from recsys_helpers.models.temporal import TimeTerms
 from recsys_helpers.models.time_effects import TIME_EFFECTS
-from recsys_helpers.models.training import ITEM
 
 __all__ = ["BayesianTimeMF"]
 
@@ -155,11 +154,7 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
     def _initialise(self, data, rng) -> None:
         """Time encodings, the time-aware MAP start, and the cells that have bin offsets."""
         super()._initialise(data, rng)
-        times = self._entry_times[ITEM]
-        self.item_bin_cells_ = np.empty(0, dtype=np.int64)
-        if times.bin is not None:
-            cells = times.items.astype(np.int64) * self.n_bins + times.bin
-            self.item_bin_cells_ = np.unique(cells)
+        self.item_bin_cells_ = self._cells
         self._time_sums = {name: np.zeros(np.size(value)) for name, value in self._times().items()}
 
     def _times(self) -> dict[str, np.ndarray]:
@@ -200,6 +195,8 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
     def _draw_to_keep(self) -> dict:
         draw = self._current_draw()
         draw["item_bin_bias"] = draw["item_bin_bias"][self.item_bin_cells_]
+        for name in ("user_drift", "day_bias", "item_bin_bias"):  # stored as the samples are
+            draw[name] = draw[name].astype(self._dtype)
         return draw
 
     def _keep(self, sample: int) -> None:

@@ -79,7 +79,7 @@ class _EntryTimes(NamedTuple):
     items: np.ndarray  # movie row of each entry
     pair: np.ndarray | None  # (user, day) offset number
     drift: np.ndarray | None  # dev_u(t)
-    bin: np.ndarray | None  # Bin(t)
+    cell: np.ndarray | None  # (movie, Bin(t)) cell number, among the cells with ratings
 
 
 def _compact(index: np.ndarray | None) -> np.ndarray | None:
@@ -140,6 +140,15 @@ class TimeTerms:
         self.user_drift_ = np.zeros(len(users.counts))
         self.day_bias_ = np.zeros(len(self.day_users_))
         self.item_bin_bias_ = np.zeros((data.matrix.n_items, self.n_bins))
+        cells = {}
+        if self._has("item_bins"):
+            for side, entries in data.sides.items():
+                item_rows = entries.indices if side == USER else entries.rows
+                cells[side] = item_rows.astype(np.int64) * self.n_bins + time_bin(
+                    seconds[side], self.bin_edges_
+                )
+        #: ``i · n_bins + k`` of each (movie, bin) with training ratings, sorted
+        self._cells = np.unique(cells[USER]) if cells else np.empty(0, dtype=np.int64)
         self._entry_times = {}
         for side, entries in data.sides.items():
             user_rows, item_rows = (
@@ -160,15 +169,14 @@ class TimeTerms:
                 drift(days[side], self.user_mean_day_[user_rows], self.beta)
                 if self._has("user_drift")
                 else None,
-                _compact(time_bin(seconds[side], self.bin_edges_))
-                if self._has("item_bins")
-                else None,
+                _compact(np.searchsorted(self._cells, cells[side])) if cells else None,
             )
         super()._initialise(data, rng)
 
     def _finish(self, data) -> None:
         super()._finish(data)
-        self.__dict__.pop("_entry_times", None)  # per-entry encodings serve the sweeps only
+        for name in ("_entry_times", "_cells"):  # encodings that serve the sweeps only
+            self.__dict__.pop(name, None)
 
     def _user_terms(self, side: str) -> np.ndarray:
         """``α_u dev_u(t) + b_{u,t}`` of each entry of a side (float64)."""
@@ -183,9 +191,9 @@ class TimeTerms:
     def _item_terms(self, side: str) -> np.ndarray:
         """``b_{i,Bin(t)}`` of each entry of a side (float64)."""
         times = self._entry_times[side]
-        if times.bin is None:
+        if times.cell is None:
             return np.zeros(len(times.items))
-        return self.item_bin_bias_[times.items, times.bin]
+        return self.item_bin_bias_.ravel()[self._cells][times.cell]
 
     def _targets(self, data, side: str) -> np.ndarray:
         """``r_ui − μ − b_other − α_u dev_u(t) − b_{u,t} − b_{i,Bin(t)}``: the plain targets
@@ -232,10 +240,9 @@ class TimeTerms:
                 penalty.append(self.reg_drift)
             groups = {"groups": times.pair, "group_rows": self.day_users_}
             return columns, penalty, {**groups, "group_penalty": self.reg_day}
-        n_items = len(self.item_bias_)
         groups = {
-            "groups": times.items.astype(np.int64) * self.n_bins + times.bin,
-            "group_rows": np.repeat(np.arange(n_items), self.n_bins),
+            "groups": times.cell,
+            "group_rows": self._cells // self.n_bins,
             "group_penalty": self.reg_bin,
         }
         return [], [], groups
@@ -283,7 +290,9 @@ class TimeTerms:
         if fit_bias:
             setattr(self, f"{side}_bias_", (shift + theta[:, 0]).astype(bias.dtype))
         if side == ITEM:
-            self.item_bin_bias_ = offsets.reshape(n_rows, self.n_bins)
+            cells = np.zeros(n_rows * self.n_bins)
+            cells[self._cells] = offsets
+            self.item_bin_bias_ = cells.reshape(n_rows, self.n_bins)
             return
         if times.drift is not None:
             self.user_drift_ = theta[:, -1]
