@@ -38,6 +38,8 @@ MODELS: dict[str, list[tuple[str, str]]] = {
         ("BiasedMF, K=0 (biases only)", "bias"),
         ("BiasedMF", "als"),
         ("BayesianMF (defaults)", "bayes"),
+        ("TimeAwareMF (defaults)", "time"),
+        ("BayesianTimeMF (defaults)", "bayes_time"),
     ],
 }
 ADAPTERS = {

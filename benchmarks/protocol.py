@@ -61,8 +61,9 @@ def load_small_ratings(mirror: str | Path | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``userId`` (int64), ``movieId`` (int64), ``rating`` (float64, stars), in file
-        order (100,836 rows for the published release).
+        Columns ``userId`` (int64), ``movieId`` (int64), ``rating`` (float64, stars) and
+        ``timestamp`` (int64, Unix seconds; only the time-aware models read it), in file order
+        (100,836 rows for the published release).
     """
     try:
         from recsys_helpers.data.movielens import load_ratings
@@ -86,6 +87,7 @@ def load_small_ratings(mirror: str | Path | None = None) -> pd.DataFrame:
             "userId": frame["userId"].to_numpy(np.int64),
             "movieId": frame["movieId"].to_numpy(np.int64),
             "rating": frame["rating"].to_numpy(np.float64),
+            "timestamp": frame["timestamp"].to_numpy(np.int64),
         }
     )
 

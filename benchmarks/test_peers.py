@@ -32,6 +32,7 @@ def tiny_ratings(n_users: int = 30, n_items: int = 20, seed: int = 0) -> pd.Data
             "userId": users + 100,
             "movieId": items + 1000,
             "rating": np.clip(np.round(raw * 2) / 2, 0.5, 5.0),
+            "timestamp": 1_500_000_000 + rng.integers(0, 400 * 86_400, users.size),
         }
     )
 
@@ -226,7 +227,14 @@ def _holdout_with_unseen_movie():
         [
             ratings[ratings["movieId"] == unseen].head(2),
             train.head(3),
-            pd.DataFrame({"userId": [5], "movieId": [train["movieId"].iloc[0]], "rating": [3.0]}),
+            pd.DataFrame(
+                {
+                    "userId": [5],
+                    "movieId": [train["movieId"].iloc[0]],
+                    "rating": [3.0],
+                    "timestamp": [1_500_000_000],
+                }
+            ),
         ]
     )
     return train, test
@@ -310,6 +318,26 @@ def test_ours_bayes_adapter_uses_the_defaults_and_never_nan():
     predicted = model.fit(train).predict(test)
     assert type(model.model_).__name__ == "BayesianMF"
     assert np.isfinite(predicted).all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "estimator", "params"),
+    [
+        ("time", "TimeAwareMF", {"n_factors": 2, "n_iter": 3}),
+        ("bayes_time", "BayesianTimeMF", {"n_factors": 2, "n_samples": 4, "n_kept": 2}),
+    ],
+)
+def test_ours_time_aware_adapters_use_the_timestamps_and_never_nan(kind, estimator, params):
+    pytest.importorskip("recsys_helpers.models.bayes_time")
+    from benchmarks.peers import ours
+
+    assert ours.ACCURACY_GRIDS[kind] == {}  # the CLI's defaults, not tuned
+    train, test = _holdout_with_unseen_movie()
+    model = ours.make_model(kind)(**params, n_bins=4).fit(train)
+    assert type(model.model_).__name__ == estimator
+    assert np.isfinite(model.predict(test)).all()
+    shifted = test.assign(timestamp=test["timestamp"] + 300 * 86_400)
+    assert not np.allclose(model.predict(test), model.predict(shifted))  # time is read
 
 
 def test_myfm_adapter_predicts_every_row_near_the_ratings():

@@ -1,10 +1,13 @@
-"""Our estimators behind the same adapter interface: ``recsys_helpers.models.als.BiasedMF`` and
-``recsys_helpers.models.bayes.BayesianMF``.
+"""Our estimators behind the same adapter interface: ``BiasedMF``, ``BayesianMF``,
+``TimeAwareMF`` and ``BayesianTimeMF`` (``recsys_helpers.models``).
 
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
 is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0;
 ``kind="bayes"`` is ``BayesianMF`` with its defaults (the CLI's ``--model bayes``), not tuned
-(an unseen user or movie is a draw from its side's prior).
+(an unseen user or movie is a draw from its side's prior); ``kind="time"`` and
+``kind="bayes_time"`` are ``TimeAwareMF`` and ``BayesianTimeMF`` with their defaults (the CLI's
+``--time-effects all``, with ``--model bayes`` for the second), fitted and scored with the
+ratings' timestamps.
 The tuning grids are built around ``BiasedMF()``'s defaults (K and 2K; λ/2, λ, 2λ; λ_b/4,
 λ_b, 4λ_b for the bias-only model), so they stay meaningful when the defaults move.
 """
@@ -20,6 +23,17 @@ UNKNOWN_POLICY = {
     "bias": "μ + known biases (never NaN)",
     "als": "μ + known biases, no dot product (never NaN)",
     "bayes": "prior draw of the unseen side in each sample (never NaN)",
+    "time": "μ + known biases and time terms, no dot product (never NaN)",
+    "bayes_time": "prior draw of the unseen side in each sample, known time terms (never NaN)",
+}
+
+#: The estimator (in ``recsys_helpers.models``) behind each kind.
+ESTIMATORS = {
+    "bias": "BiasedMF",
+    "als": "BiasedMF",
+    "bayes": "BayesianMF",
+    "time": "TimeAwareMF",
+    "bayes_time": "BayesianTimeMF",
 }
 
 
@@ -44,6 +58,8 @@ def _grids() -> dict[str, dict[str, list[Any]]]:
             "n_iter": [default["n_iter"]],
         },
         "bayes": {},
+        "time": {},
+        "bayes_time": {},
     }
 
 
@@ -51,41 +67,46 @@ ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = _grids()
 
 
 class OursModel:
-    """``BiasedMF(**params)`` (or ``BayesianMF(**params)``) behind ``fit``/``predict``."""
+    """``estimator(**params)`` (a class name of ``recsys_helpers.models``) behind
+    ``fit``/``predict``; time-aware estimators get the ``timestamp`` column too."""
 
-    def __init__(self, seed: int = 0, bayes: bool = False, **params: Any):
+    def __init__(self, seed: int = 0, estimator: str = "BiasedMF", **params: Any):
         self.seed = seed
-        self.bayes = bayes
+        self.estimator = estimator
         self.params = params
+
+    def _columns(self, *names: str) -> list[str]:
+        timed = self.estimator in ("TimeAwareMF", "BayesianTimeMF")
+        return [*names, "timestamp"] if timed else list(names)
 
     def fit(self, train: pd.DataFrame) -> OursModel:
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
 
-        from recsys_helpers.models.als import BiasedMF
-        from recsys_helpers.models.bayes import BayesianMF
+        from recsys_helpers import models
 
-        estimator = BayesianMF if self.bayes else BiasedMF
+        estimator = getattr(models, self.estimator)
         with warnings.catch_warnings():
             # the grids fix n_iter; a still-moving objective is part of what is compared
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model_ = estimator(random_state=self.seed, **self.params).fit(
-                train[["userId", "movieId", "rating"]]
+                train[self._columns("userId", "movieId", "rating")]
             )
         return self
 
     def predict(self, pairs: pd.DataFrame) -> np.ndarray:
         """Predicted stars per row of ``pairs`` (float64, never NaN)."""
-        return np.asarray(self.model_.predict(pairs[["userId", "movieId"]]), dtype=np.float64)
+        frame = pairs[self._columns("userId", "movieId")]
+        return np.asarray(self.model_.predict(frame), dtype=np.float64)
 
 
 def make_model(kind: str):
     """Factory for :func:`benchmarks.protocol.evaluate`: ``make(**params) -> OursModel``."""
     if kind not in UNKNOWN_POLICY:
-        raise ValueError(f"kind must be 'bias', 'als' or 'bayes', got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(UNKNOWN_POLICY)}, got {kind!r}")
 
     def make(**params: Any) -> OursModel:
-        return OursModel(bayes=kind == "bayes", **params)
+        return OursModel(estimator=ESTIMATORS[kind], **params)
 
     return make
