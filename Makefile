@@ -27,6 +27,7 @@ help:  ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  variables: DATASET=$(DATASET) MIRROR=<folder with MovieLens releases> SMOKE=True SCALE=0.2"
 	@echo "             GRID=auto|smoke|small|full CG_STEPS=<conjugate-gradient steps, e.g. 3>"
+	@echo "             MAX_RATINGS=auto|<ratings of the notebooks' user sample; 0: all>"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -90,11 +91,14 @@ format: $(ENV_STAMP)  ## apply ruff's fixes and formatting
 # Variables: DATASET=ml-latest-small  MIRROR=<folder>  SMOKE=True (tiny, fast parameters)
 # GRID=auto|smoke|small|full (size of the notebooks' grids; auto: by the number of ratings)
 # CG_STEPS=3 (conjugate-gradient half-steps instead of exact solves, in notebooks that fit)
+# MAX_RATINGS=auto|N|0 (notebooks 02-09 study a seeded sample of users holding at most N
+# ratings; auto: 2 M for releases above 2 M ratings, every rating below; 0: every rating)
 # Each notebook's wall time goes to report/timings.json and report/headline.md.
 # ---------------------------------------------------------------------------------------
 SMOKE       ?= False
 GRID        ?= auto
 CG_STEPS    ?=
+MAX_RATINGS ?= auto
 KERNEL      ?= python3
 KERNEL_NAME := movielens-als
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -114,14 +118,14 @@ report-notebooks: $(EXECUTED)  ## run the notebooks only (report/NN_*.ipynb)
 report/.parameters: FORCE
 	@mkdir -p report
 	@echo "dataset=$(DATASET) smoke=$(SMOKE) mirror=$(MOVIELENS_MIRROR) kernel=$(KERNEL)" \
-	  "grid=$(GRID) cg_steps=$(CG_STEPS)" > $@.tmp
+	  "grid=$(GRID) cg_steps=$(CG_STEPS) max_ratings=$(MAX_RATINGS)" > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 # One notebook: written to a temporary name and renamed on success; a failing cell stops
 # the build with its error (the partial run is kept as report/NN_*.failed.ipynb). `-o` values
 # go only to notebooks whose parameters cell declares them.
 NOTEBOOK_PARAMETERS = -p dataset $(DATASET) -p smoke $(SMOKE) \
-  -o grid $(GRID)$(if $(strip $(CG_STEPS)), -o cg_steps $(CG_STEPS))
+  -o grid $(GRID) -o max_ratings $(MAX_RATINGS)$(if $(strip $(CG_STEPS)), -o cg_steps $(CG_STEPS))
 report/%.ipynb: notebooks/%.ipynb $(PACKAGE_SRC) report/.parameters $(ENV_STAMP)
 	$(REPORT_PY) run $< $@ -k $(KERNEL) $(NOTEBOOK_PARAMETERS)
 

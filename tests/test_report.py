@@ -398,21 +398,26 @@ def test_make_report_runs_every_numbered_notebook_in_order():
     ).stdout.splitlines()
     runs = [line for line in plan if "recsys_helpers.report run " in line]
     assert [line.split()[4] for line in runs] == [f"notebooks/{p.name}" for p in notebooks]
-    assert all(line.endswith("-p dataset ml-100k -p smoke True -o grid auto") for line in runs)
+    assert all(
+        line.endswith("-p dataset ml-100k -p smoke True -o grid auto -o max_ratings auto")
+        for line in runs
+    )
     rendering = [line.split()[3] for line in plan if re.search(r"report (html|pdf|metrics)", line)]
     assert sorted(rendering) == ["html", "metrics", "pdf"]
     assert max(plan.index(line) for line in runs) < min(
         i for i, line in enumerate(plan) if re.search(r"report (html|pdf|metrics)", line)
     )
     solver = subprocess.run(
-        ["make", "-n", "-B", "report", "CG_STEPS=3", "GRID=small", "PY=python"],
+        ["make", "-n", "-B", "report", "CG_STEPS=3", "GRID=small", "MAX_RATINGS=0", "PY=python"],
         cwd=config.PROJECT_ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
     runs = [line for line in solver if "recsys_helpers.report run " in line]
-    assert runs and all(line.endswith("-o grid small -o cg_steps 3") for line in runs)
+    assert runs and all(
+        line.endswith("-o grid small -o max_ratings 0 -o cg_steps 3") for line in runs
+    )
 
 
 def test_title_page_says_the_notebooks_ran_on_a_synthetic_release(

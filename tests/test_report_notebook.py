@@ -129,3 +129,52 @@ def test_setup_resolves_the_grid_and_refuses_unknown_sizes(release, monkeypatch)
     monkeypatch.setattr(notebook.movielens, "load", lambda *a, **k: pytest.fail("loaded"))
     with pytest.raises(ValueError, match="grid must be 'auto' or one of smoke, small, full"):
         report.setup("fake", grid="huge")
+
+
+def test_user_sample_keeps_whole_users_up_to_the_limit(release):
+    ratings = release.ratings
+    sample = report.user_sample(ratings, 2_000, random_state=1)
+    per_user = ratings["userId"].value_counts()
+    kept = sample["userId"].unique()
+    assert len(sample) <= 2_000 and len(sample) == per_user[kept].sum()  # whole users
+    # the users come in the seeded order: the next one would have passed the limit
+    users = ratings["userId"].unique()
+    order = users[np.random.default_rng(1).permutation(len(users))]
+    assert set(kept) == set(order[: len(kept)])
+    assert len(sample) + per_user[order[len(kept)]] > 2_000
+    assert sample.index.is_monotonic_increasing  # rows keep their order
+    assert report.user_sample(ratings, 2_000, random_state=1).equals(sample)
+
+
+@pytest.mark.parametrize(
+    ("max_ratings", "n_ratings", "limit"),
+    [
+        ("auto", 100_836, None),
+        ("auto", notebook.FULL_GRID_MAX_RATINGS + 1, notebook.SAMPLE_MAX_RATINGS),
+        (0, 25_000_095, None),
+        (None, 25_000_095, None),
+        (500_000, 100_836, 500_000),
+    ],
+)
+def test_sample_limit(max_ratings, n_ratings, limit):
+    assert notebook.sample_limit(max_ratings, n_ratings) == limit
+
+
+def test_setup_studies_a_user_sample_of_a_large_release(release, monkeypatch):
+    study = report.setup("fake", max_ratings=2_000, rated_movies_only=True, random_state=2)
+    assert study.ratings.equals(report.user_sample(release.ratings, 2_000, random_state=2))
+    assert study.max_ratings == 2_000 and study.grid == "full"  # the grid follows the release
+    assert set(study.movies["movieId"]) == set(study.ratings["movieId"])
+    n_users = study.ratings["userId"].nunique()
+    assert study.scope.startswith(f"This notebook studies a seeded sample of {n_users:,} of ")
+    assert f"{len(study.ratings):,} of its {len(release.ratings):,} ratings" in study.scope
+    everything = report.setup("fake", max_ratings=len(release.ratings))
+    assert everything.ratings is release.ratings and everything.scope == ""
+    assert report.setup("fake").scope == ""  # "auto" samples only releases above 2 M
+    monkeypatch.setattr(notebook, "FULL_GRID_MAX_RATINGS", 1_000)
+    monkeypatch.setattr(notebook, "SAMPLE_MAX_RATINGS", 3_000)
+    auto = report.setup("fake")
+    assert auto.grid == "small" and auto.max_ratings == 3_000 and len(auto.ratings) <= 3_000
+    monkeypatch.setattr(notebook.movielens, "load", lambda *a, **k: pytest.fail("loaded"))
+    with pytest.raises(ValueError, match="max_ratings must be 'auto', None or an integer"):
+        report.setup("fake", max_ratings="most")

@@ -14,7 +14,13 @@ from recsys_helpers.report.metrics import (
     record_metrics,
     write_metrics_summary,
 )
-from recsys_helpers.report.notebook import Study, grid_size, setup, smoke_subsample
+from recsys_helpers.report.notebook import (
+    Study,
+    grid_size,
+    setup,
+    smoke_subsample,
+    user_sample,
+)
 from recsys_helpers.report.tables import frame_table
 
 __all__ = [
@@ -30,5 +36,6 @@ __all__ = [
     "record_metrics",
     "setup",
     "smoke_subsample",
+    "user_sample",
     "write_metrics_summary",
 ]

@@ -26,11 +26,14 @@ from recsys_helpers.models.als import BiasedMF
 __all__ = [
     "FULL_GRID_MAX_RATINGS",
     "GRID_SIZES",
+    "SAMPLE_MAX_RATINGS",
     "SMOKE_USERS",
     "Study",
     "grid_size",
+    "sample_limit",
     "setup",
     "smoke_subsample",
+    "user_sample",
 ]
 
 SMOKE_USERS = 100
@@ -41,6 +44,10 @@ GRID_SIZES = ("smoke", "small", "full")
 
 FULL_GRID_MAX_RATINGS = 2_000_000
 """Largest number of ratings on which ``grid="auto"`` runs the full grids (ml-1m has 1 M)."""
+
+SAMPLE_MAX_RATINGS = 2_000_000
+"""Ratings of the user sample that ``max_ratings="auto"`` studies in a release with more than
+:data:`FULL_GRID_MAX_RATINGS` (ml-10m and larger), so that a report stays within minutes."""
 
 
 def grid_size(grid: str, n_ratings: int, smoke: bool = False) -> str:
@@ -69,6 +76,48 @@ def grid_size(grid: str, n_ratings: int, smoke: bool = False) -> str:
     if grid not in GRID_SIZES:
         raise ValueError(f"grid must be 'auto' or one of {', '.join(GRID_SIZES)}; got {grid!r}")
     return grid
+
+
+def sample_limit(max_ratings, n_ratings: int) -> int | None:
+    """The most ratings a notebook's user sample may hold; None: every rating.
+
+    Parameters
+    ----------
+    max_ratings : "auto", int >= 0 or None
+        ``"auto"``: :data:`SAMPLE_MAX_RATINGS` when the release has more than
+        :data:`FULL_GRID_MAX_RATINGS` ratings, else None; 0 or None: every rating.
+    n_ratings : int
+        Ratings in the release.
+
+    Raises
+    ------
+    ValueError
+        ``max_ratings`` is none of the above.
+    """
+    if max_ratings == "auto":
+        return SAMPLE_MAX_RATINGS if n_ratings > FULL_GRID_MAX_RATINGS else None
+    if max_ratings is None or (isinstance(max_ratings, int) and max_ratings == 0):
+        return None
+    if isinstance(max_ratings, bool) or not isinstance(max_ratings, int) or max_ratings < 0:
+        raise ValueError(
+            f"max_ratings must be 'auto', None or an integer >= 0; got {max_ratings!r}"
+        )
+    return max_ratings
+
+
+def user_sample(ratings: pd.DataFrame, max_ratings: int, random_state: int = 0) -> pd.DataFrame:
+    """Every rating of users drawn at random until the next would pass ``max_ratings``.
+
+    The users (distinct ids in order of first appearance) are put in the order of
+    ``np.random.default_rng(random_state).permutation``; the longest prefix whose ratings
+    sum to at most ``max_ratings`` is kept (at least one user). Rows keep their order.
+    """
+    counts = ratings["userId"].value_counts(sort=False)
+    users = ratings["userId"].unique()
+    order = users[np.random.default_rng(random_state).permutation(len(users))]
+    total = np.cumsum(counts.reindex(order).to_numpy())
+    kept = order[: max(1, int(np.searchsorted(total, max_ratings, side="right")))]
+    return ratings[ratings["userId"].isin(kept)]
 
 
 def smoke_subsample(
@@ -109,6 +158,9 @@ class Study:
         :attr:`movies` keeps only the movies that :attr:`ratings` rates.
     grid : str
         Size of the grids and sweeps to run, one of :data:`GRID_SIZES` (:func:`grid_size`).
+    max_ratings : int or None
+        The limit of the user sample :attr:`ratings` was drawn with (:func:`user_sample`);
+        None when it holds every rating (or the smoke subsample).
     """
 
     dataset: str
@@ -119,6 +171,20 @@ class Study:
     params: dict = field(default_factory=dict)
     rated_movies_only: bool = False
     grid: str = "full"
+    max_ratings: int | None = None
+
+    @property
+    def scope(self) -> str:
+        """A sentence for the notebook's prose saying which ratings it studies ("" for all)."""
+        if self.max_ratings is None:
+            return ""
+        everyone = self.release.ratings
+        return (
+            f"This notebook studies a seeded sample of {self.ratings['userId'].nunique():,} of "
+            f"the release's {everyone['userId'].nunique():,} users, who gave "
+            f"{len(self.ratings):,} of its {len(everyone):,} ratings (`max_ratings` = "
+            f"{self.max_ratings:,}; notebook 01 describes them all). "
+        )
 
     @property
     def movies(self) -> pd.DataFrame:
@@ -176,6 +242,7 @@ def setup(
     rated_movies_only: bool = False,
     tags: bool = False,
     grid: str = "auto",
+    max_ratings="auto",
     **model_params,
 ) -> Study:
     """Style, data and settings of a report notebook in one call.
@@ -196,13 +263,18 @@ def setup(
         Users whose ratings are appended when the subsample left them out (notebook 07
         recommends for one chosen user).
     rated_movies_only : bool, default False
-        With ``smoke``, :attr:`Study.movies` keeps only the movies the subsample rates
-        (notebook 08 builds features of every movie in the table).
+        With ``smoke`` or a user sample, :attr:`Study.movies` keeps only the movies the
+        sample rates (notebook 08 builds features of every movie in the table).
     tags : bool, default False
         Parse the release's tag applications (:attr:`Study.tags`; notebook 08's features).
         The tag genome and the links are never parsed: no notebook reads them.
     grid : {"auto", "smoke", "small", "full"}, default "auto"
-        Size of the grids the notebook runs (:attr:`Study.grid`, :func:`grid_size`).
+        Size of the grids the notebook runs (:attr:`Study.grid`, :func:`grid_size`), chosen
+        by the size of the whole release.
+    max_ratings : "auto", int or None, default "auto"
+        Without ``smoke``, study :func:`user_sample` of the ratings when the release has more
+        (:func:`sample_limit`: ``"auto"`` samples releases above 2 M ratings down to
+        :data:`SAMPLE_MAX_RATINGS`; 0 or None keeps every rating).
     **model_params
         Notebook parameters named as the estimator's (``n_factors``, ``reg``,
         ``reg_bias``, ``n_iter``, ...); None keeps the default.
@@ -216,16 +288,26 @@ def setup(
     TypeError
         A model parameter the estimator does not have.
     ValueError
-        An unknown ``grid``.
+        An unknown ``grid`` or ``max_ratings``.
     DataError
         A user of ``keep_users`` without ratings in the release.
     """
     if grid != "auto":
         grid_size(grid, 0)  # an unknown size fails before the data is loaded
+    sample_limit(max_ratings, 0)  # so does an unknown max_ratings
     plots.set_style()
     # only the files notebooks read: never the tag genome or the links, tags on request
     release = movielens.load(dataset, genome=False, links=False, tags=tags)
-    ratings = smoke_subsample(release.ratings, random_state) if smoke else release.ratings
+    n_release = len(release.ratings)
+    limit = None if smoke else sample_limit(max_ratings, n_release)
+    if limit is not None and limit >= n_release:
+        limit = None
+    if smoke:
+        ratings = smoke_subsample(release.ratings, random_state)
+    elif limit is not None:
+        ratings = user_sample(release.ratings, limit, random_state)
+    else:
+        ratings = release.ratings
     ratings = _with_users(ratings, release.ratings, keep_users)
     params = estimator().get_params() if estimator is not None else {}
     unknown = sorted(set(model_params) - set(params))
@@ -241,6 +323,7 @@ def setup(
         release,
         ratings,
         params,
-        bool(smoke and rated_movies_only),
-        grid_size(grid, len(ratings), smoke),
+        bool((smoke or limit is not None) and rated_movies_only),
+        grid_size(grid, n_release, smoke),
+        limit,
     )
