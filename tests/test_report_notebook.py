@@ -170,11 +170,12 @@ def test_setup_studies_a_user_sample_of_a_large_release(release, monkeypatch):
     assert f"{len(study.ratings):,} of its {len(release.ratings):,} ratings" in study.scope
     everything = report.setup("fake", max_ratings=len(release.ratings))
     assert everything.ratings is release.ratings and everything.scope == ""
-    assert report.setup("fake").scope == ""  # "auto" samples only releases above 2 M
+    assert report.setup("fake", max_ratings="auto").scope == ""  # only releases above 2 M
     monkeypatch.setattr(notebook, "FULL_GRID_MAX_RATINGS", 1_000)
     monkeypatch.setattr(notebook, "SAMPLE_MAX_RATINGS", 3_000)
-    auto = report.setup("fake")
+    auto = report.setup("fake", max_ratings="auto")
     assert auto.grid == "small" and auto.max_ratings == 3_000 and len(auto.ratings) <= 3_000
+    assert report.setup("fake").ratings is release.ratings  # by default every rating
     monkeypatch.setattr(notebook.movielens, "load", lambda *a, **k: pytest.fail("loaded"))
     with pytest.raises(ValueError, match="max_ratings must be 'auto', None or an integer"):
         report.setup("fake", max_ratings="most")

@@ -242,7 +242,7 @@ def setup(
     rated_movies_only: bool = False,
     tags: bool = False,
     grid: str = "auto",
-    max_ratings="auto",
+    max_ratings=None,
     **model_params,
 ) -> Study:
     """Style, data and settings of a report notebook in one call.
@@ -271,10 +271,10 @@ def setup(
     grid : {"auto", "smoke", "small", "full"}, default "auto"
         Size of the grids the notebook runs (:attr:`Study.grid`, :func:`grid_size`), chosen
         by the size of the whole release.
-    max_ratings : "auto", int or None, default "auto"
+    max_ratings : "auto", int or None, default None
         Without ``smoke``, study :func:`user_sample` of the ratings when the release has more
         (:func:`sample_limit`: ``"auto"`` samples releases above 2 M ratings down to
-        :data:`SAMPLE_MAX_RATINGS`; 0 or None keeps every rating).
+        :data:`SAMPLE_MAX_RATINGS`; 0 or None keeps every rating, as notebook 01 does).
     **model_params
         Notebook parameters named as the estimator's (``n_factors``, ``reg``,
         ``reg_bias``, ``n_iter``, ...); None keeps the default.
