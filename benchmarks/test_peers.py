@@ -381,3 +381,18 @@ def test_cmfrec_epoch_seconds_is_the_difference_of_two_fits(use_cg):
     per_iteration = (timing["fit_n_seconds"] - timing["fit_1_seconds"]) / 3
     assert timing["epoch_seconds"] == pytest.approx([per_iteration] * 3)
     assert timing["threads"] >= 1
+
+
+def test_epochs_by_difference_discards_a_first_fit_and_cancels_fixed_costs():
+    from benchmarks.peers import timing
+
+    clock = [0.0]  # a fake clock, advanced by the fits: no sleeping, no jitter
+    calls = []
+
+    def fit(n):  # 5 s one-off on the first call, 2 s fixed per fit, 1 s per iteration
+        calls.append(n)
+        clock[0] += (5.0 if len(calls) == 1 else 0.0) + 2.0 + 1.0 * n
+
+    result = timing.epochs_by_difference(fit, 4, clock=lambda: clock[0])
+    assert calls == [1, 1, 5]
+    assert result == {"fit_1_seconds": 3.0, "fit_n_seconds": 7.0, "epoch_seconds": [1.0] * 4}
