@@ -179,6 +179,8 @@ def _bands_03(m, ratings, real):
 def _bands_04(m, ratings, real):
     for key in ("bayes_rmse", "map_rmse", "running_mean_rmse", "first_sample_rmse"):
         assert 0.6 < m[key] < 1.5, key
+    for key in ("time_bayes_rmse", "time_map_rmse"):  # section 7, the time-aware models
+        assert 0.6 < m[key] < 1.5, key
     assert m["running_mean_rmse"] < m["first_sample_rmse"]  # averaging draws helps
     coverage = [m["coverage_50"], m["coverage_80"], m["coverage_95"]]
     assert coverage == sorted(coverage) and 0.3 < coverage[0] and coverage[-1] <= 1
@@ -187,6 +189,7 @@ def _bands_04(m, ratings, real):
         # too short to beat the MAP point it starts from, but must not wander far from it
         assert 0.85 < m["coverage_95"] < 0.99
         assert m["bayes_rmse"] < m["map_rmse"] + 0.03
+        assert m["time_bayes_rmse"] < m["time_map_rmse"] + 0.03
 
 
 def _bands_05(m, ratings, real):
