@@ -247,6 +247,24 @@ def test_save_and_load_keep_every_answer(planted, fitted, tmp_path):
     assert loaded.time_terms(test).equals(fitted.time_terms(test))
 
 
+@pytest.mark.parametrize(
+    ("name", "alter", "message"),
+    [
+        ("item_bin_cells", lambda a: a + 10**9, "item_bin_cells: the .* cells are not sorted"),
+        ("item_bin_cells", lambda a: a[::-1], "item_bin_cells: the .* cells are not sorted"),
+        ("day_bias_samples", lambda a: a[:, :-1], "day_bias_samples has shape"),
+    ],
+)
+def test_altered_samples_are_refused_on_load(fitted, tmp_path, name, alter, message):
+    path = fitted.save(tmp_path / "bayes_time.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays[name] = alter(arrays[name])
+    np.savez(tmp_path / "altered.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        BayesianTimeMF.load(tmp_path / "altered.npz")
+
+
 def test_timestamps_are_required(planted, fitted):
     train, test, _ = planted
     with pytest.raises(DataError, match="timestamp"):

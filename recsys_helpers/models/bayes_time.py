@@ -257,3 +257,11 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
             "day_bias_samples_": (count, len(self.day_bias_)),
             "item_bin_bias_samples_": (count, len(self.item_bin_cells_)),
         }
+
+    def _set_state(self, meta: dict, arrays: dict) -> None:
+        super()._set_state(meta, arrays)
+        cells, n_cells = np.asarray(self.item_bin_cells_), len(self.items_) * self.n_bins
+        if cells.size and (np.any(np.diff(cells) <= 0) or cells[0] < 0 or cells[-1] >= n_cells):
+            raise ValueError(
+                "item_bin_cells: the (movie, bin) cells are not sorted or lie outside the model"
+            )
