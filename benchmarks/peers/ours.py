@@ -76,8 +76,10 @@ class OursModel:
         self.params = params
 
     def _columns(self, *names: str) -> list[str]:
-        timed = self.estimator in ("TimeAwareMF", "BayesianTimeMF")
-        return [*names, "timestamp"] if timed else list(names)
+        """``names`` plus the per-rating columns the estimator needs (``_rating_columns``)."""
+        from recsys_helpers import models
+
+        return [*names, *getattr(models, self.estimator)._rating_columns]
 
     def fit(self, train: pd.DataFrame) -> OursModel:
         import warnings

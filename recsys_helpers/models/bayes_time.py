@@ -182,10 +182,9 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
         scale = 1.0 / np.sqrt(self._alpha)
 
         def noise(n_rows: int, n_columns: int, n_groups: int):
-            rng = posterior.generator(self.random_state, sweep, f"{side}_time")
-            rows = rng.standard_normal((n_rows, n_columns))
-            groups = rng.standard_normal(n_groups)
-            return rows * scale, groups * scale
+            return posterior.row_noise(
+                self.random_state, sweep, f"{side}_time", n_rows, n_columns, scale, n_groups
+            )
 
         self._time_step(data, side, bias_prior=(shift, bias_precision / self._alpha), noise=noise)
 

@@ -71,7 +71,8 @@ def row_noise(
     n_entries: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``z = ε/√α`` for a side's half-step draw: one row of normals per row, then one per
-    rating of the rows drawn in the dual, i.i.d. ``N(0, scale²)``, keyed by the sweep.
+    rating of the rows drawn in the dual, i.i.d. ``N(0, scale²)``, keyed by the sweep (for a
+    time block of the time-aware model: one row per row's coefficients, then one per offset).
 
     Row ``r`` holds the ``r``-th ``width`` normals of the stream's generator, and the
     entry noise the ``n_entries`` after all rows, so every row's noise is fixed by
