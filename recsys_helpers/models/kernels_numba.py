@@ -301,6 +301,31 @@ def _solve_dual(vectors, row_targets, penalty, lead, solution):  # pragma: no co
         solution[lead + a] = value / penalty[lead + a]
 
 
+@numba.njit(inline="always", fastmath=_FAST)
+def _line_dot(line, vector):  # pragma: no cover - compiled
+    """``line · vector`` in their own precision (float32 keeps float32 SIMD lanes)."""
+    total = vector.dtype.type(0.0)
+    for a in range(len(vector)):
+        total += line[a] * vector[a]
+    return total
+
+
+@numba.njit(inline="always", fastmath=_FAST)
+def _add_scaled(out, line, scale):  # pragma: no cover - compiled
+    """``out += scale · line`` in place."""
+    for a in range(len(out)):
+        out[a] += line[a] * scale
+
+
+@numba.njit(inline="always", fastmath=_FAST)
+def _squared_norm(vector, scalar):  # pragma: no cover - compiled
+    """``scalar² + ‖vector‖²`` accumulated in float64."""
+    total = scalar * scalar
+    for a in range(len(vector)):
+        total += np.float64(vector[a]) * vector[a]
+    return total
+
+
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _cg_rows(  # pragma: no cover - compiled
     indptr, indices, targets, other, penalty, steps, lead, bias, factors
@@ -308,58 +333,70 @@ def _cg_rows(  # pragma: no cover - compiled
     """A few conjugate-gradient steps on each row's normal equations, warm-started.
 
     Starts from the current ``(bias[row], factors[row])`` and never forms ``X_uᵀX_u``: each
-    step's two products with the gathered ``X_u`` (``O(|Ω_u| K)``) share one pass over its
-    lines, so that a long row's design is read once per step. CG decreases the
-    row's quadratic objective at every step, so ``J`` still never increases.
+    pass over the row's ratings reads every rated ``V_i`` once, straight from ``other`` (a
+    gathered copy costs more than it saves), for both ``(X p)_i = p_b + V_i·p_V`` and
+    ``Xᵀ(X p) += [1, V_i] (X p)_i``. The ``K``-vectors are kept in ``other``'s precision,
+    the bias parts, step sizes and norms in float64. CG decreases the row's quadratic
+    objective at every step, so ``J`` still never increases.
     """
     n_rows = len(indptr) - 1
-    width = other.shape[1] + lead
+    n_factors = other.shape[1]
     for row in numba.prange(n_rows):
         start, stop = indptr[row], indptr[row + 1]
-        count = stop - start
-        if count == 0:
+        if start == stop:
             bias[row] = 0.0
             factors[row, :] = 0.0
             continue
-        design = _design(indices[start:stop], other, lead)
-        solution = np.empty(width, dtype=np.float64)
-        if lead:
-            solution[0] = bias[row]
-        solution[lead:] = factors[row]
-        # residual = Xᵀ(t − X w) − P w; each product with X and Xᵀ in one pass over X's lines
-        residual = np.empty(width, dtype=np.float64)
-        for a in range(width):
-            residual[a] = -penalty[row, a] * solution[a]
-        for j in range(count):
-            error = targets[start + j] * 1.0
-            for a in range(width):
-                error -= design[j, a] * solution[a]
-            for a in range(width):
-                residual[a] += design[j, a] * error
-        direction = residual.copy()
-        norm = residual @ residual
-        product = np.empty(width, dtype=np.float64)
+        rated = indices[start:stop]
+        penalty_bias = penalty[row, 0] if lead else 0.0
+        solution = factors[row].copy()
+        solution_bias = np.float64(bias[row]) if lead else 0.0
+        # residual = Xᵀ(t − X w) − P w
+        residual = np.empty_like(solution)
+        for a in range(n_factors):
+            residual[a] = -penalty[row, lead + a] * solution[a]
+        residual_bias = -penalty_bias * solution_bias
+        for j in range(len(rated)):
+            line = other[rated[j]]
+            error = other.dtype.type(targets[start + j] - solution_bias)
+            error -= _line_dot(line, solution)
+            _add_scaled(residual, line, error)
+            residual_bias += error
+        residual_bias *= lead
+        direction, direction_bias = residual.copy(), residual_bias
+        norm = _squared_norm(residual, residual_bias)
+        product = np.empty_like(solution)
         for _ in range(steps):
             if norm < 1e-20:
                 break
-            for a in range(width):  # (XᵀX + P) p
-                product[a] = penalty[row, a] * direction[a]
-            for j in range(count):
-                value = 0.0
-                for a in range(width):
-                    value += design[j, a] * direction[a]
-                for a in range(width):
-                    product[a] += design[j, a] * value
-            step = norm / (direction @ product)
-            solution += step * direction
-            residual -= step * product
-            new_norm = residual @ residual
-            direction = residual + (new_norm / norm) * direction
+            for a in range(n_factors):  # (XᵀX + P) p
+                product[a] = penalty[row, lead + a] * direction[a]
+            product_bias = penalty_bias * direction_bias
+            shift = other.dtype.type(direction_bias)
+            for j in range(len(rated)):
+                line = other[rated[j]]
+                value = _line_dot(line, direction) + shift
+                _add_scaled(product, line, value)
+                product_bias += value
+            product_bias *= lead
+            curvature = direction_bias * product_bias
+            for a in range(n_factors):
+                curvature += np.float64(direction[a]) * product[a]
+            step = norm / curvature
+            solution_bias += step * direction_bias
+            residual_bias -= step * product_bias
+            for a in range(n_factors):
+                solution[a] += step * direction[a]
+                residual[a] -= step * product[a]
+            new_norm = _squared_norm(residual, residual_bias)
+            ratio = new_norm / norm
+            direction_bias = residual_bias + ratio * direction_bias
+            for a in range(n_factors):
+                direction[a] = residual[a] + ratio * direction[a]
             norm = new_norm
         if lead:
-            bias[row] = solution[0]
-        for a in range(lead, width):
-            factors[row, a - lead] = solution[a]
+            bias[row] = solution_bias
+        factors[row, :] = solution
 
 
 @numba.njit(parallel=True, cache=True)
