@@ -59,11 +59,25 @@ def _cholesky_solve(matrix, rhs, out, noise):  # pragma: no cover - compiled
             return
         diagonal = np.sqrt(diagonal)
         matrix[j, j] = diagonal
-        for i in range(j + 1, size):
-            value = matrix[i, j]
+        inverse = 1.0 / diagonal
+        pivot = matrix[j]
+        rest = j + 1 + (size - j - 1) // 4 * 4
+        for i in range(j + 1, rest, 4):  # four rows at a time: each pivot load serves four
+            line0, line1, line2, line3 = matrix[i], matrix[i + 1], matrix[i + 2], matrix[i + 3]
+            value0, value1, value2, value3 = line0[j], line1[j], line2[j], line3[j]
             for k in range(j):
-                value -= matrix[i, k] * matrix[j, k]
-            matrix[i, j] = value / diagonal
+                value0 -= line0[k] * pivot[k]
+                value1 -= line1[k] * pivot[k]
+                value2 -= line2[k] * pivot[k]
+                value3 -= line3[k] * pivot[k]
+            line0[j], line1[j] = value0 * inverse, value1 * inverse
+            line2[j], line3[j] = value2 * inverse, value3 * inverse
+        for i in range(rest, size):
+            line = matrix[i]
+            value = line[j]
+            for k in range(j):
+                value -= line[k] * pivot[k]
+            line[j] = value * inverse
     for i in range(size):  # forward: L y = rhs
         value = rhs[i]
         for k in range(i):
@@ -129,11 +143,11 @@ def _solve_rows(  # pragma: no cover - compiled
             continue
         solution = np.empty(width, dtype=np.float64)
         if not shared:
-            vectors = _gather(indices[start:stop], other)
+            rows, row_targets = indices[start:stop], targets[start:stop]
             if count < width and dual:
-                _solve_dual(vectors, targets[start:stop], penalty[row], lead, solution)
+                _solve_dual(_gather(rows, other), row_targets, penalty[row], lead, solution)
             else:
-                _solve_primal(vectors, targets[start:stop], penalty[row], lead, solution)
+                _solve_primal(rows, other, row_targets, penalty[row], lead, solution)
         else:
             design = _design(indices[start:stop], other, lead)
             row_targets = targets[start:stop].astype(other.dtype)
@@ -236,20 +250,37 @@ def _gather(rows, other):  # pragma: no cover - compiled
     return vectors
 
 
+@numba.njit(cache=True, fastmath=_FAST)
+def _gather_moments(rows, other, row_targets):  # pragma: no cover - compiled
+    """``V_Ω`` (a contiguous copy of the rated rows of ``other``), ``Σ V_i`` and ``V_Ωᵀt``,
+    accumulated while the rows are copied: one pass over the gathered lines."""
+    count, n_factors = len(rows), other.shape[1]
+    vectors = np.empty((count, n_factors), dtype=other.dtype)
+    sums = np.zeros(n_factors, dtype=other.dtype)
+    products = np.zeros(n_factors, dtype=other.dtype)
+    for j in range(count):
+        line, copy = other[rows[j]], vectors[j]
+        target = other.dtype.type(row_targets[j])
+        for a in range(n_factors):
+            value = line[a]
+            copy[a] = value
+            sums[a] += value
+            products[a] += value * target
+    return vectors, sums, products
+
+
 @numba.njit(cache=True)
-def _solve_primal(vectors, row_targets, penalty, lead, solution):  # pragma: no cover
+def _solve_primal(rows, other, row_targets, penalty, lead, solution):  # pragma: no cover
     """``(XᵀX + P) w = Xᵀt``, diagonal ``P``, with ``X = [1, V_Ω]``: a (K+1)² system.
 
     ``V_ΩᵀV_Ω`` by one BLAS product of the gathered vectors (K columns, no bias column, so
-    the product keeps BLAS's aligned blocks), the bias row ``[|Ω_u|, Σ V_i]`` and ``Xᵀt``
-    by matrix-vector products; assembled and factorised in float64.
+    the product keeps BLAS's aligned blocks); the bias row ``[|Ω_u|, Σ V_i]`` and ``Xᵀt``
+    while gathering (:func:`_gather_moments`); assembled and factorised in float64.
     """
+    vectors, sums, products = _gather_moments(rows, other, row_targets)
     count, n_factors = vectors.shape
     width = n_factors + lead
     inner = np.dot(vectors.T, vectors)  # V_ΩᵀV_Ω, (K, K)
-    row_targets = row_targets.astype(vectors.dtype)
-    sums = np.dot(vectors.T, np.ones(count, dtype=vectors.dtype))  # Σ V_i: XᵀX's bias row
-    products = np.dot(vectors.T, row_targets)  # V_Ωᵀt
     rhs = np.empty(width, dtype=np.float64)
     if lead:
         rhs[0] = row_targets.sum()
