@@ -134,7 +134,7 @@ $(foreach pair,$(join $(addsuffix :|,$(wordlist 2,$(words $(EXECUTED)),$(EXECUTE
   $(filter-out $(lastword $(EXECUTED)),$(EXECUTED))),$(eval $(subst :|,: | ,$(pair))))
 
 report/headline.md: $(EXECUTED)
-	$(REPORT_PY) metrics
+	$(REPORT_PY) metrics $(EXECUTED)
 
 report/index.html: $(EXECUTED)
 	@$(PY) -c 'import jupyter_server_mathjax' 2>/dev/null || $(MAKE) --no-print-directory report-deps

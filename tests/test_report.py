@@ -90,6 +90,21 @@ def test_metrics_summary_aggregates_notebooks_in_order(report_folder):
     ]
 
 
+def test_metrics_summary_leaves_out_notebooks_not_in_the_report(report_folder):
+    """A file left by a renamed notebook (04_old) stays out when the notebooks are named."""
+    report.record_metrics("01_data", {"n_ratings": 10})
+    report.record_metrics("04_old", {"rmse": 0.9})
+    report.record_metrics("04_new", {"rmse": 0.8})
+    json_path, md_path = report.write_metrics_summary(notebooks=["01_data", "04_new"])
+    assert list(json.loads(json_path.read_text())) == ["01_data", "04_new"]
+    assert "04_old" not in md_path.read_text()
+    executed = [str(report_folder / "01_data.ipynb"), str(report_folder / "04_new.ipynb")]
+    assert build.main(["metrics", *executed]) == 0
+    assert list(json.loads(json_path.read_text())) == ["01_data", "04_new"]
+    assert build.main(["metrics"]) == 0  # without names: every file, the old one too
+    assert "04_old" in json.loads(json_path.read_text())
+
+
 def test_metrics_summary_names_a_broken_file(report_folder):
     (report_folder / "metrics").mkdir(parents=True)
     (report_folder / "metrics" / "01_bad.json").write_text('{"metrics": {"a": 1},\n oops}')

@@ -479,6 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = commands.add_parser("metrics", help="write metrics.json and headline.md")
     metrics.add_argument("--folder", type=Path, default=None)
+    metrics.add_argument(
+        "notebooks",
+        type=Path,
+        nargs="*",
+        help="the report's executed notebooks; metrics of any other notebook are left out",
+    )
 
     for name, what in (("html", "HTML page"), ("pdf", "PDF")):
         render = commands.add_parser(name, help=f"render executed notebooks as one {what}")
@@ -508,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 progress=not args.no_progress,
             )
         elif args.command == "metrics":
-            for path in write_metrics_summary(args.folder):
+            stems = [path.stem for path in args.notebooks] or None
+            for path in write_metrics_summary(args.folder, stems):
                 print(path)
         elif args.command == "html":
             print(render_html(args.notebooks, args.output, title=args.title))

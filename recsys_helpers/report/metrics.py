@@ -114,8 +114,13 @@ def record_metrics(
     return path
 
 
-def load_metrics(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+def load_metrics(
+    folder: str | os.PathLike | None = None, notebooks: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Every ``metrics/NN_name.json`` under the report folder, by notebook, in name order.
+
+    With ``notebooks`` (stems such as ``"02_biases"``), only those notebooks' files: a file
+    left by a notebook that was renamed or removed since is skipped (and logged).
 
     Raises
     ------
@@ -124,7 +129,11 @@ def load_metrics(folder: str | os.PathLike | None = None) -> dict[str, dict[str,
     """
     out_dir = Path(folder) if folder is not None else config.report_dir()
     records = {}
+    wanted = None if notebooks is None else set(notebooks)
     for path in sorted((out_dir / "metrics").glob("*.json")):
+        if wanted is not None and path.stem not in wanted:
+            logger.info("%s: skipped, not one of the report's notebooks", path)
+            continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -267,11 +276,15 @@ def timings_table(timings: Mapping[str, Mapping[str, Any]]) -> str:
     return markdown_table(rows, header=("notebook", "wall time (s)"), align="lr")
 
 
-def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
+def write_metrics_summary(
+    folder: str | os.PathLike | None = None, notebooks: Sequence[str] | None = None
+) -> tuple[Path, Path]:
     """Aggregate the notebooks' metrics into ``metrics.json`` and ``headline.md``.
 
     Each record of ``metrics.json`` gets the notebook's ``wall_seconds`` when the pipeline
-    timed it (:func:`read_timings`), and ``headline.md`` a table of those times.
+    timed it (:func:`read_timings`), and ``headline.md`` a table of those times. With
+    ``notebooks`` (stems), only those notebooks are gathered (:func:`load_metrics`), so
+    files left by renamed notebooks stay out of the summary.
 
     Returns
     -------
@@ -279,7 +292,7 @@ def write_metrics_summary(folder: str | os.PathLike | None = None) -> tuple[Path
         The JSON file (``{notebook: record}``) and the Markdown table.
     """
     out_dir = Path(folder) if folder is not None else config.report_dir()
-    records = load_metrics(out_dir)
+    records = load_metrics(out_dir, notebooks)
     if not records:
         raise ReportError(f"{out_dir / 'metrics'}: no notebook recorded metrics")
     timings = {name: t for name, t in read_timings(out_dir).items() if name in records}
