@@ -2,7 +2,8 @@ r"""Compiled, parallel twins of the kernels in :mod:`recsys_helpers.models.kerne
 
 Same equations and signatures (plus the optional conjugate-gradient arguments of
 :func:`solve_side`). :func:`solve_side` spreads rows over threads (``numba.prange``); per
-row it gathers the design ``X_u`` (rows ``[1, V_i]``), forms the normal equations with BLAS,
+row it gathers the rated ``V_i`` of the design ``X_u`` (rows ``[1, V_i]``), forms the normal
+equations (``V_ΩᵀV_Ω`` by BLAS),
 
 .. math:: A_u = X_u^T X_u + P_u, \qquad b_u = X_u^T t_u ,
 
@@ -31,9 +32,6 @@ __all__ = ["half_step_targets", "residuals", "sample_side", "solve_side", "warm_
 #: Reassociation and contraction let reductions vectorise; NaN/inf semantics are kept so a
 #: singular or overflowing system still shows up as NaN.
 _FAST = {"reassoc", "contract", "arcp"}
-
-#: Rows with fewer ratings than this build their Gram matrix with plain loops (no BLAS call).
-_SMALL_ROW = 8
 
 #: What the ALS half-step passes for the shared prior and the noise of :func:`sample_side`.
 _NO_PRIOR, _NO_VECTORS, _NO_NOISE = np.empty((0, 0, 0)), np.empty((0, 0)), np.empty((0, 0))
@@ -149,18 +147,25 @@ def _solve_rows(  # pragma: no cover - compiled
             else:
                 _solve_primal(rows, other, row_targets, penalty[row], lead, solution)
         else:
-            design = _design(indices[start:stop], other, lead)
-            row_targets = targets[start:stop].astype(other.dtype)
+            rows, row_targets = indices[start:stop], targets[start:stop]
             row_noise = noise[row] if noisy else no_noise
             if 3 * count < width:
                 row_entry_noise = (
                     entry_noise[offsets[row] : offsets[row + 1]] if noisy else no_noise
                 )
                 _sample_dual(
-                    design, row_targets, prior, prior_vectors, row_noise, row_entry_noise, solution
+                    _design(rows, other, lead),
+                    row_targets.astype(other.dtype),
+                    prior,
+                    prior_vectors,
+                    row_noise,
+                    row_entry_noise,
+                    solution,
                 )
             else:
-                _solve_shared(design, row_targets, prior[0], prior_vectors[0], row_noise, solution)
+                _solve_shared(
+                    rows, other, row_targets, lead, prior[0], prior_vectors[0], row_noise, solution
+                )
         if lead:
             bias[row] = solution[0]
         for a in range(lead, width):
@@ -168,30 +173,12 @@ def _solve_rows(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _normal_equations(design, row_targets):  # pragma: no cover - compiled
-    """``(XᵀX, Xᵀt)`` in float64 (lower triangle at least); BLAS unless the row is short."""
-    count, width = design.shape
-    if count < _SMALL_ROW:
-        gram = np.zeros((width, width), dtype=np.float64)
-        rhs = np.zeros(width, dtype=np.float64)
-        for j in range(count):
-            for a in range(width):
-                rhs[a] += design[j, a] * row_targets[j]
-                for b in range(a + 1):
-                    gram[a, b] += design[j, a] * design[j, b]
-    else:
-        gram = np.dot(design.T, design).astype(np.float64)
-        rhs = np.dot(design.T, row_targets).astype(np.float64)
-    return gram, rhs
-
-
-@numba.njit(cache=True)
 def _solve_shared(  # pragma: no cover - compiled
-    design, row_targets, precision, shift, noise, solution
+    rows, other, row_targets, lead, precision, shift, noise, solution
 ):
     """``(XᵀX + P) w = Xᵀt + p`` with a full ``P`` shared by all rows, plus ``L⁻ᵀ z``."""
-    gram, rhs = _normal_equations(design, row_targets)
-    for a in range(design.shape[1]):
+    gram, rhs = _normal_equations(rows, other, row_targets, lead)
+    for a in range(len(rhs)):
         rhs[a] += shift[a]
         for b in range(a + 1):
             gram[a, b] += precision[a, b]
@@ -270,12 +257,13 @@ def _gather_moments(rows, other, row_targets):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _solve_primal(rows, other, row_targets, penalty, lead, solution):  # pragma: no cover
-    """``(XᵀX + P) w = Xᵀt``, diagonal ``P``, with ``X = [1, V_Ω]``: a (K+1)² system.
+def _normal_equations(rows, other, row_targets, lead):  # pragma: no cover - compiled
+    """``(XᵀX, Xᵀt)`` with ``X = [1, V_Ω]`` (``[V_Ω]`` when ``lead`` is 0), in float64;
+    lower triangle only.
 
     ``V_ΩᵀV_Ω`` by one BLAS product of the gathered vectors (K columns, no bias column, so
     the product keeps BLAS's aligned blocks); the bias row ``[|Ω_u|, Σ V_i]`` and ``Xᵀt``
-    while gathering (:func:`_gather_moments`); assembled and factorised in float64.
+    while gathering (:func:`_gather_moments`).
     """
     vectors, sums, products = _gather_moments(rows, other, row_targets)
     count, n_factors = vectors.shape
@@ -293,7 +281,14 @@ def _solve_primal(rows, other, row_targets, penalty, lead, solution):  # pragma:
             gram[lead + a, 0] = sums[a]
         for b in range(a + 1):
             gram[lead + a, lead + b] = inner[a, b]
-    for a in range(width):
+    return gram, rhs
+
+
+@numba.njit(cache=True)
+def _solve_primal(rows, other, row_targets, penalty, lead, solution):  # pragma: no cover
+    """``(XᵀX + P) w = Xᵀt``, diagonal ``P``: a (K+1)² system, factorised in float64."""
+    gram, rhs = _normal_equations(rows, other, row_targets, lead)
+    for a in range(len(rhs)):
         gram[a, a] += penalty[a]
     _cholesky_solve(gram, rhs, solution, np.empty(0, dtype=np.float64))
 
@@ -466,10 +461,9 @@ def solve_side(
     r"""Exact ridge half-step, compiled: see :func:`recsys_helpers.models.kernels.solve_side`.
 
     Per row ``u``: ``(X_u^T X_u + diag(λ_b, c_u λ, …, c_u λ)) [b_u, U_u] = X_u^T t_u`` with
-    ``X_u`` rows ``[1, V_i]``, ``i ∈ Ω_u``; Gram by BLAS (or loops for rows with few
-    ratings), factorised in float64, stored in ``other_factors.dtype``. A row with fewer
-    ratings than ``K + 1`` (and both penalties positive) solves the equivalent
-    ``|Ω_u|``-dimensional dual system instead.
+    ``X_u`` rows ``[1, V_i]``, ``i ∈ Ω_u``; ``V_ΩᵀV_Ω`` by BLAS, factorised in float64,
+    stored in ``other_factors.dtype``. A row with fewer ratings than ``K + 1`` (and both
+    penalties positive) solves the equivalent ``|Ω_u|``-dimensional dual system instead.
 
     Parameters
     ----------
@@ -556,8 +550,8 @@ def sample_side(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Gibbs half-step, compiled: see :func:`recsys_helpers.models.kernels.sample_side`.
 
-    The rows run through the same compiled loop as :func:`solve_side` (Gram by BLAS or
-    loops, in-kernel Cholesky), with the shared full ``P`` = ``precision`` and
+    The rows run through the same compiled loop as :func:`solve_side` (same normal
+    equations, in-kernel Cholesky), with the shared full ``P`` = ``precision`` and
     ``p`` = ``shift`` in place of the diagonal ridge penalty and ``L⁻ᵀ z`` added for a draw;
     rows with ``3 |Ω_u| < K + 1`` ratings are drawn in their dual. Each row's result
     depends only on its own data and its own noise, so it does not depend on the number
