@@ -153,7 +153,9 @@ def test_user_sample_keeps_whole_users_up_to_the_limit(release):
         ("auto", notebook.FULL_GRID_MAX_RATINGS + 1, notebook.SAMPLE_MAX_RATINGS),
         (0, 25_000_095, None),
         (None, 25_000_095, None),
-        (500_000, 100_836, 500_000),
+        (500_000, 100_836, None),  # a limit at or above the release's size: every rating
+        (100_836, 100_836, None),
+        (50_000, 100_836, 50_000),
     ],
 )
 def test_sample_limit(max_ratings, n_ratings, limit):

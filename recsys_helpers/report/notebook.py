@@ -79,7 +79,8 @@ def grid_size(grid: str, n_ratings: int, smoke: bool = False) -> str:
 
 
 def sample_limit(max_ratings, n_ratings: int) -> int | None:
-    """The most ratings a notebook's user sample may hold; None: every rating.
+    """The most ratings a notebook's user sample may hold; None: every rating (also when
+    the limit is at least the release's ``n_ratings``).
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def sample_limit(max_ratings, n_ratings: int) -> int | None:
         raise ValueError(
             f"max_ratings must be 'auto', None or an integer >= 0; got {max_ratings!r}"
         )
-    return max_ratings
+    return max_ratings if max_ratings < n_ratings else None
 
 
 def user_sample(ratings: pd.DataFrame, max_ratings: int, random_state: int = 0) -> pd.DataFrame:
@@ -300,8 +301,6 @@ def setup(
     release = movielens.load(dataset, genome=False, links=False, tags=tags)
     n_release = len(release.ratings)
     limit = None if smoke else sample_limit(max_ratings, n_release)
-    if limit is not None and limit >= n_release:
-        limit = None
     if smoke:
         ratings = smoke_subsample(release.ratings, random_state)
     elif limit is not None:
