@@ -20,6 +20,7 @@ eliminated exactly (a Schur complement), so the block stays one exact minimisati
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -246,47 +247,29 @@ def grouped_ridge(
     offsets : ndarray of float64, shape (n_groups,)
         ``d``; empty without groups.
     """
-    design = np.asarray(design, dtype=np.float64).reshape(len(rows), -1)
-    targets = np.asarray(targets, dtype=np.float64)
+    rows = np.asarray(rows, dtype=np.int64)
+    design = np.ascontiguousarray(design, dtype=np.float64).reshape(len(rows), -1)
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
     n_columns = design.shape[1]
     penalty = np.asarray(penalty, dtype=np.float64).reshape(n_columns)
     theta = np.zeros((n_rows, n_columns))
-    if groups is None:
+    grouped = groups is not None
+    if not grouped:
         offsets = np.empty(0)
-        centred, centred_targets = design, targets
+        groups = group_rows = np.empty(0, dtype=np.int64)
+        sizes = shrink = mean_targets = np.empty(0)
+        means = np.empty((0, n_columns))
     else:
-        n_groups = len(group_rows)
-        sizes = np.bincount(groups, minlength=n_groups).astype(np.float64)
+        groups = np.asarray(groups, dtype=np.int64)
+        group_rows = np.asarray(group_rows, dtype=np.int64)
+        sizes, means, mean_targets = _group_means(groups, design, targets, len(group_rows))
         denominator = sizes + group_penalty
         safe = np.where(denominator > 0, denominator, 1.0)
-        per_size = np.where(sizes > 0, sizes, 1.0)
-        mean_targets = np.bincount(groups, weights=targets, minlength=n_groups) / per_size
-        means = np.zeros((n_groups, n_columns))
-        for a in range(n_columns):
-            means[:, a] = np.bincount(groups, weights=design[:, a], minlength=n_groups) / per_size
         shrink = sizes * group_penalty / safe
-        centred = design - means[groups]
-        centred_targets = targets - mean_targets[groups]
     if n_columns:
-        gram = np.empty((n_rows, n_columns, n_columns))
-        rhs = np.empty((n_rows, n_columns))
-        for a in range(n_columns):
-            rhs[:, a] = np.bincount(rows, weights=centred[:, a] * centred_targets, minlength=n_rows)
-            for b in range(a + 1):
-                gram[:, a, b] = gram[:, b, a] = np.bincount(
-                    rows, weights=centred[:, a] * centred[:, b], minlength=n_rows
-                )
-            if groups is not None:
-                rhs[:, a] += np.bincount(
-                    group_rows, weights=shrink * means[:, a] * mean_targets, minlength=n_rows
-                )
-                for b in range(a + 1):
-                    extra = np.bincount(
-                        group_rows, weights=shrink * means[:, a] * means[:, b], minlength=n_rows
-                    )
-                    gram[:, a, b] += extra
-                    if a != b:
-                        gram[:, b, a] += extra
+        gram, rhs = _row_normal_equations(
+            rows, design, targets, groups, group_rows, means, mean_targets, shrink, n_rows
+        )
         gram[:, np.arange(n_columns), np.arange(n_columns)] += penalty
         if noise is None:
             filled = np.flatnonzero(np.bincount(rows, minlength=n_rows) > 0)
@@ -299,9 +282,67 @@ def grouped_ridge(
             half = np.linalg.solve(lower, rhs[:, :, None])  # L⁻¹ b, then L⁻ᵀ (L⁻¹ b + z)
             half[:, :, 0] += noise[0]
             theta = np.linalg.solve(np.swapaxes(lower, 1, 2), half)[:, :, 0]
-    if groups is not None:
+    if grouped:
         fitted = np.einsum("gk,gk->g", means, theta[group_rows]) if n_columns else 0.0
         offsets = np.where(denominator > 0, sizes * (mean_targets - fitted) / safe, 0.0)
         if noise is not None:
             offsets += np.where(sizes > 0, noise[1] / np.sqrt(safe), 0.0)
     return theta, offsets
+
+
+@numba.njit(cache=True)
+def _group_means(groups, design, targets, n_groups):  # pragma: no cover - compiled
+    """Per group: its number of entries ``n_g``, ``z̄_g`` (n_groups, p) and ``ȳ_g`` (0 for
+    groups without entries)."""
+    sizes = np.zeros(n_groups)
+    means = np.zeros((n_groups, design.shape[1]))
+    mean_targets = np.zeros(n_groups)
+    for j in range(len(groups)):
+        group = groups[j]
+        sizes[group] += 1.0
+        mean_targets[group] += targets[j]
+        for a in range(design.shape[1]):
+            means[group, a] += design[j, a]
+    for group in range(n_groups):
+        if sizes[group] > 0:
+            mean_targets[group] /= sizes[group]
+            means[group] /= sizes[group]
+    return sizes, means, mean_targets
+
+
+@numba.njit(cache=True)
+def _row_normal_equations(  # pragma: no cover - compiled
+    rows, design, targets, groups, group_rows, means, mean_targets, shrink, n_rows
+):
+    """Each row's ``p × p`` matrix and right-hand side of :func:`grouped_ridge` (without
+    ``P``): ``Σ_j (z_j − z̄_g)(z_j − z̄_g)ᵀ + Σ_g s_g z̄_g z̄_gᵀ`` and ``Σ_j (z_j − z̄_g)(y_j −
+    ȳ_g) + Σ_g s_g z̄_g ȳ_g``, in one pass over the entries and one over the groups (no
+    centring when ``groups`` is empty)."""
+    n_columns = design.shape[1]
+    gram = np.zeros((n_rows, n_columns, n_columns))
+    rhs = np.zeros((n_rows, n_columns))
+    centred = np.empty(n_columns)
+    grouped = len(groups) > 0
+    for j in range(len(rows)):
+        row, target = rows[j], targets[j]
+        for a in range(n_columns):
+            centred[a] = design[j, a]
+        if grouped:
+            target -= mean_targets[groups[j]]
+            for a in range(n_columns):
+                centred[a] -= means[groups[j], a]
+        for a in range(n_columns):
+            rhs[row, a] += centred[a] * target
+            for b in range(a + 1):
+                gram[row, a, b] += centred[a] * centred[b]
+    for group in range(len(group_rows)):
+        row = group_rows[group]
+        for a in range(n_columns):
+            rhs[row, a] += shrink[group] * means[group, a] * mean_targets[group]
+            for b in range(a + 1):
+                gram[row, a, b] += shrink[group] * means[group, a] * means[group, b]
+    for row in range(n_rows):
+        for a in range(n_columns):
+            for b in range(a):
+                gram[row, b, a] = gram[row, a, b]
+    return gram, rhs
