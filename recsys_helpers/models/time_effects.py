@@ -215,6 +215,10 @@ def grouped_ridge(
     is drawn (rows without entries from their prior, so ``P`` must be positive); groups
     without entries stay at 0, as they have no parameter.
 
+    The group means and every row's ``p × p`` system are summed in two compiled passes
+    over the entries (:func:`_group_means`, :func:`_row_normal_equations`); the small
+    systems are then solved (or drawn) together by NumPy.
+
     In the time-aware model a user's row has ``z = [1, dev_u(t)]``,
     ``θ = [b_u, α_u]`` and one group per day; a movie's has ``z = [1]``, ``θ = [b_i]``
     and one group per time bin.
