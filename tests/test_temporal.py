@@ -103,6 +103,30 @@ def test_grouped_ridge_is_the_stacked_least_squares_solution(n_columns, group_pe
     assert not theta[-1].any() and offsets[-1] == 0.0  # no entries: the prior mean
 
 
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("rows", {"rows": np.array([0, 1, 2])}),
+        ("groups", {"groups": np.array([0, 2, 1])}),
+        ("group_rows", {"group_rows": np.array([0, -1])}),
+    ],
+)
+def test_grouped_ridge_refuses_indices_out_of_range(name, change):
+    arguments = {
+        "rows": np.array([0, 1, 1]),
+        "design": np.ones((3, 1)),
+        "targets": np.ones(3),
+        "penalty": [1.0],
+        "n_rows": 2,
+        "groups": np.array([0, 1, 1]),
+        "group_rows": np.array([0, 1]),
+        "group_penalty": 1.0,
+    }
+    arguments.update(change)
+    with pytest.raises(ValueError, match=f"grouped_ridge: {name} must lie in 0 … 1"):
+        grouped_ridge(**arguments)
+
+
 def test_grouped_ridge_without_groups_is_plain_ridge():
     rng = np.random.default_rng(5)
     rows = np.repeat([0, 1], 6)

@@ -258,14 +258,18 @@ def grouped_ridge(
     penalty = np.asarray(penalty, dtype=np.float64).reshape(n_columns)
     theta = np.zeros((n_rows, n_columns))
     grouped = groups is not None
+    _check_indices("rows", rows, n_rows)  # the compiled passes index without bounds checks
+    if grouped:
+        groups = np.asarray(groups, dtype=np.int64)
+        group_rows = np.asarray(group_rows, dtype=np.int64)
+        _check_indices("groups", groups, len(group_rows))
+        _check_indices("group_rows", group_rows, n_rows)
     if not grouped:
         offsets = np.empty(0)
         groups = group_rows = np.empty(0, dtype=np.int64)
         sizes = shrink = mean_targets = np.empty(0)
         means = np.empty((0, n_columns))
     else:
-        groups = np.asarray(groups, dtype=np.int64)
-        group_rows = np.asarray(group_rows, dtype=np.int64)
         sizes, means, mean_targets = _group_means(groups, design, targets, len(group_rows))
         denominator = sizes + group_penalty
         safe = np.where(denominator > 0, denominator, 1.0)
@@ -292,6 +296,15 @@ def grouped_ridge(
         if noise is not None:
             offsets += np.where(sizes > 0, noise[1] / np.sqrt(safe), 0.0)
     return theta, offsets
+
+
+def _check_indices(name: str, values: np.ndarray, size: int) -> None:
+    """Raise ValueError unless every value lies in ``0 … size − 1``."""
+    if len(values) and (values.min() < 0 or values.max() >= size):
+        raise ValueError(
+            f"grouped_ridge: {name} must lie in 0 … {size - 1}, "
+            f"got values from {values.min()} to {values.max()}"
+        )
 
 
 @numba.njit(cache=True)
