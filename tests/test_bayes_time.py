@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from _saved_models import altered_copy  # helper beside this file
 from temporal_planted import DAY, planted_ratings  # helper beside this file
 
 from recsys_helpers.data.split import random_split
@@ -257,12 +258,9 @@ def test_save_and_load_keep_every_answer(planted, fitted, tmp_path):
 )
 def test_altered_samples_are_refused_on_load(fitted, tmp_path, name, alter, message):
     path = fitted.save(tmp_path / "bayes_time.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    arrays[name] = alter(arrays[name])
-    np.savez(tmp_path / "altered.npz", **arrays)
+    altered = altered_copy(path, tmp_path / "altered.npz", name, alter)
     with pytest.raises(DataError, match=message):
-        BayesianTimeMF.load(tmp_path / "altered.npz")
+        BayesianTimeMF.load(altered)
 
 
 def test_timestamps_are_required(planted, fitted):

@@ -177,9 +177,8 @@ def _bands_03(m, ratings, real):
 
 
 def _bands_04(m, ratings, real):
-    for key in ("bayes_rmse", "map_rmse", "running_mean_rmse", "first_sample_rmse"):
-        assert 0.6 < m[key] < 1.5, key
-    for key in ("time_bayes_rmse", "time_map_rmse"):  # section 7, the time-aware models
+    rmse_keys = ("bayes_rmse", "map_rmse", "running_mean_rmse", "first_sample_rmse")
+    for key in (*rmse_keys, "time_bayes_rmse", "time_map_rmse"):  # the last two: section 7
         assert 0.6 < m[key] < 1.5, key
     assert m["running_mean_rmse"] < m["first_sample_rmse"]  # averaging draws helps
     coverage = [m["coverage_50"], m["coverage_80"], m["coverage_95"]]
