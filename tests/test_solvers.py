@@ -115,6 +115,44 @@ def test_half_step_matches_the_loop_oracle(kernels, n_factors, scale):
     assert bias.dtype == np.float64 and factors.shape == (len(indptr) - 1, n_factors)
 
 
+@pytest.mark.parametrize("fit_bias", [True, False])
+def test_compiled_half_step_sums_long_rows_block_by_block(fit_bias):
+    """Rows of exactly one, one-plus-one and several Gram blocks (the compiled kernel sums
+    ``V_ΩᵀV_Ω`` over blocks of ``_GRAM_BLOCK`` ratings) equal lstsq, in float64 and float32."""
+    block = kernels_numba._GRAM_BLOCK
+    counts = [block, block + 1, 2 * block + 37, 3]
+    rng = np.random.default_rng(21)
+    n_other, n_factors, reg, reg_bias = 3 * block, 6, 0.8, 1.7
+    indices = np.concatenate([rng.choice(n_other, count, replace=False) for count in counts])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    targets = rng.normal(size=len(indices))
+    other = rng.normal(size=(n_other, n_factors))
+    lead = 1 if fit_bias else 0
+    bias, factors = kernels_numba.solve_side(
+        indptr, indices, targets, other, reg, reg_bias, fit_bias=fit_bias
+    )
+    bias32, factors32 = kernels_numba.solve_side(
+        indptr,
+        indices,
+        targets.astype(np.float32),
+        other.astype(np.float32),
+        reg,
+        reg_bias,
+        fit_bias=fit_bias,
+    )
+    for row, count in enumerate(counts):
+        columns = indices[indptr[row] : indptr[row + 1]]
+        design = np.column_stack([np.ones(count), other[columns]])[:, 1 - lead :]
+        penalty = np.array([reg_bias] + [reg] * n_factors)[1 - lead :]
+        stacked = np.vstack([design, np.diag(np.sqrt(penalty))])
+        stacked_targets = np.concatenate([targets[indptr[row] : indptr[row + 1]], 0 * penalty])
+        expected = np.linalg.lstsq(stacked, stacked_targets, rcond=None)[0]
+        solution = np.concatenate([[bias[row]], factors[row]])[1 - lead :]
+        solution32 = np.concatenate([[bias32[row]], factors32[row]])[1 - lead :]
+        np.testing.assert_allclose(solution, expected, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(solution32, expected, rtol=0, atol=1e-4)
+
+
 @pytest.mark.parametrize("kernels", BACKENDS, ids=IDS)
 def test_float32_follows_float64(kernels):
     indptr, indices, targets, other = random_side(n_factors=4, seed=5)
