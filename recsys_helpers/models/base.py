@@ -400,7 +400,6 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
         structure, penalties = (entries.indptr, entries.indices), (self.reg, self.reg_bias)
         prior = self._prior(side)
         if prior is None:
-            targets = targets.astype(other_factors.dtype)
             bias, factors = kernels.solve_side(
                 *structure, targets, other_factors, *penalties, **options
             )

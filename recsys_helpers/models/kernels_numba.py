@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys_helpers.models.kernels import check_prior as _check_prior
-from recsys_helpers.models.kernels import one_blas_thread, penalty_diagonal, prior_factors
+from recsys_helpers.models.kernels import one_blas_thread, prior_factors
 
 __all__ = ["half_step_targets", "residuals", "sample_side", "solve_side", "warm_up"]
 
@@ -121,7 +121,8 @@ def _solve_rows(  # pragma: no cover - compiled
 ):
     """Every row's ``(X_uᵀX_u + P_u) w = X_uᵀt_u + p`` (see :func:`solve_side`).
 
-    ``P_u`` is ``diag(penalty[row])`` and ``p = 0`` (ALS; empty rows get 0) unless ``prior``
+    ``P_u = diag(λ_b, c_u λ, …, c_u λ)`` from ``penalty[row] = [λ_b, c_u λ]`` and ``p = 0``
+    (ALS; empty rows get 0) unless ``prior``
     has matrices: then ``prior`` = ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]``
     are shared by every row, empty rows included, rows with ``3 |Ω_u| < w`` are drawn in
     the dual, and ``noise[row]`` and ``entry_noise[offsets[row]:offsets[row + 1]]`` (when
@@ -143,9 +144,13 @@ def _solve_rows(  # pragma: no cover - compiled
         if not shared:
             rows, row_targets = indices[start:stop], targets[start:stop]
             if count < width and dual:
-                _solve_dual(rows, other, row_targets, penalty[row], lead, solution)
+                _solve_dual(
+                    rows, other, row_targets, penalty[row, 0], penalty[row, 1], lead, solution
+                )
             else:
-                _solve_primal(rows, other, row_targets, penalty[row], lead, solution)
+                _solve_primal(
+                    rows, other, row_targets, penalty[row, 0], penalty[row, 1], lead, solution
+                )
         else:
             rows, row_targets = indices[start:stop], targets[start:stop]
             row_noise = noise[row] if noisy else no_noise
@@ -291,35 +296,40 @@ def _normal_equations(rows, other, row_targets, lead):  # pragma: no cover - com
 
 
 @numba.njit(cache=True)
-def _solve_primal(rows, other, row_targets, penalty, lead, solution):  # pragma: no cover
-    """``(XᵀX + P) w = Xᵀt``, diagonal ``P``: a (K+1)² system, factorised in float64."""
+def _solve_primal(  # pragma: no cover - compiled
+    rows, other, row_targets, penalty_bias, penalty_factor, lead, solution
+):
+    """``(XᵀX + P) w = Xᵀt`` with ``P = diag(λ_b, c_u λ, …)`` (``penalty_bias``,
+    ``penalty_factor``): a (K+1)² system, factorised in float64."""
     gram, rhs = _normal_equations(rows, other, row_targets, lead)
-    for a in range(len(rhs)):
-        gram[a, a] += penalty[a]
+    if lead:
+        gram[0, 0] += penalty_bias
+    for a in range(lead, len(rhs)):
+        gram[a, a] += penalty_factor
     _cholesky_solve(gram, rhs, solution, np.empty(0, dtype=np.float64))
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def _solve_dual(rows, other, row_targets, penalty, lead, solution):  # pragma: no cover
+def _solve_dual(  # pragma: no cover - compiled
+    rows, other, row_targets, penalty_bias, penalty_factor, lead, solution
+):
     """Same minimiser for a row with fewer ratings than unknowns, in the |Ω_u|² dual.
 
     ``(XᵀX + P)⁻¹Xᵀ = P⁻¹Xᵀ(X P⁻¹ Xᵀ + I)⁻¹`` (push-through identity, P > 0 diagonal), so
     ``w = P⁻¹ Xᵀ y`` with ``(X P⁻¹ Xᵀ + I) y = t``: an |Ω_u|×|Ω_u| system instead of
     (K+1)×(K+1). With ``X = [1, V_Ω]``, ``X P⁻¹ Xᵀ = 1/λ_b + S Sᵀ`` where ``S`` is
-    ``V_Ω`` with column ``a`` divided by ``√P_a``, gathered scaled: one BLAS product; then
-    ``P⁻¹V_Ωᵀy = diag(1/√P) Sᵀy``.
+    ``V_Ω / √(c_u λ)``, gathered already scaled: one BLAS product; then
+    ``P⁻¹V_Ωᵀy = Sᵀy / √(c_u λ)``. ``penalty_bias`` is ``λ_b``, ``penalty_factor`` ``c_u λ``.
     """
     count, n_factors = len(rows), other.shape[1]
-    scales = np.empty(n_factors, dtype=other.dtype)  # 1/√P_a
-    for a in range(n_factors):
-        scales[a] = 1.0 / np.sqrt(penalty[lead + a])
+    scale = other.dtype.type(1.0 / np.sqrt(penalty_factor))
     scaled = np.empty((count, n_factors), dtype=other.dtype)  # S, row by row
     for j in range(count):
         line, copy = other[rows[j]], scaled[j]
         for a in range(n_factors):
-            copy[a] = line[a] * scales[a]
+            copy[a] = line[a] * scale
     inner = np.dot(scaled, scaled.T)  # S Sᵀ, (|Ω_u|, |Ω_u|)
-    shift = 1.0 / penalty[0] if lead else 0.0
+    shift = 1.0 / penalty_bias if lead else 0.0
     kernel = np.empty((count, count), dtype=np.float64)
     for j in range(count):
         for m in range(j + 1):
@@ -328,14 +338,14 @@ def _solve_dual(rows, other, row_targets, penalty, lead, solution):  # pragma: n
     dual = np.empty(count, dtype=np.float64)
     _cholesky_solve(kernel, row_targets.astype(np.float64), dual, np.empty(0, dtype=np.float64))
     if lead:
-        solution[0] = dual.sum() / penalty[0]
+        solution[0] = dual.sum() / penalty_bias
     weighted = np.zeros(n_factors, dtype=np.float64)  # Sᵀy
     for j in range(count):
         line, value = scaled[j], dual[j]
         for a in range(n_factors):
             weighted[a] += line[a] * value
     for a in range(n_factors):
-        solution[lead + a] = weighted[a] * scales[a]
+        solution[lead + a] = weighted[a] * scale
 
 
 @numba.njit(inline="always", fastmath=_FAST)
@@ -386,12 +396,13 @@ def _cg_rows(  # pragma: no cover - compiled
             continue
         rated = indices[start:stop]
         penalty_bias = penalty[row, 0] if lead else 0.0
+        penalty_factor = penalty[row, 1]
         solution = factors[row].copy()
         solution_bias = np.float64(bias[row]) if lead else 0.0
         # residual = Xᵀ(t − X w) − P w
         residual = np.empty_like(solution)
         for a in range(n_factors):
-            residual[a] = -penalty[row, lead + a] * solution[a]
+            residual[a] = -penalty_factor * solution[a]
         residual_bias = -penalty_bias * solution_bias
         for j in range(len(rated)):
             line = other[rated[j]]
@@ -407,7 +418,7 @@ def _cg_rows(  # pragma: no cover - compiled
             if norm < 1e-20:
                 break
             for a in range(n_factors):  # (XᵀX + P) p
-                product[a] = penalty[row, lead + a] * direction[a]
+                product[a] = penalty_factor * direction[a]
             product_bias = penalty_bias * direction_bias
             shift = other.dtype.type(direction_bias)
             for j in range(len(rated)):
@@ -500,7 +511,9 @@ def solve_side(
     other = np.ascontiguousarray(other_factors)
     n_rows = len(indptr) - 1
     counts = np.diff(indptr)
-    penalty = penalty_diagonal(counts, other.shape[1], reg, reg_bias, scale_reg)
+    # Each row's penalty diagonal is [λ_b, c_u λ, …, c_u λ]: two numbers per row suffice.
+    scale = counts.astype(np.float64) if scale_reg else np.ones(n_rows)
+    penalty = np.column_stack([np.full(n_rows, float(reg_bias)), reg * scale])
     bias = np.zeros(n_rows, dtype=other.dtype)
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
@@ -509,7 +522,6 @@ def solve_side(
         if fit_bias:
             _bias_rows(indptr, np.ascontiguousarray(targets, dtype=np.float64), penalty, bias)
         return bias, factors
-    penalty = np.ascontiguousarray(penalty[:, 1 - lead :])
     if cg_steps is not None:
         if initial is not None:
             bias[:] = initial[0]
@@ -587,7 +599,7 @@ def sample_side(
             np.ascontiguousarray(indices, dtype=np.int64),
             np.ascontiguousarray(targets),
             other,
-            np.empty((0, width)),
+            np.empty((0, 2)),
             np.stack([precision, covariance, root]),
             np.stack([shift, mean]),
             np.empty((0, width)) if noise is None else noise,
