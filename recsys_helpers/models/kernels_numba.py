@@ -457,13 +457,14 @@ def _bias_rows(indptr, targets, penalty, bias):  # pragma: no cover - compiled
         bias[row] = total / (count + penalty[row, 0]) if count > 0 else 0.0
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _residual_rows(rows, indices, targets, bias, factors, other, out):  # pragma: no cover
     for j in numba.prange(len(targets)):
         u, i = rows[j], indices[j]
-        dot = 0.0
+        line, vector = factors[u], other[i]
+        dot = 0.0  # float64 lanes; reassociation lets the K-sum vectorise (3x faster)
         for k in range(factors.shape[1]):
-            dot += factors[u, k] * other[i, k]
+            dot += np.float64(line[k]) * vector[k]
         out[j] = targets[j] - bias[u] - dot
 
 
