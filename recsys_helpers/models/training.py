@@ -9,6 +9,7 @@ the two :class:`Side` views the half-steps iterate over.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ class Side:
     ratings : ndarray of float64, shape (nnz,)
         ``r_ui`` of each entry.
     rows : ndarray of int64, shape (nnz,)
-        This side's row of each entry.
+        This side's row of each entry (built on first use: not every model needs it).
     counts : ndarray of int64, shape (n_rows,)
         ``|Ω_u|``.
     extra : dict of str to ndarray, shape (nnz,) each
@@ -49,9 +50,12 @@ class Side:
     indptr: np.ndarray
     indices: np.ndarray
     ratings: np.ndarray
-    rows: np.ndarray
     counts: np.ndarray
     extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        return kernels.row_of_entries(self.indptr)
 
 
 class TrainingData:
@@ -76,7 +80,6 @@ class TrainingData:
             csr.indptr.astype(np.int64, copy=False),
             csr.indices.astype(np.int64, copy=False),
             csr.data,
-            kernels.row_of_entries(csr.indptr),
             counts,
             extra,
         )
