@@ -122,11 +122,11 @@ def _solve_rows(  # pragma: no cover - compiled
     """Every row's ``(X_uᵀX_u + P_u) w = X_uᵀt_u + p`` (see :func:`solve_side`).
 
     ``P_u = diag(λ_b, c_u λ, …, c_u λ)`` from ``penalty[row] = [λ_b, c_u λ]`` and ``p = 0``
-    (ALS; empty rows get 0) unless ``prior``
-    has matrices: then ``prior`` = ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]``
-    are shared by every row, empty rows included, rows with ``3 |Ω_u| < w`` are drawn in
-    the dual, and ``noise[row]`` and ``entry_noise[offsets[row]:offsets[row + 1]]`` (when
-    ``noise`` has rows) make the result a draw (:func:`sample_side`).
+    (ALS; empty rows get 0) unless ``prior`` has matrices: then ``prior`` =
+    ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]`` are shared by every row, empty
+    rows included, rows with ``3 |Ω_u| < w`` are drawn in the dual, and ``noise[row]`` and
+    ``entry_noise[offsets[row]:offsets[row + 1]]`` (when ``noise`` has rows) make the
+    result a draw (:func:`sample_side`).
     """
     n_rows = len(indptr) - 1
     width = other.shape[1] + lead
