@@ -178,6 +178,9 @@ def test_bad_frames_raise(tiny):
         DataError, match=r"1 duplicate \(userId, movieId\) pair\(s\), e\.g\. \[\(7, 300\)\]"
     ):
         RatingMatrix.from_frame(duplicated)
+    with pytest.raises(DataError, match=r"1 duplicate \(userId, movieId\) pair\(s\)"):
+        # sorted, so only the repeated key tells it apart from a frame ready to use
+        RatingMatrix.from_frame(duplicated.sort_values(["userId", "movieId"]))
     broken = tiny.copy()
     broken.loc[12, "rating"] = np.nan
     with pytest.raises(

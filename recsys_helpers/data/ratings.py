@@ -138,12 +138,11 @@ class IdIndex:
             return np.full(raw.shape, unknown, dtype=np.int64)
         table = self._lookup_table()
         if table is not None and np.issubdtype(raw.dtype, np.integer):
-            offset = raw.astype(np.int64) - np.int64(self.ids[0])
-            outside = (offset < 0) | (offset >= table.size)
+            offset = np.subtract(raw, np.int64(self.ids[0]), dtype=np.int64)
+            # one comparison finds both ends: a negative offset wraps to a huge unsigned one
+            outside = offset.view(np.uint64) >= np.uint64(table.size)
             has_outside = bool(outside.any())
-            if has_outside:
-                offset[outside] = 0
-            codes = table[offset]
+            codes = np.take(table, offset, mode="clip")
             if has_outside:
                 codes[outside] = -1
             if unknown != -1:
@@ -376,34 +375,33 @@ class RatingMatrix:
 
         n_users, n_items = len(users), len(items)
         key = user_index * np.int64(n_items) + item_index
-        del item_index
-        steps = np.diff(key)
-        if steps.size and not bool((steps > 0).all()):
-            del steps
+        if not bool((np.diff(key) > 0).all()):  # not sorted by user, then movie, without repeats
             # Valid keys are distinct, so stability buys nothing; NumPy's default argsort
             # (vectorised where the CPU allows) is 2-3x faster than its stable one here.
             order = np.argsort(key)
             key = key[order]
             user_index = user_index[order]
+            item_index = item_index[order]
             values = values[order]
             extras = {name: column[order] for name, column in extras.items()}
             del order
-            steps = np.diff(key)
-        duplicated = steps == 0
-        if duplicated.any():
-            first = np.flatnonzero(duplicated)
-            pairs = [
-                (users.ids[k // n_items].item(), items.ids[k % n_items].item())
-                for k in key[first[:_N_EXAMPLES]]
-            ]
-            raise DataError(
-                f"ratings: {first.size} duplicate ({user_col}, {item_col}) pair(s), e.g. {pairs}"
-            )
-        del steps, duplicated
-
-        index_dtype = np.int32 if max(n_users, n_items, key.size) < 2**31 else np.int64
-        indices = (key % np.int64(n_items)).astype(index_dtype) if n_items else key
+            duplicated = np.diff(key) == 0
+            if duplicated.any():
+                first = np.flatnonzero(duplicated)
+                pairs = [
+                    (users.ids[k // n_items].item(), items.ids[k % n_items].item())
+                    for k in key[first[:_N_EXAMPLES]]
+                ]
+                raise DataError(
+                    f"ratings: {first.size} duplicate ({user_col}, {item_col}) pair(s), "
+                    f"e.g. {pairs}"
+                )
+            del duplicated
         del key
+
+        index_dtype = np.int32 if max(n_users, n_items, item_index.size) < 2**31 else np.int64
+        indices = item_index.astype(index_dtype)
+        del item_index
         indptr = np.zeros(n_users + 1, dtype=index_dtype)
         np.cumsum(np.bincount(user_index, minlength=n_users), out=indptr[1:])
         del user_index
