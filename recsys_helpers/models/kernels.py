@@ -78,6 +78,27 @@ def row_of_entries(indptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
 
 
+def row_penalties(counts: np.ndarray, reg: float, reg_bias: float, scale_reg: bool) -> np.ndarray:
+    """Each row's two penalties ``[λ_b, c_u λ]``: the bias's and the one every vector
+    component shares (:func:`penalty_diagonal` spells them out per column).
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n_rows,)
+        ``|Ω_u|``.
+    reg, reg_bias : float
+        ``λ`` and ``λ_b``.
+    scale_reg : bool
+        ``c_u = |Ω_u|`` (ALS-WR) instead of 1.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_rows, 2)
+    """
+    scale = counts.astype(np.float64) if scale_reg else np.ones(len(counts))
+    return np.column_stack([np.full(len(counts), float(reg_bias)), float(reg) * scale])
+
+
 def penalty_diagonal(
     counts: np.ndarray, n_factors: int, reg: float, reg_bias: float, scale_reg: bool
 ) -> np.ndarray:
@@ -102,11 +123,8 @@ def penalty_diagonal(
     -------
     ndarray of float64, shape (n_rows, K + 1)
     """
-    scale = counts.astype(np.float64) if scale_reg else np.ones(len(counts))
-    penalty = np.empty((len(counts), n_factors + 1))
-    penalty[:, 0] = float(reg_bias)
-    penalty[:, 1:] = float(reg) * scale[:, None]
-    return penalty
+    pair = row_penalties(counts, reg, reg_bias, scale_reg)
+    return np.column_stack([pair[:, 0], np.repeat(pair[:, 1:], n_factors, axis=1)])
 
 
 def solve_side(

@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys_helpers.models.kernels import check_prior as _check_prior
-from recsys_helpers.models.kernels import one_blas_thread, prior_factors
+from recsys_helpers.models.kernels import one_blas_thread, prior_factors, row_penalties
 
 __all__ = ["half_step_targets", "residuals", "sample_side", "solve_side", "warm_up"]
 
@@ -512,9 +512,7 @@ def solve_side(
     other = np.ascontiguousarray(other_factors)
     n_rows = len(indptr) - 1
     counts = np.diff(indptr)
-    # Each row's penalty diagonal is [λ_b, c_u λ, …, c_u λ]: two numbers per row suffice.
-    scale = counts.astype(np.float64) if scale_reg else np.ones(n_rows)
-    penalty = np.column_stack([np.full(n_rows, float(reg_bias)), reg * scale])
+    penalty = row_penalties(counts, reg, reg_bias, scale_reg)  # [λ_b, c_u λ] per row
     bias = np.zeros(n_rows, dtype=other.dtype)
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)

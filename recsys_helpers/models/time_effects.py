@@ -264,16 +264,15 @@ def grouped_ridge(
         group_rows = np.asarray(group_rows, dtype=np.int64)
         _check_indices("groups", groups, len(group_rows))
         _check_indices("group_rows", group_rows, n_rows)
-    if not grouped:
-        offsets = np.empty(0)
-        groups = group_rows = np.empty(0, dtype=np.int64)
-        sizes = shrink = mean_targets = np.empty(0)
-        means = np.empty((0, n_columns))
-    else:
         sizes, means, mean_targets = _group_means(groups, design, targets, len(group_rows))
         denominator = sizes + group_penalty
         safe = np.where(denominator > 0, denominator, 1.0)
         shrink = sizes * group_penalty / safe
+    else:
+        offsets = np.empty(0)
+        groups = group_rows = np.empty(0, dtype=np.int64)
+        sizes = shrink = mean_targets = np.empty(0)
+        means = np.empty((0, n_columns))
     if n_columns:
         gram, rhs = _row_normal_equations(
             rows, design, targets, groups, group_rows, means, mean_targets, shrink, n_rows
