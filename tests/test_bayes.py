@@ -89,6 +89,13 @@ def test_planted_model_is_recovered_with_calibrated_intervals(planted, fitted):
     assert abs(np.mean(z < 1.9600) - 0.95) < 0.04
 
 
+def test_predict_without_std_is_the_mean_given_with_it(planted, fitted):
+    _, test, _ = planted
+    mean, std = fitted.predict(test, return_std=True)
+    np.testing.assert_array_equal(fitted.predict(test), mean)
+    assert std.shape == mean.shape and np.all(std > 0)
+
+
 def test_history_tracks_the_running_posterior_mean(fitted):
     history = fitted.history_
     assert list(history.columns) == [

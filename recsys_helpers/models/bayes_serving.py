@@ -121,20 +121,28 @@ class PosteriorServing:
 
     def _predict_ids(self, users, items, X=None) -> np.ndarray:
         """Average over the kept samples of the clipped prediction."""
-        return self._predictive(users, items, X)[0]
+        return self._predictive(users, items, X, with_std=False)[0]
 
-    def _predictive(self, users, items, X=None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of the clipped predictions and predictive standard deviation, per row."""
+    def _predictive(
+        self, users, items, X=None, *, with_std: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean of the clipped predictions and, with ``with_std``, the predictive standard
+        deviation per row (None without)."""
         index = (self.users_.to_index(users), self.items_.to_index(items))
         rows = self._row_times(*index, X)
-        clipped, total, squares = (np.zeros(len(index[0])) for _ in range(3))
+        clipped = np.zeros(len(index[0]))
+        if with_std:
+            total, squares = np.zeros_like(clipped), np.zeros_like(clipped)
         count = 0
         for draw, cold in self._samples():
             prediction = self._sample_prediction(draw, cold, *index, rows)
             clipped += self._clip(prediction)
-            total += prediction
-            squares += prediction**2
+            if with_std:
+                total += prediction
+                squares += prediction**2
             count += 1
+        if not with_std:
+            return clipped / count, None
         spread = np.maximum(squares / count - (total / count) ** 2, 0.0)
         noise = float(np.mean(1.0 / self.noise_precision_samples_))
         return clipped / count, np.sqrt(spread + noise)
@@ -160,7 +168,7 @@ class PosteriorServing:
             Only with ``return_std=True``.
         """
         check_is_fitted(self, "history_")
-        mean, std = self._predictive(*id_columns(X), X)
+        mean, std = self._predictive(*id_columns(X), X, with_std=return_std)
         return (mean, std) if return_std else mean
 
     def predict_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
