@@ -142,7 +142,7 @@ class IdIndex:
             # one comparison finds both ends: a negative offset wraps to a huge unsigned one
             outside = offset.view(np.uint64) >= np.uint64(table.size)
             has_outside = bool(outside.any())
-            codes = np.take(table, offset, mode="clip")
+            codes = np.take(table, offset, mode="clip", out=offset)  # reuses the offsets
             if has_outside:
                 codes[outside] = -1
             if unknown != -1:
@@ -374,8 +374,10 @@ class RatingMatrix:
         extras = {name: _extra_column(df, name) for name in extra_columns}
 
         n_users, n_items = len(users), len(items)
-        key = user_index * np.int64(n_items) + item_index
-        if not bool((np.diff(key) > 0).all()):  # not sorted by user, then movie, without repeats
+        key = user_index * np.int64(n_items)
+        key += item_index
+        # compared in place of np.diff: no (nnz,) int64 temporary, only a boolean one
+        if not bool((key[1:] > key[:-1]).all()):  # not sorted by user, movie, without repeats
             # Valid keys are distinct, so stability buys nothing; NumPy's default argsort
             # (vectorised where the CPU allows) is 2-3x faster than its stable one here.
             order = np.argsort(key)
@@ -385,7 +387,7 @@ class RatingMatrix:
             values = values[order]
             extras = {name: column[order] for name, column in extras.items()}
             del order
-            duplicated = np.diff(key) == 0
+            duplicated = key[1:] == key[:-1]
             if duplicated.any():
                 first = np.flatnonzero(duplicated)
                 pairs = [
