@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import als_reference  # the oracle beside this file (tests/ is on sys.path)
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -195,6 +196,32 @@ def test_compiled_targets_and_residuals_match_numpy():
     args = (users, items, targets, user_bias, user_factors, item_factors)
     np.testing.assert_allclose(kernels.residuals(*args), expected, atol=1e-12)
     np.testing.assert_allclose(kernels_numba.residuals(*args), expected, atol=1e-12)
+
+
+def test_entry_indices_are_int32_without_copying_the_matrix():
+    """The sweeps read per-rating row numbers as int32: the rating matrix's own indices
+    (not an int64 copy) and each side's row of every entry; int64 input gives the same
+    answers."""
+    from recsys_helpers.data.ratings import RatingMatrix
+    from recsys_helpers.models.training import TrainingData
+
+    frame = pd.DataFrame({"userId": [1, 1, 2, 5], "movieId": [10, 30, 10, 20], "rating": 4.0})
+    matrix = RatingMatrix.from_frame(frame)
+    data = TrainingData(matrix)
+    users = data.sides["user"]
+    assert users.indices.dtype == np.int32 and users.rows.dtype == np.int32
+    assert np.shares_memory(users.indices, matrix.by_user.indices)
+    np.testing.assert_array_equal(users.rows, [0, 0, 1, 2])
+    indptr, indices, targets, other = random_side()
+    np.testing.assert_array_equal(
+        kernels_numba.solve_side(indptr, indices.astype(np.int32), targets, other, 1.0, 1.0)[1],
+        kernels_numba.solve_side(indptr, indices.astype(np.int64), targets, other, 1.0, 1.0)[1],
+    )
+
+
+def test_entry_index_refuses_row_counts_beyond_int32():
+    with pytest.raises(ValueError, match="do not fit in int32"):
+        kernels.entry_index(np.zeros(3, dtype=np.int64), 2**31)
 
 
 def test_penalty_diagonal_and_value():

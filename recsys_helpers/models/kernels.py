@@ -62,6 +62,33 @@ def one_blas_thread():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
+def entry_index(values: np.ndarray, size: int) -> np.ndarray:
+    """Per-entry row numbers (a side's ``indices`` or ``rows``) as the kernels read them.
+
+    int32: half the memory of int64 for the arrays that hold one number per rating, and
+    no int64 copy of the rating matrix's own int32 indices.
+
+    Parameters
+    ----------
+    values : ndarray of int, shape (nnz,)
+        Row numbers in ``0 … size − 1``.
+    size : int
+        Number of rows they point into.
+
+    Returns
+    -------
+    ndarray of int32, shape (nnz,), C-contiguous (``values`` itself when it already is)
+
+    Raises
+    ------
+    ValueError
+        When ``size`` does not fit in int32.
+    """
+    if size > np.iinfo(np.int32).max:
+        raise ValueError(f"entry indices into {size} rows do not fit in int32")
+    return np.ascontiguousarray(values, dtype=np.int32)
+
+
 def row_of_entries(indptr: np.ndarray) -> np.ndarray:
     """Row index of every stored entry of a CSR structure.
 
@@ -71,11 +98,11 @@ def row_of_entries(indptr: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray of int64, shape (nnz,)
-        ``rows[j] = r`` for ``indptr[r] <= j < indptr[r+1]``.
+    ndarray of int32, shape (nnz,)
+        ``rows[j] = r`` for ``indptr[r] <= j < indptr[r+1]`` (see :func:`entry_index`).
     """
     counts = np.diff(indptr)
-    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    return np.repeat(entry_index(np.arange(len(counts)), len(counts)), counts)
 
 
 def row_penalties(counts: np.ndarray, reg: float, reg_bias: float, scale_reg: bool) -> np.ndarray:

@@ -25,7 +25,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys_helpers.models.kernels import check_prior as _check_prior
-from recsys_helpers.models.kernels import one_blas_thread, prior_factors, row_penalties
+from recsys_helpers.models.kernels import (
+    entry_index,
+    one_blas_thread,
+    prior_factors,
+    row_penalties,
+)
 
 __all__ = ["half_step_targets", "residuals", "sample_side", "solve_side", "warm_up"]
 
@@ -527,7 +532,7 @@ def solve_side(
             factors[:] = initial[1]
         _cg_rows(
             indptr,
-            np.ascontiguousarray(indices, dtype=np.int64),
+            entry_index(indices, len(other)),
             np.ascontiguousarray(targets),
             other,
             penalty,
@@ -541,7 +546,7 @@ def solve_side(
     with threadpool_limits(limits=1, user_api="blas"):
         _solve_rows(
             indptr,
-            np.ascontiguousarray(indices, dtype=np.int64),
+            entry_index(indices, len(other)),
             np.ascontiguousarray(targets),
             other,
             penalty,
@@ -595,7 +600,7 @@ def sample_side(
     with one_blas_thread():
         _solve_rows(
             np.ascontiguousarray(indptr, dtype=np.int64),
-            np.ascontiguousarray(indices, dtype=np.int64),
+            entry_index(indices, len(other)),
             np.ascontiguousarray(targets),
             other,
             np.empty((0, 2)),
@@ -631,7 +636,7 @@ def half_step_targets(
         np.ascontiguousarray(ratings),
         float(offset),
         np.ascontiguousarray(other_bias),
-        np.ascontiguousarray(indices, dtype=np.int64),
+        entry_index(indices, len(other_bias)),
         out,
     )
     return out
@@ -651,8 +656,8 @@ def residuals(
     """
     out = np.empty(len(targets), dtype=np.float64)
     _residual_rows(
-        np.ascontiguousarray(rows, dtype=np.int64),
-        np.ascontiguousarray(indices, dtype=np.int64),
+        entry_index(rows, len(bias)),
+        entry_index(indices, len(other_factors)),
         np.ascontiguousarray(targets, dtype=np.float64),
         np.ascontiguousarray(bias),
         np.ascontiguousarray(factors),
@@ -673,7 +678,7 @@ def warm_up() -> float:
 
     started = time.perf_counter()
     indptr = np.array([0, 1, 1, 12], dtype=np.int64)  # a short row, an empty one, a long one
-    indices = np.arange(12, dtype=np.int64) % 3
+    indices = np.arange(12, dtype=np.int32) % 3
     for dtype in (np.float32, np.float64):
         other = np.ones((3, 4), dtype=dtype)
         targets = np.ones(12, dtype=dtype)

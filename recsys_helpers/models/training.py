@@ -33,11 +33,11 @@ class Side:
     ----------
     name : {"user", "item"}
     indptr : ndarray of int, shape (n_rows + 1,)
-    indices : ndarray of int, shape (nnz,)
+    indices : ndarray of int32, shape (nnz,)
         The other side's row of each entry.
     ratings : ndarray of float64, shape (nnz,)
         ``r_ui`` of each entry.
-    rows : ndarray of int64, shape (nnz,)
+    rows : ndarray of int32, shape (nnz,)
         This side's row of each entry (built on first use: not every model needs it).
     counts : ndarray of int64, shape (n_rows,)
         ``|Ω_u|``.
@@ -74,11 +74,11 @@ class TrainingData:
 
     @staticmethod
     def _side(name, csr, counts, extra) -> Side:
-        # int64 once here, not a copy at every kernel call of every sweep
+        # the kernels' index types once here, not a copy at every call of every sweep
         return Side(
             name,
             csr.indptr.astype(np.int64, copy=False),
-            csr.indices.astype(np.int64, copy=False),
+            kernels.entry_index(csr.indices, csr.shape[1]),
             csr.data,
             counts,
             extra,
