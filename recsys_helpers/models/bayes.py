@@ -219,6 +219,7 @@ class BayesianMF(PosteriorServing, FactorModel):
             for side in (USER, ITEM)
         }
         self._kept = []
+        self._theta_buffers = {}
         self._kept_at = set(
             np.round(np.arange(1, self.n_kept + 1) * self.n_samples / self.n_kept).astype(int)
         )
@@ -235,9 +236,20 @@ class BayesianMF(PosteriorServing, FactorModel):
         return 0.0, 0
 
     def _theta(self, side: str) -> np.ndarray:
-        """``θ = [b, F]`` of every row of a side, float64, shape (n_rows, K + 1)."""
+        """``θ = [b, F]`` of every row of a side, float64, shape (n_rows, K + 1).
+
+        Written into one buffer per side, reused by every call (a fresh array of this size
+        each time costs more than the copy): the result holds until the next call for the
+        side.
+        """
         bias, factors = self._params(side)
-        return np.column_stack([bias.astype(np.float64), factors.astype(np.float64)])
+        shape = (len(bias), factors.shape[1] + 1)
+        if side not in self._theta_buffers or self._theta_buffers[side].shape != shape:
+            self._theta_buffers[side] = np.empty(shape)
+        theta = self._theta_buffers[side]
+        theta[:, 0] = bias
+        theta[:, 1:] = factors
+        return theta
 
     def _sweep(self, data, kernels) -> None:
         """Hyperparameters given the rows, then every user, then every movie."""
@@ -283,7 +295,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         bias, factors = kernels.sample_side(
             entries.indptr,
             entries.indices,
-            self._targets(data, side).astype(other_factors.dtype),
+            self._targets(data, side),
             other_factors,
             precision / alpha,
             precision @ mean / alpha,
@@ -378,7 +390,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         for name in self._kept[0]:
             setattr(self, f"{name}_samples_", np.stack([kept[name] for kept in self._kept]))
         self.history_["noise_precision"] = self._alphas
-        for name in ("_kept", "_sums", "_valid", "_hyper", "_alphas", "_cold"):
+        for name in ("_kept", "_sums", "_valid", "_hyper", "_alphas", "_cold", "_theta_buffers"):
             self.__dict__.pop(name, None)
         self._sweep_index = 0
 

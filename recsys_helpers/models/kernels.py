@@ -266,7 +266,7 @@ def _normal_equations(indptr, indices, targets, other_factors, lead):
 def dual_offsets(indptr: np.ndarray, width: int) -> np.ndarray:
     """Where each row's entry noise starts, for the rows :func:`sample_side` draws in the dual.
 
-    A row with ``3 |Ω_u| < w`` (``w = K + 1`` unknowns) is drawn through its
+    A row with ``|Ω_u| < w`` (``w = K + 1`` unknowns) is drawn through its
     ``|Ω_u|``-dimensional dual system, which needs one noise value per rating
     (:func:`sample_side`); every other row needs none.
 
@@ -283,7 +283,7 @@ def dual_offsets(indptr: np.ndarray, width: int) -> np.ndarray:
         ``offsets[-1]``, is the length ``entry_noise`` must have.
     """
     counts = np.diff(np.asarray(indptr, dtype=np.int64))
-    used = np.where(3 * counts < width, counts, 0)
+    used = np.where(counts < width, counts, 0)
     return np.concatenate([[0], np.cumsum(used)]).astype(np.int64)
 
 
@@ -369,9 +369,9 @@ def sample_side(
     .. math:: w = L^{-T} (L^{-1} (X_u^T t_u + p) + z), \qquad z = ε/\sqrt{α}, \; ε \sim N(0, I),
 
     whose covariance ``L^{-T} L^{-1}/α = (α X_u^T X_u + Λ)^{-1}`` is the conditional's. A row
-    with ``3|Ω_u| < w`` ratings (:func:`dual_offsets`; every row without ratings among them)
-    is drawn in its ``|Ω_u|``-dimensional dual instead, by perturbing the prior and the
-    targets and solving (Papandreou & Yuille 2010):
+    with fewer ratings than unknowns, ``|Ω_u| < w`` (:func:`dual_offsets`; every row
+    without ratings among them), is drawn in its ``|Ω_u|``-dimensional dual instead, by
+    perturbing the prior and the targets and solving (Papandreou & Yuille 2010):
 
     .. math::
 
@@ -379,8 +379,10 @@ def sample_side(
         w = w_0 + Σ X_u^T (X_u Σ X_u^T + I)^{-1} (t_u + η - X_u w_0),
 
     with ``Σ = P^{-1}``, ``G G^T = Σ`` and ``η = ε'/\sqrt{α}`` one value per rating: the same
-    distribution, at ``O(|Ω_u| w²)`` instead of ``O(w³)``. Without ratings ``w = m + G z``,
-    a draw from the prior.
+    distribution. Since ``X_u Σ X_u^T = (X_u G)(X_u G)^T``, the compiled kernel whitens the
+    other side's rows once (``[1, V_i] G``) and then pays ``O(|Ω_u|² w)`` per row, as the
+    ALS dual does, instead of ``O(w³)``. Without ratings ``w = m + G z``, a draw from the
+    prior.
 
     Parameters
     ----------
@@ -414,7 +416,7 @@ def sample_side(
     if width == 0:
         return np.zeros(n_rows, dtype=dtype), np.zeros((n_rows, 0), dtype=dtype)
     counts = np.diff(indptr)
-    dual = 3 * counts < width
+    dual = counts < width
     solution = np.zeros((n_rows, width))
     primal = np.flatnonzero(~dual)
     per_batch = max(1, _BATCH_ELEMENTS // (width * width))

@@ -41,6 +41,7 @@ _FAST = {"reassoc", "contract", "arcp"}
 #: What the ALS half-step passes for the shared prior and the noise of :func:`sample_side`.
 _NO_PRIOR, _NO_VECTORS, _NO_NOISE = np.empty((0, 0, 0)), np.empty((0, 0)), np.empty((0, 0))
 _NO_ENTRY_NOISE, _NO_OFFSETS = np.empty(0), np.empty(0, dtype=np.int64)
+_NO_WHITENED, _NO_CENTRE = np.empty((0, 0)), np.empty(0)
 
 
 @numba.njit(cache=True, fastmath=_FAST)
@@ -95,18 +96,6 @@ def _cholesky_solve(matrix, rhs, out, noise):  # pragma: no cover - compiled
         out[i] = value / matrix[i, i]
 
 
-@numba.njit(cache=True)
-def _design(rows, other, lead):  # pragma: no cover - compiled
-    """The row's design ``X_u``: one line ``[1, V_i]`` per rated ``i`` (``[V_i]`` when
-    ``lead`` is 0, a model without biases); a gathered copy."""
-    design = np.empty((len(rows), other.shape[1] + lead), dtype=other.dtype)
-    for j in range(len(rows)):
-        if lead:
-            design[j, 0] = 1.0
-        design[j, lead:] = other[rows[j]]
-    return design
-
-
 @numba.njit(parallel=True, cache=True)
 def _solve_rows(  # pragma: no cover - compiled
     indptr,
@@ -119,6 +108,8 @@ def _solve_rows(  # pragma: no cover - compiled
     noise,
     entry_noise,
     offsets,
+    whitened,
+    centre,
     dual,
     lead,
     bias,
@@ -127,11 +118,12 @@ def _solve_rows(  # pragma: no cover - compiled
     """Every row's ``(X_uᵀX_u + P_u) w = X_uᵀt_u + p`` (see :func:`solve_side`).
 
     ``P_u = diag(λ_b, c_u λ, …, c_u λ)`` from ``penalty[row] = [λ_b, c_u λ]`` and ``p = 0``
-    (ALS; empty rows get 0) unless ``prior`` has matrices: then ``prior`` =
-    ``[P, Σ = P⁻¹, G]`` and ``prior_vectors`` = ``[p, m]`` are shared by every row, empty
-    rows included, rows with ``3 |Ω_u| < w`` are drawn in the dual, and ``noise[row]`` and
-    ``entry_noise[offsets[row]:offsets[row + 1]]`` (when ``noise`` has rows) make the
-    result a draw (:func:`sample_side`).
+    (ALS; empty rows get 0) unless ``prior`` has matrices: then ``prior`` = ``[P, G]``
+    (``G Gᵀ = P⁻¹``) and ``prior_vectors`` = ``[p, m]`` are shared by every row, empty
+    rows included, rows with ``|Ω_u| < w`` are drawn in the dual on the other side's
+    whitened design ``whitened`` = ``X G`` and ``centre`` = ``X m`` (:func:`_sample_dual`),
+    and ``noise[row]`` and ``entry_noise[offsets[row]:offsets[row + 1]]`` (when ``noise``
+    has rows) make the result a draw (:func:`sample_side`).
     """
     n_rows = len(indptr) - 1
     width = other.shape[1] + lead
@@ -159,15 +151,17 @@ def _solve_rows(  # pragma: no cover - compiled
         else:
             rows, row_targets = indices[start:stop], targets[start:stop]
             row_noise = noise[row] if noisy else no_noise
-            if 3 * count < width:
+            if count < width:
                 row_entry_noise = (
                     entry_noise[offsets[row] : offsets[row + 1]] if noisy else no_noise
                 )
                 _sample_dual(
-                    _design(rows, other, lead),
-                    row_targets.astype(other.dtype),
-                    prior,
-                    prior_vectors,
+                    rows,
+                    whitened,
+                    centre,
+                    row_targets,
+                    prior[1],
+                    prior_vectors[1],
                     row_noise,
                     row_entry_noise,
                     solution,
@@ -195,46 +189,53 @@ def _solve_shared(  # pragma: no cover - compiled
     _cholesky_solve(gram, rhs, solution, noise)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FAST)
 def _sample_dual(  # pragma: no cover - compiled
-    design, row_targets, prior, prior_vectors, noise, entry_noise, solution
+    rows, whitened, centre, row_targets, root, mean, noise, entry_noise, solution
 ):
     """A short row's draw in its ``|Ω_u|``-dimensional dual (perturb the prior and the
-    targets, then solve): ``w₀ = m + G z``, ``w = w₀ + Σ Xᵀ (X Σ Xᵀ + I)⁻¹ (t + η − X w₀)``.
-    Without noise, ``w`` is the conditional mean."""
-    count, width = design.shape
-    covariance, root, mean = prior[1], prior[2], prior_vectors[1]
-    start = np.empty(width, dtype=np.float64)
+    targets, then solve), on the whitened design ``X̃ = X G`` (rows ``whitened[rows]``,
+    gathered) with ``G Gᵀ = Σ = P⁻¹`` and ``X m`` = ``centre[rows]``:
+
+    ``w = m + G (z + X̃ᵀ y)`` with ``(X̃ X̃ᵀ + I) y = t + η − X m − X̃ z``,
+
+    which is ``w₀ + Σ Xᵀ (X Σ Xᵀ + I)⁻¹ (t + η − X w₀)`` for ``w₀ = m + G z``
+    (:func:`recsys_helpers.models.kernels.sample_side`). ``X̃ X̃ᵀ`` is one BLAS product,
+    as in the ALS dual; without noise, ``w`` is the conditional mean.
+    """
+    count, width = len(rows), whitened.shape[1]
+    noisy = len(noise) > 0
+    direction = np.zeros(width, dtype=np.float64)  # z + X̃ᵀ y
+    if noisy:
+        direction[:] = noise
+    if count:
+        design = np.empty((count, width), dtype=whitened.dtype)
+        residual = np.empty(count, dtype=np.float64)
+        for j in range(count):
+            line, copy = whitened[rows[j]], design[j]
+            value = row_targets[j] - centre[rows[j]]
+            if noisy:
+                value += entry_noise[j]
+            for a in range(width):
+                copy[a] = line[a]
+                value -= line[a] * direction[a]
+            residual[j] = value
+        inner = np.dot(design, design.T)  # X̃ X̃ᵀ, (|Ω_u|, |Ω_u|)
+        kernel = np.empty((count, count), dtype=np.float64)
+        for j in range(count):
+            for m in range(j + 1):
+                kernel[j, m] = inner[j, m]
+            kernel[j, j] += 1.0
+        dual = np.empty(count, dtype=np.float64)
+        _cholesky_solve(kernel, residual, dual, np.empty(0, dtype=np.float64))
+        for j in range(count):
+            line, value = design[j], dual[j]
+            for a in range(width):
+                direction[a] += line[a] * value
     for a in range(width):
         value = mean[a]
-        for b in range(len(noise)):
-            value += root[a, b] * noise[b]
-        start[a] = value
-    scaled = np.zeros((count, width), dtype=np.float64)  # X Σ
-    residual = np.empty(count, dtype=np.float64)
-    for j in range(count):
-        value = row_targets[j] * 1.0
-        if len(entry_noise):
-            value += entry_noise[j]
-        for a in range(width):
-            value -= design[j, a] * start[a]
-            for b in range(width):
-                scaled[j, b] += design[j, a] * covariance[a, b]
-        residual[j] = value
-    kernel = np.zeros((count, count), dtype=np.float64)
-    for j in range(count):
-        for m in range(j + 1):
-            value = 0.0
-            for a in range(width):
-                value += scaled[j, a] * design[m, a]
-            kernel[j, m] = value
-        kernel[j, j] += 1.0
-    dual = np.empty(count, dtype=np.float64)
-    _cholesky_solve(kernel, residual, dual, np.empty(0, dtype=np.float64))
-    for a in range(width):
-        value = start[a]
-        for j in range(count):
-            value += scaled[j, a] * dual[j]
+        for b in range(width):
+            value += root[a, b] * direction[b]
         solution[a] = value
 
 
@@ -555,6 +556,8 @@ def solve_side(
             _NO_NOISE,
             _NO_ENTRY_NOISE,
             _NO_OFFSETS,
+            _NO_WHITENED,
+            _NO_CENTRE,
             bool(reg > 0 and (reg_bias > 0 or not fit_bias)),
             lead,
             bias,
@@ -580,7 +583,9 @@ def sample_side(
     The rows run through the same compiled loop as :func:`solve_side` (same normal
     equations, in-kernel Cholesky), with the shared full ``P`` = ``precision`` and
     ``p`` = ``shift`` in place of the diagonal ridge penalty and ``L⁻ᵀ z`` added for a draw;
-    rows with ``3 |Ω_u| < K + 1`` ratings are drawn in their dual. Each row's result
+    rows with fewer than ``K + 1`` ratings are drawn in their dual, on the other side's
+    rows whitened by the prior once per call (``[1, V_i] G``, ``G Gᵀ = P⁻¹``), so that a
+    dual row costs what it costs in the ALS half-step. Each row's result
     depends only on its own data and its own noise, so it does not depend on the number
     of threads.
 
@@ -596,7 +601,16 @@ def sample_side(
     factors = np.zeros((n_rows, other.shape[1]), dtype=other.dtype)
     if width == 0:
         return bias, factors
-    covariance, root, mean = prior_factors(precision, shift)
+    _, root, mean = prior_factors(precision, shift)
+    counts = np.diff(indptr)
+    if np.any((counts > 0) & (counts < width)):  # dual rows with ratings: X G and X m
+        whitened = other @ root[lead:].astype(other.dtype)
+        centre = other @ mean[lead:]
+        if lead:
+            whitened += root[0].astype(other.dtype)
+            centre += mean[0]
+    else:
+        whitened, centre = np.empty((0, width), dtype=other.dtype), np.empty(0)
     with one_blas_thread():
         _solve_rows(
             np.ascontiguousarray(indptr, dtype=np.int64),
@@ -604,11 +618,13 @@ def sample_side(
             np.ascontiguousarray(targets),
             other,
             np.empty((0, 2)),
-            np.stack([precision, covariance, root]),
+            np.stack([precision, root]),
             np.stack([shift, mean]),
             np.empty((0, width)) if noise is None else noise,
             np.empty(0) if entry_noise is None else entry_noise,
             offsets,
+            whitened,
+            centre,
             False,
             lead,
             bias,

@@ -161,8 +161,8 @@ def normal_wishart_posterior(rows: np.ndarray, prior: HyperPrior) -> HyperPrior:
     if count == 0:
         return prior
     average = rows.mean(axis=0)
-    centred = rows - average
-    scatter = centred.T @ centred  # N S̄
+    # N S̄ = Σ θ θᵀ − N θ̄ θ̄ᵀ: no centred copy of the rows (float64, |θ̄| of order 1)
+    scatter = rows.T @ rows - count * np.outer(average, average)
     offset = prior.mean - average
     inverse_scale = (
         np.linalg.inv(prior.scale)
