@@ -8,7 +8,7 @@ and monitoring excluded), on the same MovieLens-shaped synthetic ratings
 skew), float32, numba threads at their default. Each of ``--repeats`` rounds fits both
 models (alternating which goes first) for ``--sweeps`` + 1 sweeps and drops each fit's
 first sweep (JIT and cold memory); reported are the medians over all kept sweeps and the
-ratio ``median Gibbs sample / median ALS sweep`` (the issue's target: at most 1.3 at
+ratio ``median Gibbs sample / median ALS sweep`` (the project's target: at most 1.3 at
 K = 64 on the full ML-25M shape).
 
 Usage::
