@@ -22,6 +22,7 @@ from recsys_helpers.models.time_effects import (
     bin_edges,
     drift,
     find_user_days,
+    gathered_sum,
     grouped_ridge,
     time_bin,
     user_days,
@@ -69,12 +70,14 @@ def test_encodings_follow_their_definitions():
 
 @pytest.mark.parametrize("n_columns", [0, 1, 2])
 @pytest.mark.parametrize("group_penalty", [0.7, 0.0])
-def test_grouped_ridge_is_the_stacked_least_squares_solution(n_columns, group_penalty):
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+def test_grouped_ridge_is_the_stacked_least_squares_solution(n_columns, group_penalty, index_dtype):
     rng = np.random.default_rng(n_columns)
     n_rows, n = 6, 50
     rows = np.sort(rng.integers(0, n_rows - 1, n))  # the last row has no entries
     codes, groups = np.unique(rows * 4 + rng.integers(0, 3, n), return_inverse=True)
     group_rows = np.r_[codes // 4, 0]  # plus one group without entries
+    rows, groups, group_rows = (a.astype(index_dtype) for a in (rows, groups, group_rows))
     design = np.column_stack([np.ones(n), rng.normal(size=n)])[:, :n_columns]
     targets = rng.normal(size=n)
     penalty = np.array([0.5, 1.3])[:n_columns]
@@ -102,6 +105,20 @@ def test_grouped_ridge_is_the_stacked_least_squares_solution(n_columns, group_pe
     np.testing.assert_allclose(theta.ravel(), solution[: n_rows * n_columns], atol=1e-12)
     np.testing.assert_allclose(offsets, solution[n_rows * n_columns :], atol=1e-12)
     assert not theta[-1].any() and offsets[-1] == 0.0  # no entries: the prior mean
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_gathered_sum_adds_the_gathered_terms(index_dtype):
+    rng = np.random.default_rng(3)
+    n = 1000
+    first, second = rng.normal(size=40), rng.normal(size=7)
+    index_first = rng.integers(0, 40, n).astype(index_dtype)
+    index_second = rng.integers(0, 7, n).astype(index_dtype)
+    scale = rng.normal(size=n)
+    total = gathered_sum(n, [(first, index_first, scale), (second, index_second, None)])
+    expected = [first[index_first[j]] * scale[j] + second[index_second[j]] for j in range(n)]
+    np.testing.assert_allclose(total, expected, rtol=0, atol=1e-15)
+    assert not gathered_sum(n, []).any()
 
 
 @pytest.mark.parametrize(

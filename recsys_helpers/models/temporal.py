@@ -59,6 +59,7 @@ from recsys_helpers.models.time_effects import (
     day_number,
     drift,
     find_user_days,
+    gathered_sum,
     grouped_ridge,
     time_bin,
     user_days,
@@ -181,19 +182,21 @@ class TimeTerms:
     def _user_terms(self, side: str) -> np.ndarray:
         """``α_u dev_u(t) + b_{u,t}`` of each entry of a side (float64)."""
         times = self._entry_times[side]
-        total = np.zeros(len(times.users))
+        terms = []
         if times.drift is not None:
-            total += self.user_drift_[times.users] * times.drift
+            terms.append((self.user_drift_, times.users, times.drift))
         if times.pair is not None:
-            total += self.day_bias_[times.pair]
-        return total
+            terms.append((self.day_bias_, times.pair, None))
+        return gathered_sum(len(times.users), terms)
 
     def _item_terms(self, side: str) -> np.ndarray:
         """``b_{i,Bin(t)}`` of each entry of a side (float64)."""
         times = self._entry_times[side]
         if times.cell is None:
             return np.zeros(len(times.items))
-        return self.item_bin_bias_.ravel()[self._cells][times.cell]
+        return gathered_sum(
+            len(times.items), [(self.item_bin_bias_.ravel()[self._cells], times.cell, None)]
+        )
 
     def _targets(self, data, side: str) -> np.ndarray:
         """``r_ui − μ − b_other − α_u dev_u(t) − b_{u,t} − b_{i,Bin(t)}``: the plain targets

@@ -30,6 +30,7 @@ __all__ = [
     "day_number",
     "drift",
     "find_user_days",
+    "gathered_sum",
     "grouped_ridge",
     "time_bin",
     "user_days",
@@ -251,7 +252,7 @@ def grouped_ridge(
     offsets : ndarray of float64, shape (n_groups,)
         ``d``; empty without groups.
     """
-    rows = np.asarray(rows, dtype=np.int64)
+    rows = _index_array(rows)
     design = np.ascontiguousarray(design, dtype=np.float64).reshape(len(rows), -1)
     targets = np.ascontiguousarray(targets, dtype=np.float64)
     n_columns = design.shape[1]
@@ -260,8 +261,8 @@ def grouped_ridge(
     grouped = groups is not None
     _check_indices("rows", rows, n_rows)  # the compiled passes index without bounds checks
     if grouped:
-        groups = np.asarray(groups, dtype=np.int64)
-        group_rows = np.asarray(group_rows, dtype=np.int64)
+        groups = _index_array(groups)
+        group_rows = _index_array(group_rows)
         _check_indices("groups", groups, len(group_rows))
         _check_indices("group_rows", group_rows, n_rows)
         sizes, means, mean_targets = _group_means(groups, design, targets, len(group_rows))
@@ -295,6 +296,50 @@ def grouped_ridge(
         if noise is not None:
             offsets += np.where(sizes > 0, noise[1] / np.sqrt(safe), 0.0)
     return theta, offsets
+
+
+def _index_array(values) -> np.ndarray:
+    """Indices as the compiled passes read them: int32 or int64 arrays as they are (the
+    per-entry indices are int32, and a copy per call would cost as much as the pass)."""
+    values = np.asarray(values)
+    if values.dtype in (np.int32, np.int64):
+        return values
+    return values.astype(np.int64)
+
+
+def gathered_sum(n: int, terms) -> np.ndarray:
+    """``Σ_k values_k[index_k[j]] · scale_k[j]`` for each of ``n`` entries, in one compiled
+    pass per term (the time terms of every rating, e.g. ``α_u dev_u(t) + b_{u,t}``).
+
+    Parameters
+    ----------
+    n : int
+        Number of entries.
+    terms : iterable of (values, index, scale)
+        ``values`` float (m,), ``index`` int (n,) in ``0 … m − 1`` (not checked: the
+        model builds these indices itself), ``scale`` float (n,) or None (1).
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    total = np.zeros(n)
+    for values, index, scale in terms:
+        _add_gathered(
+            total,
+            np.ascontiguousarray(values, dtype=np.float64),
+            _index_array(index),
+            np.empty(0) if scale is None else np.ascontiguousarray(scale, dtype=np.float64),
+        )
+    return total
+
+
+@numba.njit(parallel=True, cache=True)
+def _add_gathered(total, values, index, scale):  # pragma: no cover - compiled
+    scaled = len(scale) > 0
+    for j in numba.prange(len(total)):
+        value = values[index[j]]
+        total[j] += value * scale[j] if scaled else value
 
 
 def _check_indices(name: str, values: np.ndarray, size: int) -> None:
