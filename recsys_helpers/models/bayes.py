@@ -219,7 +219,7 @@ class BayesianMF(PosteriorServing, FactorModel):
             for side in (USER, ITEM)
         }
         self._kept = []
-        self._theta_buffers = {}
+        self._theta_buffers = {side: np.empty_like(self._sums[side]) for side in (USER, ITEM)}
         self._kept_at = set(
             np.round(np.arange(1, self.n_kept + 1) * self.n_samples / self.n_kept).astype(int)
         )
@@ -243,9 +243,6 @@ class BayesianMF(PosteriorServing, FactorModel):
         side.
         """
         bias, factors = self._params(side)
-        shape = (len(bias), factors.shape[1] + 1)
-        if side not in self._theta_buffers or self._theta_buffers[side].shape != shape:
-            self._theta_buffers[side] = np.empty(shape)
         theta = self._theta_buffers[side]
         theta[:, 0] = bias
         theta[:, 1:] = factors

@@ -602,8 +602,7 @@ def sample_side(
     if width == 0:
         return bias, factors
     _, root, mean = prior_factors(precision, shift)
-    counts = np.diff(indptr)
-    if np.any((counts > 0) & (counts < width)):  # dual rows with ratings: X G and X m
+    if offsets[-1] > 0:  # dual rows with ratings: X G and X m
         whitened = other @ root[lead:].astype(other.dtype)
         centre = other @ mean[lead:]
         if lead:
