@@ -52,6 +52,19 @@ def test_fit_bayes_json_matches_the_estimator(files, capsys):
     assert setup + report["sweeps"] * median <= report["fit_seconds"] * 1.5
 
 
+def test_hyperprior_option_reaches_the_estimator(files, capsys):
+    argv = ["fit", "--train", str(files[0]), *FAST, "--hyperprior", "shared-diagonal"]
+    report = run_json(capsys, [*argv, "--json"])
+    assert report["params"]["hyperprior"] == "shared-diagonal"
+    train = pd.read_csv(files[0])
+    errors = train["rating"].to_numpy() - BayesianMF(**report["params"]).fit(train).predict(train)
+    assert report["train_rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
+    assert main([*argv, "--test", str(files[1])]) == 0
+    out = capsys.readouterr().out
+    assert "hyperprior=shared-diagonal" in out
+    assert "predicted from prior draws and the known side" in out
+
+
 def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):
     report = run_json(capsys, ["fit", "--train", str(files[0]), "--n-iter", "3", "--json"])
     assert report["model"] == "BiasedMF" and report["sweep_seconds_median"] > 0
@@ -66,6 +79,8 @@ def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):
         (["--model", "bayes", "--cg-steps", "2"], "--cg-steps does not apply to BayesianMF"),
         (["--model", "bayes", "--feature-kinds", "genres"], "does not combine with --model bayes"),
         (["--model", "bayes", "--noise-precision", "0"], "must be a finite number > 0"),
+        (["--hyperprior", "shared-diagonal"], "--hyperprior does not apply to BiasedMF"),
+        (["--model", "bayes", "--hyperprior", "shared"], "choose from normal-wishart, shared"),
     ],
 )
 def test_options_of_another_model_are_usage_errors(files, extra, message, capsys):

@@ -282,6 +282,61 @@ def test_normal_wishart_without_rows_is_the_prior():
     np.testing.assert_array_equal(prior.scale, 0.5 * np.eye(4))
 
 
+def test_normal_gamma_conditional_is_the_one_dimensional_normal_wishart_per_coordinate():
+    """W(w, ν) in one dimension is Gamma(ν/2, rate 1/(2w)): each coordinate's (β*, μ*, a*, b*)
+    is the D = 1 Normal–Wishart conditional with ν₀ = 2a₀, W₀ = 1/(2b₀); rows given in two
+    blocks give what the stacked rows give."""
+    rng = np.random.default_rng(13)
+    rows = rng.normal(loc=[0.5, -1.0, 2.0], scale=[1.0, 0.2, 3.0], size=(57, 3))
+    prior = posterior.DiagonalHyperPrior(mean=0.3, mean_precision=1.5, shape=2.0, rate=0.7)
+    mean, beta, shape, rate = posterior.normal_gamma_posterior([rows[:20], rows[20:]], prior)
+    stacked = posterior.normal_gamma_posterior([rows], prior)
+    for got, expected in zip((mean, beta, shape, rate), stacked, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for d in range(3):
+        one = posterior.normal_wishart_posterior(
+            rows[:, [d]],
+            posterior.HyperPrior(
+                mean=np.array([0.3]),
+                mean_precision=1.5,
+                degrees_of_freedom=4.0,
+                scale=np.array([[1 / (2 * 0.7)]]),
+            ),
+        )
+        assert beta[d] == pytest.approx(one.mean_precision)
+        assert mean[d] == pytest.approx(one.mean[0])
+        assert shape[d] == pytest.approx(one.degrees_of_freedom / 2)
+        assert rate[d] == pytest.approx(1 / (2 * one.scale[0, 0]))
+
+
+def test_normal_gamma_without_rows_is_the_prior():
+    prior = posterior.DiagonalHyperPrior(mean=0.3, mean_precision=1.5, shape=2.0, rate=0.7)
+    mean, beta, shape, rate = posterior.normal_gamma_posterior([np.empty((0, 4))], prior)
+    np.testing.assert_array_equal(mean, np.full(4, 0.3))
+    np.testing.assert_array_equal(np.stack([beta, shape, rate]), [[1.5] * 4, [2.0] * 4, [0.7] * 4])
+
+
+def test_normal_gamma_draws_have_the_closed_form_moments():
+    """Given 30 fixed rows: E[λ_d] = a*/b*_d, Var[λ_d] = a*/b*_d², E[m_d] = μ*_d and
+    Var[m_d] = b*_d / (β* (a* − 1)) (Student t); Λ diagonal. 20,000 draws; tolerances 2% for
+    E[λ] (sampling error about 0.2%), 8% for the variances (about 1.5%), 4 standard errors
+    for E[m]."""
+    rng = np.random.default_rng(14)
+    rows = rng.normal(loc=[0.5, -1.0], scale=[1.0, 0.3], size=(30, 2))
+    prior = posterior.DiagonalHyperPrior()
+    mean, beta, shape, rate = posterior.normal_gamma_posterior([rows], prior)
+    draws = [posterior.sample_normal_gamma([rows], prior, rng) for _ in range(20_000)]
+    means = np.array([m for m, _ in draws])
+    precisions = np.array([precision for _, precision in draws])
+    assert np.all(precisions[:, 0, 1] == 0) and np.all(precisions[:, 1, 0] == 0)
+    lambdas = precisions[:, [0, 1], [0, 1]]
+    np.testing.assert_allclose(lambdas.mean(axis=0), shape / rate, rtol=0.02)
+    np.testing.assert_allclose(lambdas.var(axis=0), shape / rate**2, rtol=0.08)
+    variance = rate / (beta * (shape - 1))
+    assert np.all(np.abs(means.mean(axis=0) - mean) < 4 * np.sqrt(variance / len(draws)))
+    np.testing.assert_allclose(means.var(axis=0), variance, rtol=0.08)
+
+
 def test_noise_precision_draws_have_the_gamma_moments():
     """α | e ~ Gamma(a₀ + n/2, b₀ + Σe²/2): mean and variance of 50,000 draws within 1%/4%."""
     rng = np.random.default_rng(12)

@@ -59,6 +59,12 @@ MODEL_OPTIONS = (
     ("--burn-in", options.non_negative_int, "N", "bayes: Gibbs sweeps discarded before them"),
     ("--n-kept", options.positive_int, "N", "bayes: samples kept for serving and --save"),
     ("--noise-precision", options.positive_float, "A", "bayes: fixed noise precision α"),
+    (
+        "--hyperprior",
+        options.hyperprior,
+        "NAME",
+        "bayes: normal-wishart (one per side, the default) or shared-diagonal",
+    ),
     ("--init-iter", options.non_negative_int, "N", "bayes: ALS sweeps of the MAP start"),
 )
 
@@ -349,6 +355,13 @@ def _number(value, digits: int = 4) -> str:
     return str(value)
 
 
+def _cold_source(report: dict) -> str:
+    """What ``fit``'s model predicts an unseen user's or movie's ratings from."""
+    if report["model"].startswith("Bayesian"):
+        return "prior draws and the known side"
+    return "features and biases" if report.get("feature_kinds") else "biases"
+
+
 def format_fit_report(report: dict) -> str:
     """The short human table printed by ``fit`` without ``--json``."""
     where = report.get("source", {})
@@ -358,7 +371,7 @@ def format_fit_report(report: dict) -> str:
     if report.get("time_effects"):
         features = f" with time effects {','.join(report['time_effects'])}"
     shown = ("n_factors", "reg", "reg_bias", "feature_reg", "random_state", "cg_steps")
-    shown += ("n_samples", "burn_in", "noise_precision")
+    shown += ("n_samples", "burn_in", "noise_precision", "hyperprior")
     lines = [
         f"{report['model']}{features} on {title}: {report['n_train']:,} training ratings, "
         f"{report['n_users']:,} users, {report['n_items']:,} movies",
@@ -377,8 +390,7 @@ def format_fit_report(report: dict) -> str:
         )
         lines.append(
             f"  test cold start: {report['n_cold_users']} users, {report['n_cold_items']} movies, "
-            f"{report['n_cold_ratings']} ratings (predicted from "
-            f"{'features and biases' if kinds else 'biases'})"
+            f"{report['n_cold_ratings']} ratings (predicted from {_cold_source(report)})"
         )
     if report.get("saved"):
         lines.append(f"  saved to {report['saved']}")

@@ -123,6 +123,15 @@ def time_effects(text: str) -> tuple[str, ...]:
     return effects
 
 
+def hyperprior(text: str) -> str:
+    """``--hyperprior``: one of :data:`recsys_helpers.models.bayes.HYPERPRIORS`."""
+    from recsys_helpers.models.bayes import HYPERPRIORS
+
+    if text not in HYPERPRIORS:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(HYPERPRIORS)}")
+    return text
+
+
 def rating_pair(text: str) -> tuple[int, float]:
     """One ``movieId=stars`` pair of ``recommend --rate``."""
     movie, sep, stars = text.partition("=")

@@ -7,12 +7,17 @@ Model (Salakhutdinov & Mnih 2008, with a bias in each row; symbols in ``NOTATION
     (m_U, Λ_U), (m_V, Λ_V) ~ N(m | μ₀, (β₀Λ)⁻¹) W(Λ | W₀, ν₀)      (Normal–Wishart)
     α ~ Gamma(a₀, b₀), or fixed (``noise_precision``)
 
+With ``hyperprior="shared-diagonal"`` users and movies share one ``(m, Λ)`` instead, with
+``Λ`` diagonal and a Normal–Gamma hyperprior on each coordinate
+(:class:`~recsys_helpers.models.posterior.DiagonalHyperPrior`).
+
 ``μ`` is the training mean, fixed as in the ALS models. One Gibbs sweep (:meth:`BayesianMF.
 _sweep`) draws
 
 1. the hyperparameters given the rows: ``(m_U, Λ_U)`` and ``(m_V, Λ_V)`` from their
-   Normal–Wishart conditionals (:func:`~recsys_helpers.models.posterior.sample_normal_wishart`)
-   and ``α`` from its Gamma conditional
+   Normal–Wishart conditionals (:func:`~recsys_helpers.models.posterior.sample_normal_wishart`;
+   the shared ``(m, Λ)`` from :func:`~recsys_helpers.models.posterior.sample_normal_gamma`
+   given both sides' rows) and ``α`` from its Gamma conditional
    (:func:`~recsys_helpers.models.posterior.sample_noise_precision`);
 2. every user's ``θ_u`` from ``N(θ̄_u, (α X_uᵀX_u + Λ_U)⁻¹)``, the ALS half-step's Gram
    matrix with the prior precision in place of the ridge penalty
@@ -48,6 +53,14 @@ logger = logging.getLogger(__name__)
 #: ``(a₀, b₀)`` of the Gamma prior on the noise precision α: vague next to ``n/2``.
 NOISE_PRIOR = (1.0, 1.0)
 
+#: ``hyperprior`` choices: a Normal–Wishart ``(m, Λ)`` per side (the BPMF paper's), or one
+#: ``(m, Λ)`` with a diagonal ``Λ`` shared by users and movies.
+HYPERPRIORS = ("normal-wishart", "shared-diagonal")
+
+#: The Normal–Gamma hyperprior of ``hyperprior="shared-diagonal"``: ``μ₀ = 0``, ``β₀ = 1``,
+#: each ``λ_d ~ Gamma(1, 1)``.
+DIAGONAL_PRIOR = posterior.DiagonalHyperPrior()
+
 _SAMPLED = ("bias", "factors")
 
 
@@ -73,8 +86,12 @@ class BayesianMF(PosteriorServing, FactorModel):
     noise_precision : float or None, default None
         ``α``, fixed; None samples it from its Gamma conditional (prior
         ``Gamma(1, 1)``, :data:`NOISE_PRIOR`).
+    hyperprior : {"normal-wishart", "shared-diagonal"}, default "normal-wishart"
+        A Normal–Wishart ``(m, Λ)`` for each side (the BPMF paper's), or one ``(m, Λ)``
+        with a diagonal ``Λ`` for users and movies together (:data:`DIAGONAL_PRIOR`; the
+        three options below then do not apply).
     mean_precision_prior : float, default 2.0
-        ``β₀``.
+        ``β₀`` of the Normal–Wishart hyperprior.
     degrees_of_freedom_prior : float or None, default None
         ``ν₀``; None is ``D = K + 1``.
     scale_prior : float, default 1.0
@@ -125,6 +142,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         burn_in: int = 30,
         n_kept: int = 100,
         noise_precision: float | None = None,
+        hyperprior: str = "normal-wishart",
         mean_precision_prior: float = 2.0,
         degrees_of_freedom_prior: float | None = None,
         scale_prior: float = 1.0,
@@ -143,6 +161,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         self.burn_in = burn_in
         self.n_kept = n_kept
         self.noise_precision = noise_precision
+        self.hyperprior = hyperprior
         self.mean_precision_prior = mean_precision_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.scale_prior = scale_prior
@@ -166,6 +185,10 @@ class BayesianMF(PosteriorServing, FactorModel):
         if self.n_kept > self.n_samples:
             raise ValueError(
                 f"n_kept must be at most n_samples={self.n_samples}, got {self.n_kept}"
+            )
+        if self.hyperprior not in HYPERPRIORS:
+            raise ValueError(
+                f"hyperprior must be one of {', '.join(HYPERPRIORS)}, got {self.hyperprior!r}"
             )
         for name in ("mean_precision_prior", "scale_prior"):
             if not float(getattr(self, name)) > 0:
@@ -253,10 +276,7 @@ class BayesianMF(PosteriorServing, FactorModel):
         self._sweep_index += 1
         sweep = self._sweep_index
         rng = posterior.generator(self.random_state, sweep, "hyper")
-        self._hyper = {
-            side: posterior.sample_normal_wishart(self._theta(side), self._hyperprior, rng)
-            for side in (USER, ITEM)
-        }
+        self._hyper = self._sample_hyper(rng)
         if self.noise_precision is None:
             # the squared error of the current rows, computed by _objective after the last
             # sweep (or by _initialise): nothing has changed since
@@ -273,6 +293,19 @@ class BayesianMF(PosteriorServing, FactorModel):
             self._sample_side(data, side, kernels, sweep)
         if sweep > self.burn_in:
             self._keep(sweep - self.burn_in)
+
+    def _sample_hyper(self, rng) -> dict:
+        """``{side: (m, Λ)}`` drawn given the current rows (one draw for both sides when
+        the hyperprior is shared)."""
+        if self.hyperprior == "shared-diagonal":
+            shared = posterior.sample_normal_gamma(
+                [self._theta(USER), self._theta(ITEM)], DIAGONAL_PRIOR, rng
+            )
+            return {USER: shared, ITEM: shared}
+        return {
+            side: posterior.sample_normal_wishart(self._theta(side), self._hyperprior, rng)
+            for side in (USER, ITEM)
+        }
 
     def _sample_side(self, data, side: str, kernels, sweep: int) -> None:
         """Draw every row of ``side`` from its conditional (:func:`kernels.sample_side`)."""

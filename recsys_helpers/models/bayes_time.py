@@ -62,7 +62,7 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
     time_effects, reg_day, reg_drift, reg_bin, n_bins, beta
         As in :class:`~recsys_helpers.models.temporal.TimeAwareMF`; the penalties are the
         time terms' prior precisions in units of ``α``.
-    n_factors, n_samples, burn_in, n_kept, noise_precision, mean_precision_prior,
+    n_factors, n_samples, burn_in, n_kept, noise_precision, hyperprior, mean_precision_prior,
     degrees_of_freedom_prior, scale_prior, reg, reg_bias, init_iter, solver, dtype,
     init_std, random_state, rating_range, verbose
         As in :class:`~recsys_helpers.models.bayes.BayesianMF`.
@@ -103,6 +103,7 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
         burn_in: int = 30,
         n_kept: int = 100,
         noise_precision: float | None = None,
+        hyperprior: str = "normal-wishart",
         mean_precision_prior: float = 2.0,
         degrees_of_freedom_prior: float | None = None,
         scale_prior: float = 1.0,
@@ -122,6 +123,7 @@ class BayesianTimeMF(TimeTerms, BayesianMF):
             burn_in=burn_in,
             n_kept=n_kept,
             noise_precision=noise_precision,
+            hyperprior=hyperprior,
             mean_precision_prior=mean_precision_prior,
             degrees_of_freedom_prior=degrees_of_freedom_prior,
             scale_prior=scale_prior,

@@ -6,6 +6,8 @@ Pure functions of arrays used by :class:`~recsys_helpers.models.bayes.BayesianMF
 
 * :func:`sample_normal_wishart`: ``(m, Λ)`` of one side given its rows ``θ_1 … θ_N``
   (Salakhutdinov & Mnih 2008, eq. 14);
+* :func:`sample_normal_gamma`: ``(m, Λ)`` with a diagonal ``Λ`` given the rows of one or
+  more sides (one hyperprior shared by users and movies);
 * :func:`sample_noise_precision`: ``α`` given the squared training error;
 * :func:`generator`, :func:`row_noise`: random streams keyed by ``(random_state, sweep,
   stream)``, so every row's draw is fixed by the keys and never by the thread count;
@@ -23,12 +25,15 @@ from scipy.stats import wishart
 
 __all__ = [
     "STREAMS",
+    "DiagonalHyperPrior",
     "HyperPrior",
     "first_given_rest",
     "generator",
     "mixture_quantiles",
+    "normal_gamma_posterior",
     "row_noise",
     "sample_noise_precision",
+    "sample_normal_gamma",
     "sample_normal_wishart",
 ]
 
@@ -207,6 +212,106 @@ def sample_normal_wishart(
     z = rng.standard_normal(len(posterior.mean)) / np.sqrt(posterior.mean_precision)
     mean = posterior.mean + linalg.solve_triangular(lower, z, lower=True, trans="T")
     return mean, precision
+
+
+@dataclass(frozen=True)
+class DiagonalHyperPrior:
+    r"""Normal–Gamma hyperprior of ``(m, Λ)`` with ``Λ = diag(λ_1 … λ_D)``, one coordinate at a
+    time: ``λ_d ~ Gamma(a₀, b₀)`` (shape, rate) and ``m_d | λ_d ~ N(μ₀, 1/(β₀ λ_d))``.
+
+    The defaults, ``μ₀ = 0`` and ``β₀ = a₀ = b₀ = 1``, are vague next to the thousands of rows
+    that inform each ``λ_d``. A one-dimensional Wishart ``W(w, ν)`` is ``Gamma(ν/2, 1/(2w))``,
+    so each coordinate's conditional is the Normal–Wishart one of :func:`normal_wishart_posterior`
+    with ``D = 1``.
+
+    Attributes
+    ----------
+    mean : float
+        ``μ₀``.
+    mean_precision : float
+        ``β₀ > 0``.
+    shape, rate : float
+        ``a₀ > 0``, ``b₀ > 0``.
+    """
+
+    mean: float = 0.0
+    mean_precision: float = 1.0
+    shape: float = 1.0
+    rate: float = 1.0
+
+
+def normal_gamma_posterior(
+    blocks, prior: DiagonalHyperPrior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""The Normal–Gamma conditional of each coordinate's ``(m_d, λ_d)`` given ``N`` rows.
+
+    .. math::
+
+        β^* = β_0 + N, \quad μ^*_d = \frac{β_0 μ_0 + N \bar θ_d}{β_0 + N}, \quad
+        a^* = a_0 + \frac N2, \quad
+        b^*_d = b_0 + \frac12 \sum_n (θ_{nd} - \bar θ_d)^2
+                + \frac{β_0 N}{2(β_0 + N)} (\bar θ_d - μ_0)^2
+
+    Parameters
+    ----------
+    blocks : sequence of ndarray, each of shape (N_j, D)
+        The rows, in blocks that are not copied together (users and movies for a shared
+        hyperprior); ``N = Σ N_j``.
+    prior : DiagonalHyperPrior
+
+    Returns
+    -------
+    mean : ndarray of float64, shape (D,)
+        ``μ*``.
+    mean_precision : ndarray of float64, shape (D,)
+        ``β*`` (the same for every coordinate).
+    shape : ndarray of float64, shape (D,)
+        ``a*``.
+    rate : ndarray of float64, shape (D,)
+        ``b*``.
+    """
+    blocks = [np.asarray(block, dtype=np.float64) for block in blocks]
+    width = blocks[0].shape[1]
+    count = sum(len(block) for block in blocks)
+    total = sum((block.sum(axis=0) for block in blocks), np.zeros(width))
+    squares = sum((np.einsum("nd,nd->d", block, block) for block in blocks), np.zeros(width))
+    beta0, mu0 = prior.mean_precision, prior.mean
+    average = total / max(count, 1)
+    scatter = np.maximum(squares - count * average**2, 0.0)  # Σ (θ − θ̄)², no centred copy
+    beta = beta0 + count
+    return (
+        (beta0 * mu0 + total) / beta,
+        np.full(width, beta),
+        np.full(width, prior.shape + count / 2.0),
+        prior.rate + scatter / 2.0 + beta0 * count * (average - mu0) ** 2 / (2.0 * beta),
+    )
+
+
+def sample_normal_gamma(
+    blocks, prior: DiagonalHyperPrior, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw ``(m, Λ)``, ``Λ`` diagonal, from the Normal–Gamma conditional given the rows.
+
+    ``λ_d ~ Gamma(a*, b*_d)``, then ``m_d ~ N(μ*_d, 1/(β* λ_d))``
+    (:func:`normal_gamma_posterior`).
+
+    Parameters
+    ----------
+    blocks : sequence of ndarray, each of shape (N_j, D)
+    prior : DiagonalHyperPrior
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    mean : ndarray of float64, shape (D,)
+        ``m``.
+    precision : ndarray of float64, shape (D, D)
+        ``Λ = diag(λ)``.
+    """
+    mean, beta, shape, rate = normal_gamma_posterior(blocks, prior)
+    precisions = rng.gamma(shape, 1.0 / rate)
+    mean = mean + rng.standard_normal(len(mean)) / np.sqrt(beta * precisions)
+    return mean, np.diag(precisions)
 
 
 def first_given_rest(mean: np.ndarray, precision: np.ndarray, rest: np.ndarray):
