@@ -38,6 +38,7 @@ MODELS: dict[str, list[tuple[str, str]]] = {
         ("BiasedMF, K=0 (biases only)", "bias"),
         ("BiasedMF", "als"),
         ("BayesianMF (defaults)", "bayes"),
+        ("BayesianMF (shared diagonal hyperprior)", "bayes_shared"),
         ("TimeAwareMF (defaults)", "time"),
         ("BayesianTimeMF (defaults)", "bayes_time"),
     ],

@@ -318,6 +318,10 @@ def test_ours_bayes_adapter_uses_the_defaults_and_never_nan():
     predicted = model.fit(train).predict(test)
     assert type(model.model_).__name__ == "BayesianMF"
     assert np.isfinite(predicted).all()
+    (point,) = protocol.grid_points(ours.ACCURACY_GRIDS["bayes_shared"])
+    model = ours.make_model("bayes_shared")(**point, n_factors=2, n_samples=4, n_kept=2)
+    assert model.fit(train).model_.hyperprior == "shared-diagonal"
+    assert np.isfinite(model.predict(test)).all()
 
 
 @pytest.mark.parametrize(
@@ -340,16 +344,25 @@ def test_ours_time_aware_adapters_use_the_timestamps_and_never_nan(kind, estimat
     assert not np.allclose(model.predict(test), model.predict(shifted))  # time is read
 
 
-def test_myfm_adapter_predicts_every_row_near_the_ratings():
+@pytest.mark.parametrize("grouping", ["per side", "shared"])
+def test_myfm_adapter_predicts_every_row_near_the_ratings(grouping):
     pytest.importorskip("myfm")
     from benchmarks.peers import myfm_peer
 
     train, test = _holdout_with_unseen_movie()
-    predicted = myfm_peer.MyFMModel(rank=2, n_iter=60).fit(train).predict(test)
+    model = myfm_peer.MyFMModel(rank=2, grouping=grouping, n_iter=60).fit(train)
+    predicted = model.predict(test)
     assert predicted.shape == (len(test),) and np.isfinite(predicted).all()
-    fitted = myfm_peer.MyFMModel(rank=2, n_iter=60).fit(train).predict(train)
+    fitted = model.predict(train)
     spread = train["rating"].std()
     assert np.sqrt(np.mean((fitted - train["rating"].to_numpy()) ** 2)) < spread
+
+
+def test_myfm_adapter_refuses_an_unknown_grouping():
+    from benchmarks.peers import myfm_peer
+
+    with pytest.raises(ValueError, match="grouping must be one of"):
+        myfm_peer.MyFMModel(grouping="per user")
 
 
 @pytest.mark.parametrize("kind", ["als", "als_cg"])

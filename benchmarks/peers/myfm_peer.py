@@ -1,11 +1,13 @@
 """myFM adapter: Gibbs-sampled Bayesian factorisation machine (``myfm.MyFMRegressor``).
 
-With one-hot user and movie columns (two feature groups, ``group_shapes``) the
-factorisation machine is ``r̂ = w_0 + w_u + w_i + v_u · v_i``: Bayesian PMF with biases and
-per-group Gaussian priors whose mean and precision (one per factor) are sampled, like the
-noise precision. The prediction is the mean over the kept samples (myFM keeps every sample
-but the first five). A user or movie absent from training has an all-zero one-hot row, so
-myFM predicts ``w_0`` plus whatever is known (never NaN).
+With one-hot user and movie columns the factorisation machine is
+``r̂ = w_0 + w_u + w_i + v_u · v_i``: Bayesian PMF with biases and Gaussian priors whose mean
+and precision (one per factor) are sampled, like the noise precision. The grid tries both
+of myFM's prior layouts: ``grouping="per side"`` gives users and movies their own prior (two
+feature groups, ``group_shapes``, as BPMF does), ``"shared"`` one prior for both (myFM's
+default when no groups are given). The prediction is the mean over the kept samples (myFM
+keeps every sample but the first five). A user or movie absent from training has an
+all-zero one-hot row, so myFM predicts ``w_0`` plus whatever is known (never NaN).
 """
 
 from __future__ import annotations
@@ -19,15 +21,25 @@ import scipy.sparse as sp
 UNKNOWN_POLICY = {"bpmf": "w_0 + known biases and no interaction (zero one-hot row; never NaN)"}
 
 ACCURACY_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "bpmf": {"rank": [10, 32], "n_iter": [1000]},
+    "bpmf": {"rank": [10, 32], "grouping": ["per side", "shared"], "n_iter": [1000]},
 }
 
 
 class MyFMModel:
-    """``MyFMRegressor(rank)`` fitted by ``n_iter`` Gibbs sweeps on one-hot users and movies."""
+    """``MyFMRegressor(rank)`` fitted by ``n_iter`` Gibbs sweeps on one-hot users and movies.
 
-    def __init__(self, rank: int = 10, n_iter: int = 1000, seed: int = 42):
+    ``grouping`` is ``"per side"`` (a prior for users and one for movies) or ``"shared"``.
+    """
+
+    GROUPINGS = ("per side", "shared")
+
+    def __init__(
+        self, rank: int = 10, grouping: str = "per side", n_iter: int = 1000, seed: int = 42
+    ):
+        if grouping not in self.GROUPINGS:
+            raise ValueError(f"grouping must be one of {self.GROUPINGS}, got {grouping!r}")
         self.rank = rank
+        self.grouping = grouping
         self.n_iter = n_iter
         self.seed = seed
 
@@ -47,11 +59,12 @@ class MyFMModel:
         self.users_ = np.unique(train["userId"].to_numpy())
         self.items_ = np.unique(train["movieId"].to_numpy())
         self.model_ = myfm.MyFMRegressor(rank=self.rank, random_seed=self.seed)
+        groups = [len(self.users_), len(self.items_)] if self.grouping == "per side" else None
         self.model_.fit(
             self._design(train),
             train["rating"].to_numpy(np.float64),
             n_iter=self.n_iter,
-            group_shapes=[len(self.users_), len(self.items_)],
+            group_shapes=groups,
         )
         return self
 

@@ -4,7 +4,8 @@
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
 is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0;
 ``kind="bayes"`` is ``BayesianMF`` with its defaults (the CLI's ``--model bayes``), not tuned
-(an unseen user or movie is a draw from its side's prior); ``kind="time"`` and
+(an unseen user or movie is a draw from its side's prior), ``kind="bayes_shared"`` the same
+with ``hyperprior="shared-diagonal"`` (``--hyperprior shared-diagonal``); ``kind="time"`` and
 ``kind="bayes_time"`` are ``TimeAwareMF`` and ``BayesianTimeMF`` with their defaults (the CLI's
 ``--time-effects all``, with ``--model bayes`` for the second), fitted and scored with the
 ratings' timestamps.
@@ -23,6 +24,7 @@ UNKNOWN_POLICY = {
     "bias": "μ + known biases (never NaN)",
     "als": "μ + known biases, no dot product (never NaN)",
     "bayes": "prior draw of the unseen side in each sample (never NaN)",
+    "bayes_shared": "prior draw in each sample (never NaN)",
     "time": "μ + known biases and time terms, no dot product (never NaN)",
     "bayes_time": "prior draw of the unseen side in each sample, known time terms (never NaN)",
 }
@@ -32,6 +34,7 @@ ESTIMATORS = {
     "bias": "BiasedMF",
     "als": "BiasedMF",
     "bayes": "BayesianMF",
+    "bayes_shared": "BayesianMF",
     "time": "TimeAwareMF",
     "bayes_time": "BayesianTimeMF",
 }
@@ -58,6 +61,7 @@ def _grids() -> dict[str, dict[str, list[Any]]]:
             "n_iter": [default["n_iter"]],
         },
         "bayes": {},
+        "bayes_shared": {"hyperprior": ["shared-diagonal"]},
         "time": {},
         "bayes_time": {},
     }
