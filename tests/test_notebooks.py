@@ -178,8 +178,8 @@ def _bands_03(m, ratings, real):
 
 def _bands_04(m, ratings, real):
     rmse_keys = ("bayes_rmse", "map_rmse", "running_mean_rmse", "first_sample_rmse")
-    for key in (*rmse_keys, "time_bayes_rmse", "time_map_rmse"):  # the last two: section 7
-        assert 0.6 < m[key] < 1.5, key
+    for key in (*rmse_keys, "shared_diagonal_rmse", "time_bayes_rmse", "time_map_rmse"):
+        assert 0.6 < m[key] < 1.5, key  # the last three: sections 7 and 8
     assert m["running_mean_rmse"] < m["first_sample_rmse"]  # averaging draws helps
     coverage = [m["coverage_50"], m["coverage_80"], m["coverage_95"]]
     assert coverage == sorted(coverage) and 0.3 < coverage[0] and coverage[-1] <= 1
@@ -189,6 +189,7 @@ def _bands_04(m, ratings, real):
         assert 0.85 < m["coverage_95"] < 0.99
         assert m["bayes_rmse"] < m["map_rmse"] + 0.03
         assert m["time_bayes_rmse"] < m["time_map_rmse"] + 0.03
+        assert m["shared_diagonal_rmse"] < m["map_rmse"] + 0.03
 
 
 def _bands_05(m, ratings, real):
