@@ -212,6 +212,63 @@ def test_unknown_users_and_movies_are_predicted_under_the_prior(fitted):
     assert np.all(lower < mean) and np.all(mean < upper)
 
 
+def test_unknown_sides_are_integrated_out_against_prior_draws(fitted):
+    """An unknown movie, user, or both: each sample's prediction is r̂ at the prior mean
+    (closed form), and the predictive mean, std and 80% interval agree with a slow Monte
+    Carlo reference that draws the unknown rows from each sample's prior (4,000 draws per
+    sample, 400,000 in all: tolerances are several of its standard errors)."""
+    user, movie = fitted.users_.ids[0], fitted.items_.ids[0]
+    pairs = np.array([[user, -5], [-1, movie], [-1, -5]], dtype=np.int64)
+    index = (fitted.users_.to_index(pairs[:, 0]), fitted.items_.to_index(pairs[:, 1]))
+    mean, std = fitted.predict(pairs, return_std=True)
+    lower, upper = fitted.predict_interval(pairs, 0.8)
+    per_sample = fitted._sample_moments(index, None)[0]
+    rng = np.random.default_rng(11)
+    mu, draws, count = fitted.global_mean_, 4_000, len(fitted.noise_precision_samples_)
+    totals, squares, noise = np.zeros(3), np.zeros(3), 0.0
+    ratings = [[], [], []]
+    for s in range(count):
+        user_row = np.r_[fitted.user_bias_samples_[s, 0], fitted.user_factor_samples_[s, 0]]
+        item_row = np.r_[fitted.item_bias_samples_[s, 0], fitted.item_factor_samples_[s, 0]]
+        user_mean, item_mean = (
+            fitted.user_prior_mean_samples_[s],
+            fitted.item_prior_mean_samples_[s],
+        )
+        expected = [  # the closed form: the unknown row at its prior mean
+            mu + user_row[0] + item_mean[0] + user_row[1:] @ item_mean[1:],
+            mu + user_mean[0] + item_row[0] + user_mean[1:] @ item_row[1:],
+            mu + user_mean[0] + item_mean[0] + user_mean[1:] @ item_mean[1:],
+        ]
+        np.testing.assert_allclose(per_sample[s], expected, rtol=1e-6)
+        users, items = (
+            rng.multivariate_normal(
+                prior_mean,
+                np.linalg.inv(getattr(fitted, f"{side}_prior_precision_samples_")[s]),
+                size=draws,
+            )
+            for side, prior_mean in (("user", user_mean), ("item", item_mean))
+        )
+        sampled = [
+            mu + user_row[0] + items[:, 0] + items[:, 1:] @ user_row[1:],
+            mu + users[:, 0] + item_row[0] + users[:, 1:] @ item_row[1:],
+            mu + users[:, 0] + items[:, 0] + np.einsum("nk,nk->n", users[:, 1:], items[:, 1:]),
+        ]
+        alpha = float(fitted.noise_precision_samples_[s])
+        noise += 1.0 / alpha
+        for row, values in enumerate(sampled):
+            totals[row] += values.mean()
+            squares[row] += np.mean(values**2)
+            ratings[row].append(values + rng.normal(0.0, alpha**-0.5, size=draws))
+    # the planted ratings are not quantised: the range is wide and clipping never bites
+    np.testing.assert_allclose(mean, totals / count, atol=0.01)
+    reference_std = np.sqrt(squares / count - (totals / count) ** 2 + noise / count)
+    np.testing.assert_allclose(std, reference_std, rtol=0.02)
+    for row in range(3):
+        values = np.concatenate(ratings[row])
+        assert np.mean(values < lower[row]) == pytest.approx(0.1, abs=0.005)
+        assert np.mean(values > upper[row]) == pytest.approx(0.1, abs=0.005)
+
+
 def test_intervals_nest_and_contain_the_mean(planted, fitted):
     _, test, _ = planted
     mean = fitted.predict(test)
@@ -234,7 +291,7 @@ def test_rankings_carry_the_predictive_spread(planted, fitted):
     assert (listed["std"] > noise).all()
     # the scores are posterior means of the predicted ratings
     index = (fitted.users_.to_index(np.full(10, user)), fitted.items_.to_index(listed["movieId"]))
-    unclipped = fitted._sample_predictions(index, None).mean(axis=0)
+    unclipped = fitted._sample_moments(index, None)[0].mean(axis=0)
     np.testing.assert_allclose(listed["score"], unclipped, atol=1e-5)
 
 

@@ -62,7 +62,7 @@ def test_hyperprior_option_reaches_the_estimator(files, capsys):
     assert main([*argv, "--test", str(files[1])]) == 0
     out = capsys.readouterr().out
     assert "hyperprior=shared-diagonal" in out
-    assert "predicted from prior draws and the known side" in out
+    assert "predicted from the prior and the known side" in out
 
 
 def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):

@@ -378,3 +378,19 @@ def test_mixture_quantiles_match_the_normal_and_the_mixture_cdf():
     np.testing.assert_allclose(cdf.mean(axis=1), [[0.2, 0.2], [0.8, 0.8]], atol=1e-4)
     with pytest.raises(ValueError, match="probabilities must lie in"):
         posterior.mixture_quantiles(mixture, variances, [0.0])
+
+
+def test_mixture_quantiles_take_a_variance_per_component_and_column():
+    """Variances of shape (S, n) give each column its own mixture: the same quantiles as
+    that column alone with its (S,) variances, and mixture CDF = q at them."""
+    rng = np.random.default_rng(3)
+    means = rng.normal(size=(5, 4))
+    variances = rng.uniform(0.1, 2.0, size=(5, 4))
+    got = posterior.mixture_quantiles(means, variances, [0.1, 0.5, 0.95])
+    for column in range(4):
+        alone = posterior.mixture_quantiles(
+            means[:, [column]], variances[:, column], [0.1, 0.5, 0.95]
+        )
+        np.testing.assert_allclose(got[:, [column]], alone, atol=1e-4)
+    cdf = stats.norm.cdf((got[:, None, :] - means[None]) / np.sqrt(variances)[None])
+    np.testing.assert_allclose(cdf.mean(axis=1), np.repeat([[0.1], [0.5], [0.95]], 4, 1), atol=1e-4)

@@ -4,7 +4,7 @@
 ``BiasedMF.predict`` never returns NaN: an unseen user or movie gets μ plus whichever bias
 is known, so the protocol's fills never apply. ``kind="bias"`` is the model with K = 0;
 ``kind="bayes"`` is ``BayesianMF`` with its defaults (the CLI's ``--model bayes``), not tuned
-(an unseen user or movie is a draw from its side's prior), ``kind="bayes_shared"`` the same
+(an unseen user or movie is integrated out under its side's prior), ``kind="bayes_shared"`` the same
 with ``hyperprior="shared-diagonal"`` (``--hyperprior shared-diagonal``); ``kind="time"`` and
 ``kind="bayes_time"`` are ``TimeAwareMF`` and ``BayesianTimeMF`` with their defaults (the CLI's
 ``--time-effects all``, with ``--model bayes`` for the second), fitted and scored with the
@@ -23,10 +23,10 @@ import pandas as pd
 UNKNOWN_POLICY = {
     "bias": "μ + known biases (never NaN)",
     "als": "μ + known biases, no dot product (never NaN)",
-    "bayes": "prior draw of the unseen side in each sample (never NaN)",
-    "bayes_shared": "prior draw in each sample (never NaN)",
+    "bayes": "unseen side at its prior mean in each sample (never NaN)",
+    "bayes_shared": "unseen side at the prior mean in each sample (never NaN)",
     "time": "μ + known biases and time terms, no dot product (never NaN)",
-    "bayes_time": "prior draw of the unseen side in each sample, known time terms (never NaN)",
+    "bayes_time": "unseen side at its prior mean in each sample, known time terms (never NaN)",
 }
 
 #: The estimator (in ``recsys_helpers.models``) behind each kind.

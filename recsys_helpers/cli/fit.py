@@ -358,7 +358,7 @@ def _number(value, digits: int = 4) -> str:
 def _cold_source(report: dict) -> str:
     """What ``fit``'s model predicts an unseen user's or movie's ratings from."""
     if report["model"].startswith("Bayesian"):
-        return "prior draws and the known side"
+        return "the prior and the known side"
     return "features and biases" if report.get("feature_kinds") else "biases"
 
 

@@ -403,7 +403,7 @@ class BayesianMF(PosteriorServing, FactorModel):
             index = (self.users_.to_index(users), self.items_.to_index(items))
             self._valid = (users, index, self._row_times(*index, frame), np.zeros(len(users)))
         _, index, rows, total = self._valid
-        cold = self._cold_draws(self._hyper, self._sweep_index)
+        cold = self._cold_moments(self._hyper)
         prediction = self._clip(self._sample_prediction(self._current_draw(), cold, *index, rows))
         sample = self._sweep_index - self.burn_in
         if sample > 0:

@@ -1,10 +1,13 @@
 r"""What a fitted :class:`~recsys_helpers.models.bayes.BayesianMF` answers from its kept samples.
 
 Predictions average the clipped prediction over the ``S`` kept samples; the predictive
-distribution of a rating is the mixture ``(1/S) Σ_s N(r̂^s_ui, 1/α^s)``, whose spread and
-quantiles give ``predict(..., return_std=True)`` and ``predict_interval``. Rankings carry
-each movie's predictive ``std``, and a new user is drawn once per kept sample by the Gibbs
-user step (:func:`recsys_helpers.models.kernels.sample_side`) against that sample's movies.
+distribution of a rating is the mixture ``(1/S) Σ_s N(r̂^s_ui, 1/α^s + v^s_ui)``, whose spread
+and quantiles give ``predict(..., return_std=True)`` and ``predict_interval``. ``v^s_ui`` is
+zero for a user and a movie seen in training; a user or movie absent from training is
+integrated out under the sample's prior instead of drawn from it (its prior mean in ``r̂^s``,
+its prior spread in ``v^s``: :meth:`PosteriorServing._cold_variance`). Rankings carry each
+movie's predictive ``std``, and a new user is drawn once per kept sample by the Gibbs user
+step (:func:`recsys_helpers.models.kernels.sample_side`) against that sample's movies.
 """
 
 from __future__ import annotations
@@ -32,16 +35,14 @@ class PosteriorServing:
     """
 
     # ------------------------------------------------------------------ predictions
-    def _cold_draws(self, hyper, sample: int) -> dict:
-        """One prior draw per side for users or movies absent from training."""
-        rng = posterior.generator(self.random_state, sample, "cold")
-        draws = {}
-        for side in (USER, ITEM):
-            mean, precision = hyper[side]
-            lower = np.linalg.cholesky(precision)
-            draw = mean + np.linalg.solve(lower.T, rng.standard_normal(len(mean)))
-            draws[side] = (draw[0], draw[1:])
-        return draws
+    @staticmethod
+    def _cold_moments(hyper) -> dict:
+        """``{side: (m, Λ⁻¹)}``: the prior mean and covariance of a row absent from training,
+        float64, shapes (K + 1,) and (K + 1, K + 1), from a sample's ``{side: (m, Λ)}``."""
+        return {
+            side: (np.asarray(mean, dtype=np.float64), np.linalg.inv(precision))
+            for side, (mean, precision) in hyper.items()
+        }
 
     def _row_times(self, user_index, item_index, X) -> dict | None:
         """Per-row inputs of further terms of ``r̂`` (hook; the time-aware model encodes
@@ -55,17 +56,19 @@ class PosteriorServing:
     def _sample_prediction(self, draw, cold, user_index, item_index, rows=None) -> np.ndarray:
         r"""Unclipped ``r̂ = μ + b_u + b_i + U_u·V_i`` of one sample for index pairs.
 
-        A user or movie absent from training (index ``-1``) takes the sample's prior draw
-        (``cold``), so it is predicted under the prior instead of left out. ``rows``
-        (:meth:`_row_times`) adds the model's further terms.
+        A user or movie absent from training (index ``-1``) is integrated out under the
+        sample's prior (``cold``, :meth:`_cold_moments`): its row is replaced by the prior
+        mean ``m``, which gives ``E[r̂ | sample]`` exactly (``r̂`` is linear in each side's
+        row, and the two sides are independent a priori). :meth:`_cold_variance` is the
+        spread this leaves out. ``rows`` (:meth:`_row_times`) adds the model's further terms.
         """
         known_user, known_item = user_index >= 0, item_index >= 0
         users, items = np.where(known_user, user_index, 0), np.where(known_item, item_index, 0)
-        (cold_user_bias, cold_user), (cold_item_bias, cold_item) = cold[USER], cold[ITEM]
+        cold_user, cold_item = cold[USER][0], cold[ITEM][0]
         prediction = (
             self.global_mean_
-            + np.where(known_user, draw["user_bias"][users], cold_user_bias)
-            + np.where(known_item, draw["item_bias"][items], cold_item_bias)
+            + np.where(known_user, draw["user_bias"][users], cold_user[0])
+            + np.where(known_item, draw["item_bias"][items], cold_item[0])
         )
         user_factors, item_factors = draw["user_factor"], draw["item_factor"]
         both = known_user & known_item
@@ -73,20 +76,64 @@ class PosteriorServing:
             users[both], items[both], user_factors, item_factors
         )
         only_user = known_user & ~known_item
-        prediction[only_user] += user_factors[users[only_user]] @ cold_item
+        prediction[only_user] += user_factors[users[only_user]] @ cold_item[1:]
         only_item = ~known_user & known_item
-        prediction[only_item] += item_factors[items[only_item]] @ cold_user
-        prediction[~known_user & ~known_item] += cold_user @ cold_item
+        prediction[only_item] += item_factors[items[only_item]] @ cold_user[1:]
+        prediction[~known_user & ~known_item] += cold_user[1:] @ cold_item[1:]
         if rows is not None:
             prediction += self._draw_offsets(draw, user_index, rows)
         return prediction
 
+    @staticmethod
+    def _cold_variance(draw, cold, user_index, item_index) -> np.ndarray:
+        r"""Variance of one sample's ``r̂`` that the prior of an absent side adds, shape (n,).
+
+        Zero where both sides were seen in training. With ``θ = [b, F] ~ N(m, Σ)`` for
+        the absent side and ``w = [1, F]`` of the known one, ``b + F·F' = wᵀθ`` is Gaussian
+        with variance ``wᵀ Σ w``: the per-sample predictive ``N(r̂^s, 1/α^s + wᵀ Σ w)`` is
+        exact. With both sides absent, ``b_u + b_i + U·V`` (independent rows) has variance
+
+        .. math::
+
+            m̄_Vᵀ Σ_U m̄_V + m̄_Uᵀ Σ_V m̄_U + \operatorname{tr}(Σ_U^{FF} Σ_V^{FF}),
+            \qquad m̄ = [1, m_F]
+
+        (law of total variance over the movie's row; ``FF`` is the factor block), exact
+        though that sum is not Gaussian.
+        """
+        known_user, known_item = user_index >= 0, item_index >= 0
+        variance = np.zeros(len(user_index))
+        if (known_user & known_item).all():
+            return variance
+        (user_mean, user_cov), (item_mean, item_cov) = cold[USER], cold[ITEM]
+
+        def spread(factors, covariance):
+            # [1, F] Σ [1, F]ᵀ for each row of F, without stacking the ones
+            factors = np.asarray(factors, dtype=np.float64)
+            return (
+                covariance[0, 0]
+                + 2.0 * factors @ covariance[1:, 0]
+                + np.einsum("nk,kl,nl->n", factors, covariance[1:, 1:], factors)
+            )
+
+        only_user = known_user & ~known_item
+        variance[only_user] = spread(draw["user_factor"][user_index[only_user]], item_cov)
+        only_item = ~known_user & known_item
+        variance[only_item] = spread(draw["item_factor"][item_index[only_item]], user_cov)
+        neither = ~known_user & ~known_item
+        variance[neither] = (
+            spread(item_mean[None, 1:], user_cov)[0]
+            + spread(user_mean[None, 1:], item_cov)[0]
+            + np.sum(user_cov[1:, 1:] * item_cov[1:, 1:].T)
+        )
+        return variance
+
     def _samples(self):
-        """Each kept sample's arrays and cold-start draws (cached after fit or load)."""
+        """Each kept sample's arrays and prior moments (cached after fit or load)."""
         count = len(self.noise_precision_samples_)
         if getattr(self, "_cold", None) is None or len(self._cold) != count:
             self._cold = [
-                self._cold_draws(
+                self._cold_moments(
                     {
                         USER: (
                             self.user_prior_mean_samples_[s],
@@ -96,8 +143,7 @@ class PosteriorServing:
                             self.item_prior_mean_samples_[s],
                             self.item_prior_precision_samples_[s],
                         ),
-                    },
-                    s,
+                    }
                 )
                 for s in range(count)
             ]
@@ -113,11 +159,14 @@ class PosteriorServing:
             "item_factor": self.item_factor_samples_[sample],
         }
 
-    def _sample_predictions(self, index, rows) -> np.ndarray:
-        """Unclipped predictions of every kept sample for index pairs, shape (S, n)."""
-        return np.stack(
-            [self._sample_prediction(draw, cold, *index, rows) for draw, cold in self._samples()]
-        )
+    def _sample_moments(self, index, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Each kept sample's unclipped prediction and predictive variance
+        (``1/α^s + v^s``) for index pairs, both shape (S, n)."""
+        means, variances = [], []
+        for (draw, cold), alpha in zip(self._samples(), self.noise_precision_samples_, strict=True):
+            means.append(self._sample_prediction(draw, cold, *index, rows))
+            variances.append(1.0 / float(alpha) + self._cold_variance(draw, cold, *index))
+        return np.stack(means), np.stack(variances)
 
     def _predict_ids(self, users, items, X=None) -> np.ndarray:
         """Average over the kept samples of the clipped prediction."""
@@ -132,29 +181,31 @@ class PosteriorServing:
         rows = self._row_times(*index, X)
         clipped = np.zeros(len(index[0]))
         if with_std:
-            total, squares = np.zeros_like(clipped), np.zeros_like(clipped)
+            total, squares, cold = (np.zeros_like(clipped) for _ in range(3))
         count = 0
-        for draw, cold in self._samples():
-            prediction = self._sample_prediction(draw, cold, *index, rows)
+        for draw, moments in self._samples():
+            prediction = self._sample_prediction(draw, moments, *index, rows)
             clipped += self._clip(prediction)
             if with_std:
                 total += prediction
                 squares += prediction**2
+                cold += self._cold_variance(draw, moments, *index)
             count += 1
         if not with_std:
             return clipped / count, None
         spread = np.maximum(squares / count - (total / count) ** 2, 0.0)
         noise = float(np.mean(1.0 / self.noise_precision_samples_))
-        return clipped / count, np.sqrt(spread + noise)
+        return clipped / count, np.sqrt(spread + noise + cold / count)
 
     def predict(self, X, return_std: bool = False):
         r"""Posterior-mean predictions, and optionally the predictive standard deviation.
 
         ``r̂_ui = (1/S) Σ_s clip(μ + b_u^s + b_i^s + U_u^s·V_i^s)`` over the ``S`` kept
         samples. The predictive standard deviation of a new rating is
-        ``sqrt(Var_s(r̂^s_ui) + (1/S) Σ_s 1/α^s)``: the spread of the samples plus the noise.
-        A user or movie absent from training is a draw from its side's prior in each
-        sample (never NaN).
+        ``sqrt(Var_s(r̂^s_ui) + (1/S) Σ_s (1/α^s + v^s_ui))``: the spread of the samples plus
+        the noise. A user or movie absent from training is integrated out under each
+        sample's prior: its prior mean in ``r̂^s``, its prior spread in ``v^s``
+        (:meth:`_cold_variance`; zero for pairs seen in training). Never NaN.
 
         Parameters
         ----------
@@ -175,9 +226,11 @@ class PosteriorServing:
         r"""Central credible interval of a new rating, from the predictive mixture.
 
         The predictive distribution of ``r_ui`` is the mixture ``(1/S) Σ_s N(r̂^s_ui,
-        1/α^s)`` over the kept samples; the interval runs from its ``(1 − level)/2`` to its
-        ``(1 + level)/2`` quantile (:func:`~recsys_helpers.models.posterior.
-        mixture_quantiles`), clipped to the rating range.
+        1/α^s + v^s_ui)`` over the kept samples (``v^s`` the prior spread of a side absent
+        from training, :meth:`_cold_variance`); the interval runs from its ``(1 − level)/2``
+        to its ``(1 + level)/2`` quantile (:func:`~recsys_helpers.models.posterior.
+        mixture_quantiles`), clipped to the rating range. A pair with both sides absent
+        takes the Gaussian with its exact mean and variance in each sample.
 
         Parameters
         ----------
@@ -194,13 +247,12 @@ class PosteriorServing:
         users, items = id_columns(X)
         index = (self.users_.to_index(users), self.items_.to_index(items))
         times = self._row_times(*index, X)
-        variances = 1.0 / self.noise_precision_samples_.astype(np.float64)
         bounds = np.empty((2, len(users)))
-        step = max(1, _BATCH_ELEMENTS // len(variances))
+        step = max(1, _BATCH_ELEMENTS // len(self.noise_precision_samples_))
         for start in range(0, len(users), step):
             rows = slice(start, start + step)
             batch = None if times is None else {key: value[rows] for key, value in times.items()}
-            means = self._sample_predictions((index[0][rows], index[1][rows]), batch)
+            means, variances = self._sample_moments((index[0][rows], index[1][rows]), batch)
             bounds[:, rows] = posterior.mixture_quantiles(
                 means, variances, [(1 - level) / 2, (1 + level) / 2]
             )

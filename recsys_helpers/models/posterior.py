@@ -385,15 +385,15 @@ def mixture_quantiles(
 ) -> np.ndarray:
     r"""Quantiles of equal-weight Gaussian mixtures, one mixture per column.
 
-    Column ``j`` is the predictive distribution ``(1/S) Σ_s N(means[s, j], variances[s])``;
-    its ``q``-quantile solves ``(1/S) Σ_s Φ((x − means[s, j]) / sqrt(variances[s])) = q``,
+    Column ``j`` is the predictive distribution ``(1/S) Σ_s N(means[s, j], variances[s, j])``;
+    its ``q``-quantile solves ``(1/S) Σ_s Φ((x − means[s, j]) / sqrt(variances[s, j])) = q``,
     found by bisection to ``tol`` (the mixture CDF is increasing).
 
     Parameters
     ----------
     means : ndarray, shape (S, n)
-    variances : ndarray, shape (S,)
-        Positive.
+    variances : ndarray, shape (S,) or (S, n)
+        Positive; shape (S,) is one variance per component, the same in every column.
     probabilities : sequence of float in (0, 1), length m
     tol : float
         Absolute tolerance in the quantile's units.
@@ -403,12 +403,14 @@ def mixture_quantiles(
     ndarray of float64, shape (m, n)
     """
     means = np.asarray(means, dtype=np.float64)
-    stds = np.sqrt(np.asarray(variances, dtype=np.float64))[:, None]
+    stds = np.sqrt(np.asarray(variances, dtype=np.float64))
+    if stds.ndim == 1:
+        stds = stds[:, None]
     probabilities = np.atleast_1d(np.asarray(probabilities, dtype=np.float64))
     if not ((probabilities > 0) & (probabilities < 1)).all():
         raise ValueError(f"probabilities must lie in (0, 1), got {probabilities.tolist()}")
     out = np.empty((len(probabilities), means.shape[1]))
-    spread = 10.0 * stds.max()
+    spread = 10.0 * stds.max(axis=0)
     for position, probability in enumerate(probabilities):
         low, high = means.min(axis=0) - spread, means.max(axis=0) + spread
         while np.max(high - low) > tol:
