@@ -315,6 +315,12 @@ def test_fold_in_samples_a_new_user_and_more_ratings_shrink_the_spread(planted, 
     prior = fitted.recommend_prior(n=150)
     spreads = prior.set_index("movieId")["std"].align(with_many.set_index("movieId")["std"])
     assert (spreads[0] > spreads[1]).mean() > 0.95
+    # ... and carries what predict says of an unknown user and those movies (unclipped)
+    pairs = np.column_stack([np.full(len(prior), -1), prior["movieId"]])
+    _, std = fitted.predict(pairs, return_std=True)
+    index = (fitted.users_.to_index(pairs[:, 0]), fitted.items_.to_index(pairs[:, 1]))
+    np.testing.assert_allclose(prior["score"], fitted._sample_moments(index, None)[0].mean(0))
+    np.testing.assert_allclose(prior["std"], std)
     with pytest.raises(DataError, match="none of the movies"):
         fitted.fold_in({})
 

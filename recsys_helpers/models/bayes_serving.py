@@ -25,6 +25,17 @@ __all__ = ["PosteriorServing"]
 _BATCH_ELEMENTS = 1 << 22
 
 
+def _prior_spread(factors: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """``[1, F_n] Σ [1, F_n]ᵀ`` for each row ``F_n`` of ``factors`` (n, K), shape (n,): the
+    variance of ``b + F_n·F`` for ``[b, F] ~ N(m, Σ)``."""
+    factors = np.asarray(factors, dtype=np.float64)
+    return (
+        covariance[0, 0]
+        + 2.0 * factors @ covariance[1:, 0]
+        + np.einsum("nk,nk->n", factors @ covariance[1:, 1:], factors)
+    )
+
+
 class PosteriorServing:
     """Predictions, intervals, rankings and fold-in from kept posterior samples (mixin).
 
@@ -106,24 +117,14 @@ class PosteriorServing:
         if (known_user & known_item).all():
             return variance
         (user_mean, user_cov), (item_mean, item_cov) = cold[USER], cold[ITEM]
-
-        def spread(factors, covariance):
-            # [1, F] Σ [1, F]ᵀ for each row of F, without stacking the ones
-            factors = np.asarray(factors, dtype=np.float64)
-            return (
-                covariance[0, 0]
-                + 2.0 * factors @ covariance[1:, 0]
-                + np.einsum("nk,kl,nl->n", factors, covariance[1:, 1:], factors)
-            )
-
         only_user = known_user & ~known_item
-        variance[only_user] = spread(draw["user_factor"][user_index[only_user]], item_cov)
+        variance[only_user] = _prior_spread(draw["user_factor"][user_index[only_user]], item_cov)
         only_item = ~known_user & known_item
-        variance[only_item] = spread(draw["item_factor"][item_index[only_item]], user_cov)
+        variance[only_item] = _prior_spread(draw["item_factor"][item_index[only_item]], user_cov)
         neither = ~known_user & ~known_item
         variance[neither] = (
-            spread(item_mean[None, 1:], user_cov)[0]
-            + spread(user_mean[None, 1:], item_cov)[0]
+            _prior_spread(item_mean[None, 1:], user_cov)[0]
+            + _prior_spread(user_mean[None, 1:], item_cov)[0]
             + np.sum(user_cov[1:, 1:] * item_cov[1:, 1:].T)
         )
         return variance
@@ -272,20 +273,41 @@ class PosteriorServing:
         r"""Posterior-mean ranking scores and each movie's predictive ``std``.
 
         ``s_ui = (1/S) Σ_s (μ + b_u^s + w b_i^s + U_u^s·V_i^s)``; ``std`` is the predictive
-        standard deviation of ``r_ui`` (as in :meth:`predict`, unclipped).
+        standard deviation of ``r_ui`` (as in :meth:`predict`, unclipped). A state that
+        carries the user prior's covariances (someone who has rated nothing,
+        :meth:`_fold_in_state`) has the prior mean as ``[b_u^s, U_u^s]`` and adds the prior
+        spread ``(1/S) Σ_s [1, V_i^s] Σ_U^s [1, V_i^s]ᵀ`` to the variance, as :meth:`predict`
+        does for an unknown user.
         """
-        bias, vectors = state
+        bias, vectors, *prior = state
         item_bias = self._present_item_bias_samples()
         dots = np.matmul(
             self.item_factor_samples_, vectors[:, :, None].astype(self.item_factor_samples_.dtype)
         )[:, :, 0]
         ratings = self.global_mean_ + np.asarray(bias, dtype=np.float64)[:, None] + item_bias + dots
         scores = (ratings + (item_bias_weight - 1.0) * item_bias).mean(axis=0)
-        noise = float(np.mean(1.0 / self.noise_precision_samples_))
-        return scores, {"std": np.sqrt(ratings.var(axis=0) + noise)}
+        variance = ratings.var(axis=0) + float(np.mean(1.0 / self.noise_precision_samples_))
+        if prior:
+            variance += np.mean(
+                [
+                    _prior_spread(factors, covariance)
+                    for factors, covariance in zip(self.item_factor_samples_, prior[0], strict=True)
+                ],
+                axis=0,
+            )
+        return scores, {"std": np.sqrt(variance)}
 
     def _fold_in_state(self, index: np.ndarray, values: np.ndarray):
-        """A new user drawn once per kept sample against that sample's movies and priors."""
+        """A new user drawn once per kept sample against that sample's movies and priors.
+
+        With no ratings (:meth:`recommend_prior`) the user is the prior itself, integrated
+        out rather than drawn: each sample's prior mean ``m_U`` as ``[b_u, U_u]``, plus the
+        prior covariances ``Λ_U⁻¹`` (S, K + 1, K + 1) as a third element for
+        :meth:`_item_scores`.
+        """
+        if len(index) == 0:
+            means = self.user_prior_mean_samples_.astype(np.float64)
+            return means[:, 0], means[:, 1:], np.linalg.inv(self.user_prior_precision_samples_)
         count = len(self.noise_precision_samples_)
         width = self._n_factors + 1
         indptr = np.array([0, len(index)], dtype=np.int64)
