@@ -182,21 +182,21 @@ class PosteriorServing:
         rows = self._row_times(*index, X)
         clipped = np.zeros(len(index[0]))
         if with_std:
-            total, squares, cold = (np.zeros_like(clipped) for _ in range(3))
+            total, squares, prior = (np.zeros_like(clipped) for _ in range(3))
         count = 0
-        for draw, moments in self._samples():
-            prediction = self._sample_prediction(draw, moments, *index, rows)
+        for draw, cold in self._samples():
+            prediction = self._sample_prediction(draw, cold, *index, rows)
             clipped += self._clip(prediction)
             if with_std:
                 total += prediction
                 squares += prediction**2
-                cold += self._cold_variance(draw, moments, *index)
+                prior += self._cold_variance(draw, cold, *index)
             count += 1
         if not with_std:
             return clipped / count, None
         spread = np.maximum(squares / count - (total / count) ** 2, 0.0)
         noise = float(np.mean(1.0 / self.noise_precision_samples_))
-        return clipped / count, np.sqrt(spread + noise + cold / count)
+        return clipped / count, np.sqrt(spread + noise + prior / count)
 
     def predict(self, X, return_std: bool = False):
         r"""Posterior-mean predictions, and optionally the predictive standard deviation.

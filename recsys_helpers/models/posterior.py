@@ -37,12 +37,12 @@ __all__ = [
     "sample_normal_wishart",
 ]
 
-#: Independent random streams of one sweep (and of serving), by name.
+#: Independent random streams of one sweep (and of serving), by name. The numbers are part
+#: of every draw's key: a stream keeps its number for good (3 is retired).
 STREAMS = {
     "hyper": 0,
     "user": 1,
     "item": 2,
-    "cold": 3,
     "fold_in": 4,
     "user_time": 5,
     "item_time": 6,
