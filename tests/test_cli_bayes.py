@@ -52,6 +52,17 @@ def test_fit_bayes_json_matches_the_estimator(files, capsys):
     assert setup + report["sweeps"] * median <= report["fit_seconds"] * 1.5
 
 
+def test_samples_is_another_spelling_of_n_samples(files, capsys):
+    at = FAST.index("--n-samples")
+    argv = ["fit", "--train", str(files[0]), *FAST[:at], *FAST[at + 2 :], "--json"]
+    short = run_json(capsys, [*argv, "--samples", "4"])
+    assert short["params"]["n_samples"] == 4 and short["sweeps"] == 6
+    assert short["train_rmse"] == run_json(capsys, [*argv, "--n-samples", "4"])["train_rmse"]
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    assert "--n-samples N, --samples N" in capsys.readouterr().out
+
+
 def test_hyperprior_option_reaches_the_estimator(files, capsys):
     argv = ["fit", "--train", str(files[0]), *FAST, "--hyperprior", "shared-diagonal"]
     report = run_json(capsys, [*argv, "--json"])

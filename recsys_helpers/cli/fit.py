@@ -68,6 +68,9 @@ MODEL_OPTIONS = (
     ("--init-iter", options.non_negative_int, "N", "bayes: ALS sweeps of the MAP start"),
 )
 
+#: Other spellings a model option also answers to (the flag above stays the documented one).
+ALIASES = {"--n-samples": ("--samples",)}
+
 HYBRID_OPTIONS = ("feature_kinds", "feature_reg")
 """Parameters only :class:`~recsys_helpers.models.hybrid.HybridMF` has."""
 
@@ -116,7 +119,9 @@ def register(subparsers) -> None:
         "--model", choices=sorted(MODELS), default="als", help="which model (default als)"
     )
     for flag, kind, metavar, text in MODEL_OPTIONS:
-        fit.add_argument(flag, type=kind, metavar=metavar, help=text)
+        fit.add_argument(
+            flag, *ALIASES.get(flag, ()), dest=_dest(flag), type=kind, metavar=metavar, help=text
+        )
     hybrid = fit.add_argument_group(
         "movie features",
         "--feature-kinds switches to HybridMF: movie vectors and biases get a prior "
