@@ -356,6 +356,10 @@ def test_save_and_load_keep_every_answer(planted, fitted, tmp_path):
         ({"degrees_of_freedom_prior": 2.0}, "degrees_of_freedom_prior must exceed K = 2"),
         ({"mean_precision_prior": 0}, "mean_precision_prior must be positive"),
         ({"hyperprior": "wishart"}, "hyperprior must be one of normal-wishart, shared-diagonal"),
+        (
+            {"hyperprior": "shared-diagonal", "mean_precision_prior": 1.0, "scale_prior": 0.5},
+            "mean_precision_prior, scale_prior set the Normal–Wishart hyperprior",
+        ),
     ],
 )
 def test_bad_parameters_are_refused_by_name(params, message):

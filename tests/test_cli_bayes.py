@@ -76,6 +76,22 @@ def test_hyperprior_option_reaches_the_estimator(files, capsys):
     assert "predicted from the prior and the known side" in out
 
 
+def test_normal_wishart_constants_reach_the_estimator(files, capsys):
+    argv = ["fit", "--train", str(files[0]), *FAST, "--json", "--mean-precision-prior", "0.5"]
+    argv += ["--degrees-of-freedom-prior", "9", "--scale-prior", "0.25"]
+    params = run_json(capsys, argv)["params"]
+    assert params["mean_precision_prior"] == 0.5
+    assert (params["degrees_of_freedom_prior"], params["scale_prior"]) == (9.0, 0.25)
+
+
+def test_parameter_errors_come_before_any_data_is_read(tmp_path, capsys):
+    absent = tmp_path / "absent.csv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--train", str(absent), "--model", "bayes", "--n-samples", "2"])
+    assert exit_info.value.code == 2
+    assert "n_kept must be at most n_samples=2, got 100" in capsys.readouterr().err
+
+
 def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):
     report = run_json(capsys, ["fit", "--train", str(files[0]), "--n-iter", "3", "--json"])
     assert report["model"] == "BiasedMF" and report["sweep_seconds_median"] > 0
@@ -92,6 +108,16 @@ def test_sweep_and_setup_seconds_are_reported_for_als_too(files, capsys):
         (["--model", "bayes", "--noise-precision", "0"], "must be a finite number > 0"),
         (["--hyperprior", "shared-diagonal"], "--hyperprior does not apply to BiasedMF"),
         (["--model", "bayes", "--hyperprior", "shared"], "choose from normal-wishart, shared"),
+        (["--model", "bayes", "--n-samples", "5", "--n-kept", "9"], "n_kept must be at most"),
+        (
+            ["--model", "bayes", "--n-factors", "4", "--degrees-of-freedom-prior", "4"],
+            "degrees_of_freedom_prior must exceed K = 4",
+        ),
+        (
+            ["--model", "bayes", "--hyperprior", "shared-diagonal", "--scale-prior", "2"],
+            "scale_prior set the Normal–Wishart hyperprior",
+        ),
+        (["--scale-prior", "2"], "--scale-prior does not apply to BiasedMF"),
     ],
 )
 def test_options_of_another_model_are_usage_errors(files, extra, message, capsys):

@@ -19,8 +19,10 @@ so the command line and the library never disagree. ``--rating-range LOW HIGH`` 
 estimator's ``rating_range``: the scale every rating read must lie on (default: the
 release's, or MovieLens's 0.5 to 5 for files) and the range predictions are clipped to.
 
-``--save`` is checked before any data is read: it must end in ``.npz``, must not be an
-input file, must not exist unless ``--force`` is given, and must be writable.
+The model's parameters are checked before any data is read (a combination the estimator
+refuses, such as ``--n-kept`` above ``--n-samples``, is a usage error), and so is
+``--save``: it must end in ``.npz``, must not be an input file, must not exist unless
+``--force`` is given, and must be writable.
 """
 
 from __future__ import annotations
@@ -66,6 +68,14 @@ MODEL_OPTIONS = (
         "bayes: normal-wishart (one per side, the default) or shared-diagonal",
     ),
     ("--init-iter", options.non_negative_int, "N", "bayes: ALS sweeps of the MAP start"),
+    ("--mean-precision-prior", options.positive_float, "B", "bayes: β₀ (default 2)"),
+    (
+        "--degrees-of-freedom-prior",
+        options.positive_float,
+        "NU",
+        "bayes: Wishart ν₀, above K (default K + 1)",
+    ),
+    ("--scale-prior", options.positive_float, "W", "bayes: Wishart W₀ = W·I (default 1)"),
 )
 
 #: Other spellings a model option also answers to (the flag above stays the documented one).
@@ -413,12 +423,16 @@ def run_fit(args: argparse.Namespace) -> int:
 
     cls = model_class(args)
     check_model_options(args, cls)
-    check_save_target(args)
     resolve_rating_range(args)
+    model = cls(**hyperparameters(args, cls))
+    try:
+        model.check_params()
+    except ValueError as error:
+        args.parser.error(str(error))
+    check_save_target(args)
     train, test, source, release_tables = load_fit_data(args)
     movies, tags = load_movie_features(args, release_tables)
     require_timestamps(args, train, test)
-    model = cls(**hyperparameters(args, cls))
     extra = {} if movies is None else {"movies": movies, "tags": tags}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -139,6 +139,11 @@ class FactorModel(ServingMixin, RegressorMixin, BaseEstimator):
     )
 
     # ------------------------------------------------------------------ parameters
+    def check_params(self) -> None:
+        """Raise ``ValueError`` naming the first invalid parameter or combination of
+        parameters, as :meth:`fit` does before it reads any ratings."""
+        self._check_params()
+
     def _check_params(self) -> None:
         """Check the parameters the model has; subclasses add their own checks."""
         params = self.get_params(deep=False)

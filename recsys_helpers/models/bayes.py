@@ -89,7 +89,7 @@ class BayesianMF(PosteriorServing, FactorModel):
     hyperprior : {"normal-wishart", "shared-diagonal"}, default "normal-wishart"
         A Normal–Wishart ``(m, Λ)`` for each side (the BPMF paper's), or one ``(m, Λ)``
         with a diagonal ``Λ`` for users and movies together (:data:`DIAGONAL_PRIOR`; the
-        three options below then do not apply).
+        three options below then do not apply and must keep their defaults).
     mean_precision_prior : float, default 2.0
         ``β₀`` of the Normal–Wishart hyperprior.
     degrees_of_freedom_prior : float or None, default None
@@ -193,6 +193,14 @@ class BayesianMF(PosteriorServing, FactorModel):
         for name in ("mean_precision_prior", "scale_prior"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        default = type(self)()
+        wishart = ("mean_precision_prior", "degrees_of_freedom_prior", "scale_prior")
+        changed = [name for name in wishart if getattr(self, name) != getattr(default, name)]
+        if self.hyperprior == "shared-diagonal" and changed:
+            raise ValueError(
+                f"{', '.join(changed)} set the Normal–Wishart hyperprior; "
+                "hyperprior='shared-diagonal' has its own fixed constants"
+            )
         if self.noise_precision is not None and not float(self.noise_precision) > 0:
             raise ValueError(
                 f"noise_precision must be None (sampled) or positive, got {self.noise_precision!r}"
