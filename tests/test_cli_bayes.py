@@ -79,9 +79,15 @@ def test_hyperprior_option_reaches_the_estimator(files, capsys):
 def test_normal_wishart_constants_reach_the_estimator(files, capsys):
     argv = ["fit", "--train", str(files[0]), *FAST, "--json", "--mean-precision-prior", "0.5"]
     argv += ["--degrees-of-freedom-prior", "9", "--scale-prior", "0.25"]
-    params = run_json(capsys, argv)["params"]
+    report = run_json(capsys, argv)
+    params = report["params"]
     assert params["mean_precision_prior"] == 0.5
     assert (params["degrees_of_freedom_prior"], params["scale_prior"]) == (9.0, 0.25)
+    train = pd.read_csv(files[0])
+    errors = train["rating"].to_numpy() - BayesianMF(**params).fit(train).predict(train)
+    assert report["train_rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-9)
+    default = run_json(capsys, ["fit", "--train", str(files[0]), *FAST, "--json"])
+    assert report["train_rmse"] != default["train_rmse"]
 
 
 def test_parameter_errors_come_before_any_data_is_read(tmp_path, capsys):
