@@ -129,6 +129,20 @@ def test_damaged_model_file_is_one_clear_error(saved, tmp_path, damage, message)
         load_model(target)
 
 
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("ratings.csv", lambda path: path.write_text("userId,movieId,rating\n1,2,4.0\n")),
+        ("array.npy", lambda path: np.save(path, np.arange(3))),
+    ],
+)
+def test_a_file_that_is_not_an_npz_archive_is_one_clear_error(tmp_path, name, write):
+    path = tmp_path / name
+    write(path)
+    with pytest.raises(DataError, match=rf"^{path}: not a saved model \(not an \.npz archive\)$"):
+        load_model(path)
+
+
 def test_hybrid_model_checks_its_feature_weights(ratings, tmp_path):
     movies = pd.DataFrame(
         {

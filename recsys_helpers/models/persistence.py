@@ -51,6 +51,9 @@ FORMAT_VERSION = 1
 MODEL_SUFFIX = ".npz"
 """The file name ending of saved models."""
 
+ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of every ``.npz`` archive (a zip file)."""
+
 MODEL_CLASSES: dict[str, type] = {}
 """Every loadable model class by name (filled by :func:`register`)."""
 
@@ -110,6 +113,13 @@ def read_saved(path) -> tuple[dict, dict[str, np.ndarray]]:
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a saved model")
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(len(ZIP_MAGIC))
+    except OSError as error:
+        raise DataError(f"{path}: not a saved model, or damaged ({error})") from None
+    if head and head != ZIP_MAGIC:  # np.load would read an .npy array or try pickle
+        raise DataError(f"{path}: not a saved model (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
