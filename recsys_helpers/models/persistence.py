@@ -115,16 +115,16 @@ def read_saved(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise DataError(f"{path}: is a folder, not a saved model")
     try:
         with open(path, "rb") as stream:
-            head = stream.read(len(ZIP_MAGIC))
-    except OSError as error:
-        raise DataError(f"{path}: not a saved model, or damaged ({error})") from None
-    if head and head != ZIP_MAGIC:  # np.load would read an .npy array or try pickle
-        raise DataError(f"{path}: not a saved model (not an .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+            # np.load would read an .npy array, or try pickle, from anything but a zip
+            is_archive = stream.read(len(ZIP_MAGIC)) in (b"", ZIP_MAGIC)
+            stream.seek(0)
+            if is_archive:
+                with np.load(stream, allow_pickle=False) as data:
+                    arrays = {name: data[name] for name in data.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path}: not a saved model, or damaged ({error})") from None
+    if not is_archive:
+        raise DataError(f"{path}: not a saved model (not an .npz archive)")
     if "meta" not in arrays:
         raise DataError(f"{path}: not a saved model (no metadata)")
     try:
